@@ -1,0 +1,344 @@
+"""The ``legtwitch`` command line.
+
+Every sub-command explains itself with ``--help``. Bad input ends with one clear line naming the file
+and what was expected (exit code 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .config import ConfigError, RULES, list_presets, load_config, preset_path
+from .recording import InputError
+
+__all__ = ["main", "build_parser"]
+
+EPILOG = """examples:
+  legtwitch demo                                   analyse the bundled sample night
+  legtwitch analyze night.csv --out results/       analyse your own recording
+  legtwitch analyze night.csv --config aasm2012 --set envelope.on_factor=6
+  legtwitch rescore lm_events.csv --rules aasm2012 apply the PLM rules to a scorer's LM list
+  legtwitch simulate --scenario plmd --hours 8 night.csv
+  legtwitch evaluate results/events.csv night.truth.csv
+  legtwitch presets                                list the bundled configuration presets
+  legtwitch bench                                  speed and memory figures
+
+legtwitch describes movement; it does not diagnose anything."""
+
+
+class _Status:
+    """Progress lines on stderr, with elapsed time, unless quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.t0 = time.perf_counter()
+
+    def __call__(self, msg: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="PRESET|FILE",
+                   help="a bundled preset (see `legtwitch presets`) or a TOML file "
+                        "(default: default, the WASM 2016 rules)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one threshold, e.g. --set envelope.on_factor=6 (repeatable)")
+    p.add_argument("--rules", choices=sorted(RULES),
+                   help="PLM scoring rules: wasm2016 (default) or aasm2012")
+
+
+def _add_recording_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fs", type=float, metavar="HZ",
+                   help="sampling rate in Hz (default: inferred from the timestamps)")
+    p.add_argument("--units", choices=["g", "mg", "m/s2"],
+                   help="units of x, y, z (default: detected from the median magnitude)")
+    p.add_argument("--leg", default="unknown", choices=["left", "right", "unknown"],
+                   help="which leg the sensor was on (default: unknown)")
+    p.add_argument("--other-leg", metavar="FILE",
+                   help="the other leg's recording: LMs of both legs are merged into bilateral "
+                        "LMs by the rules (WASM 2016: overlapping or < 0.5 s apart)")
+    p.add_argument("--respiratory", metavar="FILE",
+                   help="CSV of respiratory events (start_s, end_s): LMs near their ends are "
+                        "flagged and PLM is reported with and without them")
+    p.add_argument("--out", metavar="DIR", default="results",
+                   help="folder for events.csv, summary.json and report.html (default: results)")
+    p.add_argument("--no-report", action="store_true", help="skip report.html (faster)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``legtwitch`` and its sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="legtwitch",
+        description="Detect leg twitches, leg movements and periodic limb movement (PLM) series "
+                    "in a leg-worn accelerometer recording, and write a night report.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("analyze", help="analyse a recorded night (CSV, CSV.gz or Parquet)",
+                       description="Analyse one recorded night. Input: columns timestamp "
+                       "(unix seconds or ISO 8601) and x, y, z (g, mg or m/s^2; common aliases "
+                       "such as time, ax/ay/az, acc_x are accepted). Writes events.csv, "
+                       "summary.json and report.html into --out.")
+    p.add_argument("file", help="the recording: .csv, .csv.gz or .parquet")
+    _add_recording_args(p)
+    _add_config_args(p)
+
+    p = sub.add_parser("demo", help="analyse the bundled sample night",
+                       description="Analyse the bundled sample night (datasets/) and write the "
+                       "report into --out (default: demo-results).")
+    p.add_argument("--out", metavar="DIR", default="demo-results", help="output folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("rescore", help="apply the PLM rules to an existing LM list",
+                       description="Score PLM series on a leg-movement list, e.g. from a PSG "
+                       "scorer: a CSV with start_s and end_s (or onset/offset, or start/duration) "
+                       "in seconds, optionally kind and leg. Prints the PLM summary; with --out, "
+                       "writes the scored events.csv and summary.json.")
+    p.add_argument("file", help="CSV of leg movements")
+    p.add_argument("--other-leg", metavar="FILE", help="the other leg's LM list (bilateral merge)")
+    p.add_argument("--respiratory", metavar="FILE", help="CSV of respiratory events")
+    p.add_argument("--rest-h", type=float, metavar="HOURS",
+                   help="rest (sleep) time in hours for the indices (default: first onset to "
+                        "last offset)")
+    p.add_argument("--out", metavar="DIR", help="write events.csv and summary.json here")
+    _add_config_args(p)
+
+    p = sub.add_parser("simulate", help="write a synthetic night with its ground truth",
+                       description="Write a synthetic night (timestamp, x, y, z in g) and its "
+                       "ground truth (<name>.truth.csv). A test tool, not real data.")
+    p.add_argument("out", help="output file: .csv, .csv.gz or .parquet")
+    p.add_argument("--scenario", default="plmd", help="healthy, plmd, twitchy, rls or noise")
+    p.add_argument("--hours", type=float, default=8.0, help="length in hours (default 8)")
+    p.add_argument("--fs", type=float, default=100.0, help="sampling rate in Hz (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--leg", default="left", choices=["left", "right"], help="leg label")
+
+    p = sub.add_parser("evaluate", help="compare detected events with a reference scoring",
+                       description="Precision, recall and F1 per kind (onsets matched within "
+                       "--tolerance-s) and the PLM-index error, events.csv against truth.csv.")
+    p.add_argument("events", help="detected events.csv")
+    p.add_argument("truth", help="reference events (truth.csv or a scorer's CSV)")
+    p.add_argument("--tolerance-s", type=float, default=1.0, help="onset tolerance (default 1 s)")
+    p.add_argument("--rest-h", type=float, help="rest hours for the PLM index")
+
+    p = sub.add_parser("presets", help="list the bundled configuration presets",
+                       description="List the bundled presets, or print one as TOML.")
+    p.add_argument("--show", metavar="NAME", help="print this preset")
+
+    p = sub.add_parser("bench", help="print speed and memory figures",
+                       description="Benchmark on a synthetic 8-hour 100-Hz 3-axis night: bare "
+                       "pandas CSV parse, the whole analysis from CSV and from Parquet, peak memory.")
+    p.add_argument("--hours", type=float, default=8.0, help="night length (default 8)")
+    p.add_argument("--fs", type=float, default=100.0, help="sampling rate (default 100)")
+    p.add_argument("--repeat", type=int, default=3, help="runs per figure, median reported")
+    p.add_argument("--keep", metavar="DIR", help="keep the generated files here")
+    return parser
+
+
+def _config(args: argparse.Namespace):
+    cfg = load_config(args.config, args.overrides)
+    if args.rules:
+        import dataclasses
+        cfg = dataclasses.replace(cfg, rules=RULES[args.rules])
+    return cfg
+
+
+def _load(path: str, args: argparse.Namespace, cfg, say: Callable[[str], None]):
+    from .load import load_recording
+
+    say(f"reading {path}")
+    rec = load_recording(path, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean)
+    info = rec.info
+    say(f"{info.get('n_rows_read', rec.n_samples):,} rows, {rec.fs_hz:g} Hz"
+        f"{' (inferred)' if not info.get('fs_given') else ''}, units {info.get('units', 'g')}, "
+        f"{rec.duration_s / 3600:.2f} h, gaps {rec.gap_s:.0f} s")
+    return rec
+
+
+def _print_summary(summary: dict) -> None:
+    def f(x, fmt="{:.1f}"):
+        return "n/a" if x is None else fmt.format(x)
+
+    print(f"rules {summary['rules']}   recording {f(summary['recording_h'], '{:.2f}')} h   "
+          f"rest {f(summary['rest_h'], '{:.2f}')} h   gaps {f(summary['gap_s'], '{:.0f}')} s")
+    print(f"twitches {summary['n_twitch']}   LMs {summary['n_lm']}   PLMs {summary['n_plm']} "
+          f"in {summary.get('n_series', 0)} series   sustained {summary['n_sustained']}")
+    print(f"PLM index {f(summary['plm_index'])}/h   LM index {f(summary['lm_index'])}/h   "
+          f"twitch index {f(summary['twitch_index'])}/h   periodicity "
+          f"{f(summary['periodicity_index'], '{:.2f}')}")
+    if summary.get("n_plm_without_resp") is not None:
+        print(f"without respiratory-related LMs: PLMs {summary['n_plm_without_resp']}, "
+              f"PLM index {f(summary.get('plm_index_without_resp'))}/h")
+    if "category_title" in summary:
+        print(f"pattern: {summary['category_title']}  ->  {summary['advice']['row']}")
+        print("not a diagnosis: see the report for what an accelerometer cannot see.")
+
+
+def cmd_analyze(args: argparse.Namespace, sample: Path | None = None) -> int:
+    from .output import write_outputs
+    from .pipeline import analyze
+    from .plm import read_respiratory_events
+
+    say = _Status(args.quiet)
+    cfg = _config(args)
+    rec = _load(str(sample or args.file), args, cfg, say)
+    other = None
+    if getattr(args, "other_leg", None):
+        leg = {"left": "right", "right": "left"}.get(args.leg, "unknown")
+        other = _load(args.other_leg, argparse.Namespace(**{**vars(args), "leg": leg}), cfg, say)
+    resp = read_respiratory_events(args.respiratory) if getattr(args, "respiratory", None) else None
+    result = analyze(rec, cfg, other_leg=other, respiratory=resp, progress=say)
+    say(f"writing {'events.csv, summary.json, report.html' if not args.no_report else 'events.csv, summary.json'}"
+        f" to {args.out}")
+    paths = write_outputs(result, args.out, report=not args.no_report)
+    say("done")
+    _print_summary(result.summary())
+    for name, path in paths.items():
+        print(f"{name:8s} {path}")
+    return 0
+
+
+def _sample_night(say: Callable[[str], None]) -> Path:
+    """The bundled sample night; regenerated from its seed when the package was installed
+    without the repository's datasets/ folder."""
+    here = Path(__file__).resolve().parent.parent / "datasets" / "sample_night.csv.gz"
+    if here.is_file():
+        return here
+    from .simulate import simulate_night, write_simulation
+
+    import tempfile
+    tmp = Path(tempfile.mkdtemp(prefix="legtwitch-demo-")) / "sample_night.csv.gz"
+    say("datasets/sample_night.csv.gz is not installed; regenerating it from its seed "
+        "(see datasets/README.md)")
+    write_simulation(simulate_night(**SAMPLE_NIGHT), tmp)
+    return tmp
+
+
+#: How datasets/sample_night.csv.gz is made (datasets/README.md).
+SAMPLE_NIGHT = {"scenario": "plmd", "hours": 2.0, "fs_hz": 50.0, "seed": 2016, "leg": "left"}
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    say = _Status(args.quiet)
+    sample = _sample_night(say)
+    ns = argparse.Namespace(file=str(sample), fs=None, units=None, leg="left", other_leg=None,
+                            respiratory=None, out=args.out, no_report=False, quiet=args.quiet,
+                            config=None, overrides=[], rules=None)
+    code = cmd_analyze(ns)
+    print(f"open {Path(args.out) / 'report.html'} in a browser to see the night report")
+    return code
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from .metrics import night_metrics
+    from .output import summary_json_text, events_csv_text
+    from .fileio import make_private_dir, write_private
+    from .plm import merge_bilateral, read_lm_table, read_respiratory_events, score_plm
+
+    cfg = _config(args)
+    events = read_lm_table(args.file)
+    if args.other_leg:
+        events = merge_bilateral(events, read_lm_table(args.other_leg), cfg.rules)
+    resp = read_respiratory_events(args.respiratory) if args.respiratory else None
+    scoring = score_plm(events, cfg.rules, resp)
+    ev = scoring.events
+    if args.rest_h is not None:
+        if args.rest_h <= 0:
+            raise InputError(f"--rest-h {args.rest_h}: expected a positive number of hours")
+        span_s = args.rest_h * 3600.0
+    else:
+        span_s = float(ev["end_s"].max() - min(ev["start_s"].min(), 0.0)) if len(ev) else 0.0
+    metrics = night_metrics(scoring, recording_s=span_s, gap_s=0.0)
+    summary = {"rules": cfg.rules.standard, "source": args.file, **metrics,
+               "config": {"rules": cfg.rules.to_dict()}}
+    _print_summary(summary)
+    if args.rest_h is None:
+        print("indices use first onset to last offset as rest time; give --rest-h for the real one")
+    if args.out:
+        out = make_private_dir(args.out)
+        print(f"events   {write_private(out / 'events.csv', events_csv_text(ev))}")
+        print(f"summary  {write_private(out / 'summary.json', summary_json_text(summary))}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import SCENARIOS, simulate_night, write_simulation
+
+    if args.scenario not in SCENARIOS:
+        raise InputError(f"--scenario {args.scenario!r}: expected one of {', '.join(SCENARIOS)}")
+    if not (0 < args.hours <= 24):
+        raise InputError(f"--hours {args.hours}: expected 0 < hours <= 24")
+    if not (10 <= args.fs <= 1000):
+        raise InputError(f"--fs {args.fs}: expected a rate between 10 and 1000 Hz")
+    say = _Status(False)
+    say(f"simulating a {args.hours:g}-h {args.scenario} night at {args.fs:g} Hz (seed {args.seed})")
+    night = simulate_night(args.scenario, args.hours, args.fs, args.seed, leg=args.leg)
+    data, truth = write_simulation(night, args.out)
+    say("done")
+    print(f"samples  {data}\ntruth    {truth}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import compare_detection, format_comparison, plm_index_error, read_events
+
+    det = read_events(args.events)
+    truth = read_events(args.truth)
+    table = compare_detection(det, truth, tolerance_s=args.tolerance_s)
+    print(format_comparison(table, plm_index_error(det, truth, rest_h=args.rest_h)))
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    if args.show:
+        print(preset_path(args.show).read_text(encoding="utf-8"), end="")
+        return 0
+    for name, line in list_presets().items():
+        print(f"{name:12s} {line}")
+    print("\nuse with: legtwitch analyze FILE --config NAME   (print one: legtwitch presets --show NAME)")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    return run_bench(hours=args.hours, fs_hz=args.fs, repeat=args.repeat, keep=args.keep)
+
+
+COMMANDS = {"analyze": cmd_analyze, "demo": cmd_demo, "rescore": cmd_rescore,
+            "simulate": cmd_simulate, "evaluate": cmd_evaluate, "presets": cmd_presets,
+            "bench": cmd_bench}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``legtwitch`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except (InputError, ConfigError) as exc:
+        print(f"legtwitch {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"legtwitch {args.command}: error: {exc.filename or exc}: file not found",
+              file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"legtwitch {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"legtwitch {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

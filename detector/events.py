@@ -1,0 +1,188 @@
+"""Step 4 of detection: bursts -> movement events with features, per contiguous segment.
+
+``detect_movements`` runs the named steps (band-pass, envelope, noise floor, hysteresis, merge,
+minimum duration, features, classification) on every gap-free segment of a recording, so that no
+event is ever detected or interpolated across a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import uniform_filter1d
+
+from .classify import classify_events
+from .config import Config
+from .envelope import movement_envelope
+from .filters import bandpass, design_bandpass
+from .recording import Recording
+from .thresholds import hysteresis, noise_floor, refine_edges, thresholds
+
+__all__ = ["Detection", "detect_movements", "merge_bursts", "event_features"]
+
+#: Segments shorter than this (seconds) between gaps are not analysed: too short for a posture
+#: baseline, and any movement in them would be cut by the gaps.
+MIN_SEGMENT_S = 2.0
+
+
+@dataclass(frozen=True, eq=False)
+class Detection:
+    """Events found in one recording, with the traces a researcher needs to inspect them.
+
+    Attributes
+    ----------
+    events : DataFrame
+        ``start_s``, ``end_s``, ``start_time``, ``duration_s``, ``kind``, ``peak_g``,
+        ``rotation_deg``, ``leg``, ``at_gap`` (the event touches a gap or the recording's edge).
+    envelope_g, on_g, off_g : ndarray, shape (n,), float32
+        Envelope and thresholds on the recording grid (NaN in gaps).
+    rejected : DataFrame
+        Bursts dropped as mattress vibration, with the reason.
+    info : dict
+        Filter corners used, segment count, rejected counts.
+    """
+
+    events: pd.DataFrame
+    envelope_g: np.ndarray
+    on_g: np.ndarray
+    off_g: np.ndarray
+    rejected: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def merge_bursts(starts: np.ndarray, ends: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge bursts separated by fewer than ``max_gap`` samples (WASM 2016: an LM ends only after
+    0.5 s below threshold).
+
+    Returns
+    -------
+    starts, ends : ndarray of int
+    """
+    if starts.size < 2:
+        return starts, ends
+    new = np.concatenate(([True], starts[1:] - ends[:-1] >= max_gap))
+    group = np.cumsum(new) - 1
+    out_starts = starts[new]
+    out_ends = np.zeros_like(out_starts)
+    np.maximum.at(out_ends, group, ends)
+    return out_starts, out_ends
+
+
+def event_features(acc_g: np.ndarray, posture_g: np.ndarray, envelope_g: np.ndarray,
+                   starts: np.ndarray, ends: np.ndarray, fs_hz: float, context_s: float
+                   ) -> dict[str, np.ndarray]:
+    """Per-event peak envelope, orientation change and surrounding level in one segment.
+
+    Parameters
+    ----------
+    acc_g : ndarray, shape (n, 3)
+        Band-passed acceleration in g.
+    posture_g : ndarray, shape (n, 3)
+        Resting posture compared to at each sample.
+    envelope_g : ndarray, shape (n,)
+    starts, ends : ndarray of int
+        Half-open event ranges.
+    fs_hz : float
+    context_s : float
+        Seconds on each side whose envelope median is the event's surroundings.
+
+    Returns
+    -------
+    dict of ndarray
+        ``peak_g`` (g), ``rotation_deg`` (largest angle between the slow acceleration direction
+        and the resting posture during the event), ``context_g`` (median envelope around it).
+    """
+    k = len(starts)
+    peak = np.zeros(k, np.float32)
+    rot = np.zeros(k, np.float32)
+    ctx = np.zeros(k, np.float32)
+    slow = uniform_filter1d(acc_g, max(int(round(0.25 * fs_hz)), 1), axis=0, mode="nearest")
+    c = max(int(round(context_s * fs_hz)), 1)
+    n = len(envelope_g)
+    for i, (s, e) in enumerate(zip(starts, ends)):
+        peak[i] = envelope_g[s:e].max()
+        a = slow[s:e]
+        p = posture_g[s]
+        cos = (a @ p) / (np.linalg.norm(a, axis=1) * np.linalg.norm(p) + 1e-12)
+        rot[i] = np.degrees(np.arccos(np.clip(cos.min(), -1.0, 1.0)))
+        around = np.concatenate([envelope_g[max(s - c, 0):s], envelope_g[e:min(e + c, n)]])
+        ctx[i] = np.median(around) if around.size else 0.0
+    return {"peak_g": peak, "rotation_deg": rot, "context_g": ctx}
+
+
+def detect_movements(recording: Recording, config: Config | None = None) -> Detection:
+    """Find and classify movement events in a cleaned recording.
+
+    Parameters
+    ----------
+    recording : Recording
+        Acceleration on a uniform grid with its gaps (see :func:`detector.load.load_recording`).
+    config : Config, optional
+        Thresholds; defaults to ``Config()`` (``configs/default.toml``).
+
+    Returns
+    -------
+    Detection
+        Events (twitch / lm / sustained) with features, and the envelope and thresholds.
+    """
+    cfg = config or Config()
+    fs = recording.fs_hz
+    n = recording.n_samples
+    env_all = np.full(n, np.nan, np.float32)
+    on_all = np.full(n, np.nan, np.float32)
+    off_all = np.full(n, np.nan, np.float32)
+    bp, ev, cl = cfg.bandpass, cfg.envelope, cfg.classify
+    _, used = design_bandpass(fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
+    rows: list[dict[str, np.ndarray]] = []
+    n_segments = 0
+    for i0, i1 in recording.segments():
+        if (i1 - i0) < MIN_SEGMENT_S * fs:
+            continue
+        n_segments += 1
+        acc = bandpass(recording.acc_g[i0:i1], fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
+        env, posture = movement_envelope(acc, fs, bp.baseline_window_s, ev.smooth_s)
+        floor = noise_floor(env, fs, ev.noise_window_s, ev.noise_quantile)
+        on, off = thresholds(floor, len(env), fs, ev.on_factor, ev.min_on_g, ev.off_ratio,
+                             ev.min_off_g)
+        env_all[i0:i1], on_all[i0:i1], off_all[i0:i1] = env, on, off
+        starts, ends = hysteresis(env, on, off)
+        level = np.repeat(ev.edge_factor * floor, int(round(fs)) or 1)[: len(env)]
+        starts, ends = refine_edges(env, starts, ends, level, int(round(ev.max_edge_shift_s * fs)))
+        starts, ends = merge_bursts(starts, ends, int(round(ev.merge_gap_s * fs)))
+        keep = (ends - starts) >= max(ev.min_duration_s * fs, 1)
+        starts, ends = starts[keep], ends[keep]
+        if starts.size == 0:
+            continue
+        feats = event_features(acc, posture, env, starts, ends, fs, cl.context_s)
+        feats["start"] = starts + i0
+        feats["end"] = ends + i0
+        feats["at_gap"] = (starts == 0) | (ends == (i1 - i0))
+        rows.append(feats)
+    if rows:
+        cols = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+    else:
+        cols = {k: np.zeros(0) for k in ("peak_g", "rotation_deg", "context_g", "start", "end",
+                                         "at_gap")}
+    events = pd.DataFrame({
+        "start_s": cols["start"] / fs,
+        "end_s": cols["end"] / fs,
+        "peak_g": cols["peak_g"].astype(float),
+        "rotation_deg": cols["rotation_deg"].astype(float),
+        "context_g": cols["context_g"].astype(float),
+        "at_gap": cols["at_gap"].astype(bool),
+    })
+    events["duration_s"] = events["end_s"] - events["start_s"]
+    events, rejected = classify_events(events, cl)
+    events["leg"] = recording.leg
+    t0 = datetime.fromtimestamp(recording.t0_unix_s, tz=timezone.utc)
+    events["start_time"] = [(t0 + timedelta(seconds=float(s))).isoformat(timespec="milliseconds")
+                            for s in events["start_s"]]
+    order = ["start_s", "end_s", "start_time", "duration_s", "kind", "peak_g", "rotation_deg",
+             "leg", "at_gap", "context_g"]
+    info = {"filter": used, "n_segments_analysed": n_segments,
+            "n_rejected_vibration": int(len(rejected))}
+    return Detection(events[order].reset_index(drop=True), env_all, on_all, off_all, rejected, info)

@@ -1,0 +1,51 @@
+"""Writing files that hold health data: readable and writable by their owner only (0600)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["open_private", "write_private", "make_private_dir"]
+
+
+def open_private(path: str | Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
+    """Open ``path`` for writing with permissions 0600 (created or truncated).
+
+    Parameters
+    ----------
+    path : str or Path
+        File to write.
+    mode : str
+        ``"w"``/``"wb"`` (truncate) or ``"a"``/``"ab"`` (append).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    except OSError:  # pragma: no cover - filesystems without POSIX modes
+        pass
+    return os.fdopen(fd, mode, **kwargs)
+
+
+def write_private(path: str | Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file + rename) with permissions 0600."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open_private(tmp, "wb" if isinstance(data, bytes) else "w",
+                      **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def make_private_dir(path: str | Path) -> Path:
+    """Create ``path`` (and parents) if needed; a directory we create is 0700."""
+    path = Path(path)
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+    elif not path.is_dir():
+        raise NotADirectoryError(f"{path}: exists and is not a directory")
+    return path

@@ -1,0 +1,143 @@
+"""The whole night analysis: detection -> PLM scoring -> metrics -> article category."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .category import categorize
+from .config import Config
+from .events import Detection, detect_movements
+from .recording import Recording
+from .results import EVENT_COLUMNS, NightResult
+
+__all__ = ["analyze", "settling_rates", "events_table"]
+
+Progress = Callable[[str], None]
+
+
+def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
+                   ) -> dict[str, Any]:
+    """Rate of leg movements and longer movements early in the rest period and afterwards.
+
+    An accelerometer cannot see sleep onset, so the first ``window_min`` minutes of valid
+    recording stand for "resting before sleep" (the report says so).
+
+    Returns
+    -------
+    dict
+        ``settling_h``, ``settling_rate_per_h``, ``later_h``, ``later_rate_per_h`` (LMs plus
+        sustained movements per hour of valid recording; None when a part is empty).
+    """
+    fs = recording.fs_hz
+    valid_s = np.cumsum(recording.valid) / fs
+    if valid_s.size == 0 or valid_s[-1] <= 0:
+        return {"settling_h": 0.0, "settling_rate_per_h": None, "later_h": 0.0,
+                "later_rate_per_h": None}
+    cut_i = int(np.searchsorted(valid_s, window_min * 60.0))
+    cut_s = cut_i / fs
+    settle_h = valid_s[min(cut_i, len(valid_s) - 1)] / 3600.0
+    later_h = valid_s[-1] / 3600.0 - settle_h
+    moving = events[events["kind"].isin(["lm", "sustained"])]
+    n_early = int((moving["start_s"] < cut_s).sum())
+    n_late = int(len(moving) - n_early)
+    return {
+        "settling_h": round(settle_h, 4),
+        "settling_rate_per_h": n_early / settle_h if settle_h > 0.05 else None,
+        "later_h": round(later_h, 4),
+        "later_rate_per_h": n_late / later_h if later_h > 0.25 else None,
+    }
+
+
+def events_table(scored: pd.DataFrame) -> pd.DataFrame:
+    """Order the scored events into the ``events.csv`` contract (extra columns kept after)."""
+    ev = scored.copy()
+    for col, default in (("plm", False), ("series", pd.NA), ("candidate", False),
+                         ("imi_s", np.nan), ("respiratory", False), ("at_gap", False),
+                         ("rotation_deg", np.nan), ("peak_g", np.nan), ("leg", "unknown"),
+                         ("start_time", "")):
+        if col not in ev:
+            ev[col] = default
+    ev["series"] = ev["series"].astype("Int64")
+    extra = [c for c in ev.columns if c not in EVENT_COLUMNS]
+    return ev[EVENT_COLUMNS + extra]
+
+
+def _shift_events(det: Detection, offset_s: float) -> pd.DataFrame:
+    ev = det.events.copy()
+    ev["start_s"] += offset_s
+    ev["end_s"] += offset_s
+    return ev
+
+
+def analyze(recording: Recording, config: Config | None = None, *,
+            other_leg: Recording | None = None, respiratory: pd.DataFrame | None = None,
+            progress: Progress | None = None) -> NightResult:
+    """Analyse one night: events, PLM series, metrics, the article category.
+
+    Parameters
+    ----------
+    recording : Recording
+        The cleaned recording (see :func:`detector.load.load_recording`).
+    config : Config, optional
+        Thresholds and rules; ``Config()`` is the WASM 2016 default preset.
+    other_leg : Recording, optional
+        The other leg's recording. Its movements are aligned on wall-clock time and merged with
+        this leg's into bilateral LMs by the rules' bilateral merge.
+    respiratory : DataFrame, optional
+        Respiratory events (``start_s``, ``end_s`` in seconds from this recording's first
+        sample). LMs near their ends are flagged, and PLM is reported with and without them.
+    progress : callable, optional
+        Called with a short status line at each step.
+
+    Returns
+    -------
+    NightResult
+    """
+    from .metrics import events_per_hour, imi_histogram, ln_imi_histogram, night_metrics
+    from .plm import merge_bilateral, score_plm
+
+    cfg = config or Config()
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    say(f"detecting movements in {recording.duration_s / 3600:.2f} h at {recording.fs_hz:g} Hz")
+    det = detect_movements(recording, cfg)
+    events = det.events
+    if other_leg is not None:
+        det2 = detect_movements(other_leg, cfg)
+        right = _shift_events(det2, other_leg.t0_unix_s - recording.t0_unix_s)
+        events = merge_bilateral(events, right, cfg.rules)
+    timings["detect_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    say(f"scoring PLM series ({cfg.rules.standard})")
+    scoring = score_plm(events, cfg.rules, respiratory)
+    gap_s = recording.gap_s
+    metrics = night_metrics(scoring, recording_s=recording.duration_s, gap_s=gap_s)
+    metrics["n_rejected_vibration"] = det.info["n_rejected_vibration"]
+    settling = settling_rates(scoring.events, recording, cfg.category.settling_window_min)
+    metrics.update({f"settling_{k}" if not k.startswith("settling") else k: v
+                    for k, v in settling.items()})
+    category = categorize(metrics, settling, cfg.category)
+    table = events_table(scoring.events)
+    timings["score_s"] = time.perf_counter() - t
+    info = dict(det.info)
+    info["timings"] = timings
+    return NightResult(
+        events=table,
+        series=scoring.series,
+        metrics=metrics,
+        category=category,
+        config=cfg,
+        recording=recording,
+        envelope_g=det.envelope_g,
+        threshold_on_g=det.on_g,
+        imi_hist=imi_histogram(scoring),
+        ln_imi_hist=ln_imi_histogram(scoring),
+        hourly=events_per_hour(scoring.events, recording.duration_s),
+        info=info,
+    )

@@ -1,0 +1,107 @@
+"""The in-memory recording: acceleration on a uniform time grid, with its gaps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Recording", "InputError"]
+
+
+class InputError(ValueError):
+    """A recording or event file cannot be used. The message names the file, the line or column,
+    and what was expected."""
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """Three-axis acceleration resampled onto a uniform grid.
+
+    Attributes
+    ----------
+    acc_g : ndarray, shape (n, 3), float32
+        Acceleration in g on the grid ``t_s = arange(n) / fs_hz``. Rows inside gaps are NaN.
+    fs_hz : float
+        Sampling rate of the grid, in Hz.
+    t0_unix_s : float
+        Unix time (seconds, UTC) of grid sample 0.
+    valid : ndarray, shape (n,), bool
+        False inside gaps (lost packets, NaN rows): nothing is detected or interpolated there.
+    gaps : DataFrame
+        One row per gap, columns ``start_s``, ``end_s``, ``duration_s`` (seconds from sample 0).
+    source : str
+        Where the data came from (file name), used in messages and reports.
+    leg : str
+        Which leg the sensor was on (``left``, ``right`` or ``unknown``).
+    info : dict
+        What cleaning found and did: rows read, duplicates, NaN rows, out-of-order rows,
+        units (given or detected), inferred sampling rate, clipped fraction, ...
+    """
+
+    acc_g: np.ndarray
+    fs_hz: float
+    t0_unix_s: float
+    valid: np.ndarray
+    gaps: pd.DataFrame
+    source: str = "<memory>"
+    leg: str = "unknown"
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        """Number of grid samples."""
+        return int(self.acc_g.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the grid in seconds (gaps included)."""
+        return self.n_samples / self.fs_hz
+
+    @property
+    def gap_s(self) -> float:
+        """Total time inside gaps, in seconds."""
+        return float(self.gaps["duration_s"].sum()) if len(self.gaps) else 0.0
+
+    @property
+    def start_time(self) -> datetime:
+        """Wall-clock time of sample 0 (UTC)."""
+        return datetime.fromtimestamp(self.t0_unix_s, tz=timezone.utc)
+
+    def segments(self) -> list[tuple[int, int]]:
+        """Return ``[(i0, i1), ...]`` half-open index ranges of contiguous valid samples."""
+        v = np.concatenate(([False], self.valid, [False])).astype(np.int8)
+        d = np.diff(v)
+        starts = np.flatnonzero(d == 1)
+        ends = np.flatnonzero(d == -1)
+        return list(zip(starts.tolist(), ends.tolist()))
+
+    @classmethod
+    def from_array(cls, acc_g: np.ndarray, fs_hz: float, t0_unix_s: float = 0.0,
+                   source: str = "<memory>", leg: str = "unknown") -> "Recording":
+        """Wrap an already uniform ``(n, 3)`` array in g; NaN rows become gaps."""
+        acc = np.asarray(acc_g, dtype=np.float32)
+        if acc.ndim != 2 or acc.shape[1] != 3:
+            raise InputError(f"{source}: expected an (n, 3) array of x, y, z, got {acc.shape}")
+        valid = np.isfinite(acc).all(axis=1)
+        rec = cls(acc, float(fs_hz), float(t0_unix_s), valid, _empty_gaps(), source, leg, {})
+        gaps = [(a / fs_hz, b / fs_hz) for a, b in _runs(~valid)]
+        return cls(acc, float(fs_hz), float(t0_unix_s), valid,
+                   pd.DataFrame({"start_s": [g[0] for g in gaps], "end_s": [g[1] for g in gaps],
+                                 "duration_s": [g[1] - g[0] for g in gaps]}),
+                   source, leg, {"fs_inferred_hz": None}) if gaps else rec
+
+
+def _empty_gaps() -> pd.DataFrame:
+    return pd.DataFrame({"start_s": pd.Series(dtype=float), "end_s": pd.Series(dtype=float),
+                         "duration_s": pd.Series(dtype=float)})
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open ``(start, end)`` index ranges where ``mask`` is True."""
+    m = np.concatenate(([False], np.asarray(mask, bool), [False])).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))

@@ -1,0 +1,127 @@
+"""The result of analysing one night: events, PLM scoring, metrics, category and the traces behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .recording import Recording
+
+__all__ = ["NightResult", "EVENT_COLUMNS"]
+
+#: Columns of ``events.csv`` (a contract read by other tools: add, never rename).
+EVENT_COLUMNS = ["start_s", "end_s", "start_time", "duration_s", "kind", "plm", "series", "peak_g",
+                 "leg", "rotation_deg", "candidate", "imi_s", "respiratory", "at_gap"]
+
+
+@dataclass(frozen=True, eq=False)
+class NightResult:
+    """Everything one analysis found, YASA-style: a table, a summary, and plots.
+
+    Attributes
+    ----------
+    events : DataFrame
+        One row per event, columns :data:`EVENT_COLUMNS` (seconds from the first sample).
+    series : DataFrame
+        One row per PLM series: ``series``, ``start_s``, ``end_s``, ``n_lm``, ``mean_imi_s``.
+    metrics : dict
+        Night metrics (indices per hour of rest time, counts, periodicity index ...).
+    category : dict
+        The article category that fits: ``id``, ``title``, ``explanation``, ``advice`` (the
+        article's table row), ``reasons`` (measured numbers behind the choice), ``disclaimer``.
+    config : Config
+        Every threshold used.
+    recording : Recording
+        The cleaned recording (uniform grid, gaps).
+    envelope_g : ndarray, shape (n,), float32
+        Movement envelope on the recording grid, in g (NaN in gaps).
+    threshold_on_g : ndarray, shape (n,), float32
+        On threshold on the same grid, in g.
+    imi_hist : DataFrame
+        ``bin_start_s``, ``bin_end_s``, ``count`` (2-s bins up to 90 s).
+    ln_imi_hist : DataFrame
+        ``ln_imi_start``, ``ln_imi_end``, ``count`` (0.1-wide bins of ln(IMI/s)).
+    hourly : DataFrame
+        ``hour``, ``n_twitch``, ``n_lm``, ``n_plm``, ``n_sustained``.
+    info : dict
+        Loader/cleaning notes and timings.
+    """
+
+    events: pd.DataFrame
+    series: pd.DataFrame
+    metrics: dict[str, Any]
+    category: dict[str, Any]
+    config: Config
+    recording: Recording
+    envelope_g: np.ndarray
+    threshold_on_g: np.ndarray
+    imi_hist: pd.DataFrame
+    ln_imi_hist: pd.DataFrame
+    hourly: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``summary.json`` content: metrics, category, advice and every threshold used."""
+        rec = self.recording
+        out: dict[str, Any] = {
+            "rules": self.config.rules.standard,
+            "source": rec.source,
+            "leg": rec.leg,
+            "start_time": rec.start_time.isoformat(),
+            "fs_hz": rec.fs_hz,
+        }
+        out.update(self.metrics)
+        out["category"] = self.category["id"]
+        out["category_title"] = self.category["title"]
+        out["advice"] = self.category["advice"]
+        out["category_reasons"] = self.category["reasons"]
+        out["disclaimer"] = self.category["disclaimer"]
+        out["cleaning"] = {k: v for k, v in rec.info.items()}
+        out["config"] = self.config.to_dict()
+        return out
+
+    def envelope_per_second(self) -> pd.DataFrame:
+        """Envelope reduced to 1-s resolution for plotting a whole night.
+
+        Returns
+        -------
+        DataFrame
+            ``t_s`` (second), ``env_max_g`` (maximum in that second, NaN in gaps),
+            ``threshold_on_g`` (median in that second).
+        """
+        fs = self.recording.fs_hz
+        n = len(self.envelope_g)
+        step = max(int(round(fs)), 1)
+        m = n // step
+        env = self.envelope_g[: m * step].reshape(m, step)
+        thr = self.threshold_on_g[: m * step].reshape(m, step)
+        with np.errstate(all="ignore"):
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                env_max = np.nanmax(env, axis=1)
+                thr_med = np.nanmedian(thr, axis=1)
+        return pd.DataFrame({"t_s": np.arange(m) * step / fs, "env_max_g": env_max,
+                             "threshold_on_g": thr_med})
+
+    def plot_night(self, ax: Any = None) -> Any:
+        """Plot the night at a glance (envelope, events by kind, PLM series shaded)."""
+        from .plots import plot_night
+
+        return plot_night(self, ax=ax)
+
+    def plot_events(self, kind: str = "lm", n: int = 4) -> Any:
+        """Plot up to ``n`` example events of one kind (raw axes and envelope)."""
+        from .plots import plot_examples
+
+        return plot_examples(self, kind=kind, n=n)
+
+    def compare_detection(self, truth: pd.DataFrame, tolerance_s: float = 1.0) -> pd.DataFrame:
+        """Precision, recall and F1 per kind against a reference event table."""
+        from .evaluate import compare_detection
+
+        return compare_detection(self.events, truth, tolerance_s=tolerance_s)
