@@ -328,10 +328,18 @@ class Config:
         return "\n".join(lines)
 
 
+def _presets_dir() -> Any:
+    """``configs/`` of a source checkout or editable install, else the copy inside the wheel."""
+    here = Path(__file__).resolve().parent.parent / "configs"
+    if (here / "default.toml").is_file():
+        return here
+    return resources.files("detector.presets")
+
+
 def list_presets() -> dict[str, str]:
     """Return ``{preset name: first comment line}`` of the bundled presets."""
     out: dict[str, str] = {}
-    for entry in sorted(resources.files("detector.presets").iterdir(), key=lambda p: p.name):
+    for entry in sorted(_presets_dir().iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".toml"):
             first = entry.read_text(encoding="utf-8").splitlines()[0:1]
             out[entry.name[:-5]] = first[0].lstrip("# ").strip() if first else ""
@@ -340,7 +348,7 @@ def list_presets() -> dict[str, str]:
 
 def preset_path(name: str) -> Any:
     """Return the resource path of a bundled preset by name (``default``, ``aasm2012`` ...)."""
-    entry = resources.files("detector.presets").joinpath(f"{name}.toml")
+    entry = _presets_dir().joinpath(f"{name}.toml")
     if not entry.is_file():
         raise ConfigError(f"unknown preset {name!r}; bundled presets: "
                           f"{', '.join(list_presets())}")
