@@ -34,13 +34,15 @@ def classify_events(events: pd.DataFrame, config: ClassifyConfig | None = None
     A bed partner's movement reaches the sensor through the mattress as small (a few to ~10 mg),
     broadband shaking lasting seconds. A burst whose peak stays under ``vibration_max_g`` is kept
     only if it stands out from its surroundings (peak >= ``context_factor`` x the median envelope
-    within ``context_s``) and, when it lasts 0.5 s or more, if the leg's orientation changes by at
-    least ``min_rotation_deg`` (a leg movement is mostly a rotation; vibration barely tilts it).
+    within ``context_s``) and, when it lasts ``jerk_max_s`` or more, if the leg's orientation
+    changes by at least ``min_rotation_deg`` (a leg movement is mostly a rotation; vibration barely
+    tilts it) or its motion is slow (``low_freq_share`` >= ``vibration_max_low_share``: a leg
+    turning about the vertical tilts little, but moves slowly, while vibration is broadband).
 
     Parameters
     ----------
     events : DataFrame
-        ``duration_s``, ``peak_g``, ``rotation_deg``, ``context_g`` per burst.
+        ``duration_s``, ``peak_g``, ``rotation_deg``, ``context_g``, ``low_freq_share`` per burst.
     config : ClassifyConfig, optional
 
     Returns
@@ -56,7 +58,8 @@ def classify_events(events: pd.DataFrame, config: ClassifyConfig | None = None
     ev.loc[jerk, "kind"] = "twitch"
     small = ev["peak_g"] < cfg.vibration_max_g
     blends_in = small & (ev["peak_g"] < cfg.context_factor * ev["context_g"])
-    no_tilt = small & flat & (ev["duration_s"] >= cfg.jerk_max_s)
+    broadband = ev["low_freq_share"] < cfg.vibration_max_low_share
+    no_tilt = small & flat & broadband & (ev["duration_s"] >= cfg.jerk_max_s)
     reject = blends_in | no_tilt
     rejected = ev[reject].copy()
     rejected["reason"] = np.where(blends_in[reject], "does not stand out from surroundings",

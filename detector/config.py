@@ -112,14 +112,16 @@ class EnvelopeConfig(_Section):
     """Envelope, adaptive noise floor and hysteresis thresholds."""
 
     _section = "envelope"
-    smooth_s: float = _f(0.04, "Moving-average window applied to the movement magnitude.", 0.0, 2.0)
+    smooth_s: float = _f(0.04, "Window of the moving maximum (then moving average) applied to "
+                         "the movement magnitude; the maximum keeps the amplitude of a twitch's "
+                         "10-20 Hz oscillation, which an average would halve.", 0.0, 2.0)
     noise_window_s: float = _f(300.0, "Window of the rolling noise-floor estimate.", 10.0, 7200.0)
     noise_quantile: float = _f(0.25, "Quantile of 1-s envelope medians taken as the noise floor.",
                                0.01, 0.9)
     on_factor: float = _f(5.0, "An event starts where the envelope exceeds on_factor x noise floor.",
                           1.0, 100.0)
     min_on_g: float = _f(
-        0.03, "Absolute lower bound of the on threshold: keeps a bed partner's mattress "
+        0.02, "Absolute lower bound of the on threshold: keeps a bed partner's mattress "
         "vibration (a few to ~10 mg) and heartbeat ripple out.", 0.0, 2.0,
         source="above partner vibration of up to ~10 mg; Sicbaldi et al. 2025 used 15 mg on |a|")
     off_ratio: float = _f(0.5, "The event ends where the envelope falls below off_ratio x the "
@@ -135,6 +137,10 @@ class EnvelopeConfig(_Section):
         0.5, "Bursts separated by less than this are one movement.", 0.0, 10.0,
         source="WASM 2016: an LM ends at the start of >= 0.5 s below the off threshold")
     min_duration_s: float = _f(0.05, "Shorter bursts are discarded as noise.", 0.0, 1.0)
+    bout_merge_gap_s: float = _f(
+        3.0, "Bursts this close to a sustained movement (> classify.lm_max_s) join it: getting up "
+        "or turning over is one bout of activity even when the leg pauses for a moment.",
+        0.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,10 @@ class ClassifyConfig(_Section):
         "rings on for a few tenths of a second after a jerk.", 0.0, 5.0)
     vibration_max_g: float = _f(0.06, "Events peaking below this must also stand out from their "
                                 "surroundings (see min_rotation_deg and context_factor).", 0.0, 2.0)
+    vibration_max_low_share: float = _f(
+        0.5, "A small burst without tilt is mattress vibration only if less than this share of "
+        "its RMS lies below ~3 Hz (vibration is broadband; a limb's own motion is slow).",
+        0.0, 1.0)
     context_s: float = _f(3.0, "Surroundings looked at on each side of a small event.", 0.5, 60.0)
     context_factor: float = _f(
         3.0, "A small event's peak must exceed this many times the median envelope of its "

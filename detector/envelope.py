@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-__all__ = ["block_medians", "posture_baselines", "movement_envelope"]
+__all__ = ["block_medians", "block_spread", "posture_baselines", "movement_envelope"]
 
 
 def block_medians(x: np.ndarray, block: int) -> np.ndarray:
@@ -43,7 +43,18 @@ def block_medians(x: np.ndarray, block: int) -> np.ndarray:
     return out
 
 
-def posture_baselines(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0
+def block_spread(x: np.ndarray, block: int) -> np.ndarray:
+    """Largest per-axis standard deviation within each block of ``block`` rows (tail included)."""
+    n = x.shape[0]
+    m = n // block
+    out = x[: m * block].reshape(m, block, -1).std(axis=1).max(axis=1) if m else np.empty(0)
+    if n > m * block:
+        out = np.concatenate([out, [x[m * block:].std(axis=0).max()]])
+    return out.astype(np.float32)
+
+
+def posture_baselines(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0,
+                      still_factor: float = 4.0, still_min_g: float = 0.006
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Resting posture before and after each 1-s block of one contiguous segment.
 
@@ -55,24 +66,34 @@ def posture_baselines(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0
         Sampling rate in Hz.
     window_s : float
         How far back and forward the posture is looked for, in seconds.
+    still_factor, still_min_g : float
+        A block is still when its spread (largest per-axis standard deviation) is below
+        ``max(still_factor x the segment's median spread, still_min_g)``. Only still blocks
+        define the posture, so two turn-overs a few seconds apart never blend into a false one.
 
     Returns
     -------
     before, after : ndarray, shape (n_blocks, 3)
-        Median posture over the ``window_s`` seconds before (after) each block, excluding the block
-        itself. At the segment's edges, where one side is empty, the other side is used.
+        Median posture over the still blocks in the ``window_s`` seconds before (after) each
+        block, excluding the block itself. Where one side has no still block the other side is
+        used; where neither has, the plain median of all blocks.
     """
     block = max(int(round(fs_hz)), 1)
-    med = pd.DataFrame(block_medians(acc_g, block))
+    med_all = pd.DataFrame(block_medians(acc_g, block))
+    spread = block_spread(acc_g, block)
+    still = spread <= max(still_factor * float(np.median(spread)), still_min_g)
+    med = med_all.where(np.repeat(still[:, None], med_all.shape[1], axis=1))
     w = max(int(round(window_s)), 1)
     before = med.rolling(w, min_periods=1).median().shift(1)
     after = med.iloc[::-1].rolling(w, min_periods=1).median().shift(1).iloc[::-1]
     before = before.fillna(after)
     after = after.fillna(before)
     both = before.isna().any(axis=1)
-    if both.any():  # a single-block segment: its own median is all there is
-        before[both] = med[both]
-        after[both] = med[both]
+    if both.any():  # no still block in reach: fall back to all blocks
+        plain_b = med_all.rolling(w, min_periods=1).median().shift(1)
+        plain_a = med_all.iloc[::-1].rolling(w, min_periods=1).median().shift(1).iloc[::-1]
+        before[both] = plain_b[both].fillna(plain_a[both]).fillna(med_all[both])
+        after[both] = plain_a[both].fillna(plain_b[both]).fillna(med_all[both])
     return before.to_numpy(np.float32), after.to_numpy(np.float32)
 
 
@@ -89,7 +110,7 @@ def movement_envelope(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0,
     window_s : float
         Posture baseline window on each side, in seconds.
     smooth_s : float
-        Moving-average window of the envelope, in seconds.
+        Window of the moving maximum and then moving average of the envelope, in seconds.
 
     Returns
     -------
@@ -110,5 +131,5 @@ def movement_envelope(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0,
     posture = np.where(use_after[:, None], a, b)
     size = int(round(smooth_s * fs_hz))
     if size > 1:
-        env = uniform_filter1d(env, size, mode="nearest")
+        env = uniform_filter1d(maximum_filter1d(env, size, mode="nearest"), size, mode="nearest")
     return env, posture

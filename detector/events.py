@@ -22,11 +22,15 @@ from .filters import bandpass, design_bandpass
 from .recording import Recording
 from .thresholds import hysteresis, noise_floor, refine_edges, thresholds
 
-__all__ = ["Detection", "detect_movements", "merge_bursts", "event_features"]
+__all__ = ["Detection", "detect_movements", "merge_bursts", "merge_bouts", "event_features"]
 
 #: Segments shorter than this (seconds) between gaps are not analysed: too short for a posture
 #: baseline, and any movement in them would be cut by the gaps.
 MIN_SEGMENT_S = 2.0
+
+#: Orientation is read from the acceleration averaged over this many seconds, so that the
+#: oscillation of a jerk cancels out and only a real change of leg orientation remains.
+ROTATION_SMOOTH_S = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +76,27 @@ def merge_bursts(starts: np.ndarray, ends: np.ndarray, max_gap: int) -> tuple[np
     return out_starts, out_ends
 
 
+def merge_bouts(starts: np.ndarray, ends: np.ndarray, long_min: int, max_gap: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Join bursts separated by fewer than ``max_gap`` samples when either is a sustained movement
+    (longer than ``long_min`` samples); repeated until nothing changes.
+
+    Returns
+    -------
+    starts, ends : ndarray of int
+    """
+    s, e = list(starts), list(ends)
+    i = 0
+    while i < len(s) - 1:
+        if s[i + 1] - e[i] < max_gap and (e[i] - s[i] > long_min or e[i + 1] - s[i + 1] > long_min):
+            e[i] = max(e[i], e.pop(i + 1))
+            s.pop(i + 1)
+            i = max(i - 1, 0)
+        else:
+            i += 1
+    return np.asarray(s, dtype=starts.dtype), np.asarray(e, dtype=ends.dtype)
+
+
 def event_features(acc_g: np.ndarray, posture_g: np.ndarray, envelope_g: np.ndarray,
                    starts: np.ndarray, ends: np.ndarray, fs_hz: float, context_s: float
                    ) -> dict[str, np.ndarray]:
@@ -94,13 +119,19 @@ def event_features(acc_g: np.ndarray, posture_g: np.ndarray, envelope_g: np.ndar
     -------
     dict of ndarray
         ``peak_g`` (g), ``rotation_deg`` (largest angle between the slow acceleration direction
-        and the resting posture during the event), ``context_g`` (median envelope around it).
+        and the resting posture during the event), ``context_g`` (median envelope around it),
+        ``low_freq_share`` (share of the movement's RMS below about 3 Hz: near 1 for a limb's
+        own motion, about 0.3 or less for broadband mattress vibration).
     """
     k = len(starts)
     peak = np.zeros(k, np.float32)
     rot = np.zeros(k, np.float32)
     ctx = np.zeros(k, np.float32)
-    slow = uniform_filter1d(acc_g, max(int(round(0.25 * fs_hz)), 1), axis=0, mode="nearest")
+    low = np.zeros(k, np.float32)
+    slow = uniform_filter1d(acc_g, max(int(round(ROTATION_SMOOTH_S * fs_hz)), 1), axis=0,
+                            mode="nearest")
+    # A moving average over 1/3 s has its first null at 3 Hz: a cheap low-pass of the movement.
+    m3 = max(int(round(fs_hz / 3.0)), 1)
     c = max(int(round(context_s * fs_hz)), 1)
     n = len(envelope_g)
     for i, (s, e) in enumerate(zip(starts, ends)):
@@ -109,9 +140,13 @@ def event_features(acc_g: np.ndarray, posture_g: np.ndarray, envelope_g: np.ndar
         p = posture_g[s]
         cos = (a @ p) / (np.linalg.norm(a, axis=1) * np.linalg.norm(p) + 1e-12)
         rot[i] = np.degrees(np.arccos(np.clip(cos.min(), -1.0, 1.0)))
+        dev = acc_g[s:e] - posture_g[s:e]
+        dev_low = uniform_filter1d(dev, m3, axis=0, mode="nearest")
+        total = float(np.sqrt(np.mean(np.einsum("ij,ij->i", dev, dev))))
+        low[i] = np.sqrt(np.mean(np.einsum("ij,ij->i", dev_low, dev_low))) / total if total else 0
         around = np.concatenate([envelope_g[max(s - c, 0):s], envelope_g[e:min(e + c, n)]])
         ctx[i] = np.median(around) if around.size else 0.0
-    return {"peak_g": peak, "rotation_deg": rot, "context_g": ctx}
+    return {"peak_g": peak, "rotation_deg": rot, "context_g": ctx, "low_freq_share": low}
 
 
 def detect_movements(recording: Recording, config: Config | None = None) -> Detection:
@@ -153,6 +188,8 @@ def detect_movements(recording: Recording, config: Config | None = None) -> Dete
         level = np.repeat(ev.edge_factor * floor, int(round(fs)) or 1)[: len(env)]
         starts, ends = refine_edges(env, starts, ends, level, int(round(ev.max_edge_shift_s * fs)))
         starts, ends = merge_bursts(starts, ends, int(round(ev.merge_gap_s * fs)))
+        starts, ends = merge_bouts(starts, ends, int(round(cl.lm_max_s * fs)),
+                                   int(round(ev.bout_merge_gap_s * fs)))
         keep = (ends - starts) >= max(ev.min_duration_s * fs, 1)
         starts, ends = starts[keep], ends[keep]
         if starts.size == 0:
@@ -165,14 +202,15 @@ def detect_movements(recording: Recording, config: Config | None = None) -> Dete
     if rows:
         cols = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
     else:
-        cols = {k: np.zeros(0) for k in ("peak_g", "rotation_deg", "context_g", "start", "end",
-                                         "at_gap")}
+        cols = {k: np.zeros(0) for k in ("peak_g", "rotation_deg", "context_g", "low_freq_share",
+                                         "start", "end", "at_gap")}
     events = pd.DataFrame({
         "start_s": cols["start"] / fs,
         "end_s": cols["end"] / fs,
         "peak_g": cols["peak_g"].astype(float),
         "rotation_deg": cols["rotation_deg"].astype(float),
         "context_g": cols["context_g"].astype(float),
+        "low_freq_share": cols["low_freq_share"].astype(float),
         "at_gap": cols["at_gap"].astype(bool),
     })
     events["duration_s"] = events["end_s"] - events["start_s"]
@@ -182,7 +220,7 @@ def detect_movements(recording: Recording, config: Config | None = None) -> Dete
     events["start_time"] = [(t0 + timedelta(seconds=float(s))).isoformat(timespec="milliseconds")
                             for s in events["start_s"]]
     order = ["start_s", "end_s", "start_time", "duration_s", "kind", "peak_g", "rotation_deg",
-             "leg", "at_gap", "context_g"]
+             "leg", "at_gap", "context_g", "low_freq_share"]
     info = {"filter": used, "n_segments_analysed": n_segments,
             "n_rejected_vibration": int(len(rejected))}
     return Detection(events[order].reset_index(drop=True), env_all, on_all, off_all, rejected, info)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from detector.config import Config
-from detector.events import detect_movements, merge_bursts
+from detector.events import detect_movements, merge_bouts, merge_bursts
 from detector.recording import Recording
 from detector.thresholds import hysteresis, refine_edges
 from synth import quantise, rest, rotate, turn_over, twitch, vibration
@@ -137,3 +137,11 @@ def test_refine_edges_moves_out_to_the_noise_but_not_into_a_neighbour():
     s, e = refine_edges(env, np.array([4, 11]), np.array([6, 12]), level, max_shift=5)
     assert s.tolist() == [1, 10]
     assert e.tolist() == [9, 13]
+
+
+def test_merge_bouts_joins_pauses_next_to_a_sustained_movement_only():
+    # 0-3 (short), 5-20 (long: > 10), 22-25 (short), 40-43 (short), 45-48 (short); gap limit 3.
+    s = np.array([0, 5, 22, 40, 45])
+    e = np.array([3, 20, 25, 43, 48])
+    ms, me = merge_bouts(s, e, long_min=10, max_gap=3)
+    assert ms.tolist() == [0, 40, 45] and me.tolist() == [25, 43, 48]
