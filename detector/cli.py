@@ -125,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("events", help="detected events.csv")
     p.add_argument("truth", help="reference events (truth.csv or a scorer's CSV)")
     p.add_argument("--tolerance-s", type=float, default=1.0, help="onset tolerance (default 1 s)")
-    p.add_argument("--rest-h", type=float, help="rest hours for the PLM index")
+    p.add_argument("--rest-h", type=float,
+                   help="rest hours for the PLM index (default: rest_h of the summary.json "
+                        "beside events.csv)")
 
     p = sub.add_parser("presets", help="list the bundled configuration presets",
                        description="List the bundled presets, or print one as TOML.")
@@ -290,8 +292,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     det = read_events(args.events)
     truth = read_events(args.truth)
+    rest_h = args.rest_h
+    summary = Path(args.events).with_name("summary.json")
+    if rest_h is None and summary.is_file():
+        import json
+
+        try:
+            rest_h = json.loads(summary.read_text(encoding="utf-8")).get("rest_h")
+        except (ValueError, OSError):
+            rest_h = None
+        if rest_h is not None:
+            print(f"rest time {rest_h:.2f} h from {summary}")
     table = compare_detection(det, truth, tolerance_s=args.tolerance_s)
-    print(format_comparison(table, plm_index_error(det, truth, rest_h=args.rest_h)))
+    print(format_comparison(table, plm_index_error(det, truth, rest_h=rest_h)))
     return 0
 
 

@@ -1,0 +1,338 @@
+"""Step 0 of detection: put raw samples onto a uniform time grid and find the gaps.
+
+Raw accelerometer streams are messy: rows with missing values, packets that arrive out of order or
+twice, timestamps with jitter, minutes or hours of lost packets, and axes that saturate at the
+sensor's full-scale range. :func:`clean` turns such a stream into a :class:`Recording`: samples on
+the grid ``t0 + k / fs``, NaN and ``valid=False`` inside gaps, and an ``info`` dictionary that says
+what was found and done.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import CleanConfig
+from .recording import InputError, Recording
+
+__all__ = ["clean", "infer_fs", "snap_fs", "COMMON_RATES_HZ", "FULL_SCALE_RANGES_G"]
+
+#: Output data rates of common accelerometers (Hz): Polar (25, 26, 52, 104, 208, 416), ST and
+#: Bosch MEMS (12.5, 25, 50, 100, 200, 400, 800, 1600), actigraphs (30, 32, 40, 64, 128, 256).
+COMMON_RATES_HZ: tuple[float, ...] = (
+    10.0, 12.5, 20.0, 25.0, 26.0, 30.0, 32.0, 40.0, 50.0, 52.0, 60.0, 64.0, 100.0, 104.0,
+    128.0, 200.0, 208.0, 250.0, 256.0, 400.0, 416.0, 500.0, 800.0, 833.0, 1000.0, 1600.0)
+
+#: Typical full-scale ranges of MEMS accelerometers, in g.
+FULL_SCALE_RANGES_G: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0)
+
+SNAP_TOLERANCE = 0.02
+"""A measured rate within this fraction of a common rate is taken to be that rate."""
+
+MIN_FS_HZ, MAX_FS_HZ = 5.0, 2000.0
+"""Range of plausible sampling rates (Hz); outside it the timestamps are probably in other units."""
+
+MIN_VALID_S = 10.0
+"""Shortest usable recording, in seconds of valid (non-gap) data."""
+
+MAX_GRID_SAMPLES = 100_000_000
+"""Largest uniform grid built (about 11.5 days at 100 Hz, 1.2 GB of float32): a longer span
+almost always means a stray timestamp, not a recording."""
+
+MIN_CLIPPED_SAMPLES = 5
+"""An axis counts as clipped only when more than this many samples sit at its full-scale value."""
+
+_AT_SAMPLE_S = 1e-6
+"""A grid point closer than this (s) to a raw sample takes that sample's value, even at a gap edge."""
+
+
+def snap_fs(fs_measured_hz: float, tolerance: float = SNAP_TOLERANCE) -> float:
+    """Snap a measured sampling rate to the nearest common rate when it is close enough.
+
+    Parameters
+    ----------
+    fs_measured_hz : float
+        Measured rate in Hz.
+    tolerance : float
+        Largest relative difference (0.02 = 2 %) that still snaps.
+
+    Returns
+    -------
+    float
+        The nearest entry of :data:`COMMON_RATES_HZ` within ``tolerance``, otherwise the measured
+        rate rounded to 0.01 Hz.
+    """
+    rates = np.asarray(COMMON_RATES_HZ)
+    rel = np.abs(fs_measured_hz - rates) / rates
+    best = int(np.argmin(rel))
+    if rel[best] <= tolerance:
+        return float(rates[best])
+    return round(float(fs_measured_hz), 2)
+
+
+def infer_fs(dt_s: np.ndarray) -> float:
+    """Measure the sampling rate from positive inter-sample intervals.
+
+    The median interval gives a first period; the mean of the intervals up to 1.5 x that period
+    refines it (timestamps rounded to whole milliseconds make a 416-Hz stream's intervals 2 and 3
+    ms, whose median alone says 500 or 333 Hz). Each interval up to 10 periods long then counts
+    as a whole number of periods (lost samples included) and the rate is periods per second over
+    those intervals; longer holes are left out. Neither lost samples nor timestamp jitter of up
+    to a third of a period bias it.
+
+    Parameters
+    ----------
+    dt_s : ndarray
+        Intervals between consecutive distinct timestamps, in seconds (all > 0).
+
+    Returns
+    -------
+    float
+        Measured rate in Hz (not snapped).
+    """
+    dt = np.asarray(dt_s, dtype=np.float64)
+    sample = dt[::max(1, dt.size // 200_000)]  # a strided subsample sets the scale
+    period_s = float(np.median(sample))
+    period_s = float(sample[sample <= 1.5 * period_s].mean())
+    # Intervals longer than 1.5 periods are few: handle them apart, so the full-length work is
+    # one comparison and one sum (the sum of all intervals telescopes, jitter cancels in it).
+    long_i = np.flatnonzero(dt > 1.5 * period_s)
+    long_dt = dt[long_i]
+    n_periods = np.rint(long_dt / period_s)
+    hole = n_periods > 10
+    periods = (dt.size - long_i.size) + float(n_periods[~hole].sum())
+    seconds = float(dt.sum()) - float(long_dt[hole].sum())
+    return periods / seconds
+
+
+def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None,
+          config: CleanConfig = CleanConfig(), source: str = "<memory>", leg: str = "unknown",
+          info: dict | None = None) -> Recording:
+    """Resample raw accelerometer samples onto a uniform grid, marking gaps and clipping.
+
+    Parameters
+    ----------
+    t_unix_s : ndarray, shape (n,)
+        Timestamps in seconds (unix time, or relative seconds), in file order.
+    xyz_g : ndarray, shape (n, 3)
+        Acceleration in g, in file order.
+    fs_hz : float, optional
+        Sampling rate of the output grid in Hz. ``None`` infers it from the timestamps
+        (:func:`infer_fs`) and snaps it to a common rate within 2 % (:func:`snap_fs`).
+    config : CleanConfig
+        ``max_interp_s``: longest hole between raw samples that is interpolated; grid points
+        inside longer holes are gaps. ``clip_margin_g``: clipping tolerance.
+    source : str
+        Name of the data source, used in error messages and kept in the recording.
+    leg : str
+        ``left``, ``right`` or ``unknown``.
+    info : dict, optional
+        Facts already known (e.g. from the loader); kept in ``Recording.info``.
+
+    Returns
+    -------
+    Recording
+        ``acc_g`` float32 on the grid ``t0 + k / fs`` (``t0`` = first timestamp), NaN where
+        ``valid`` is False. ``info`` gains ``n_nan_rows``, ``n_out_of_order`` (rows earlier than
+        the row before them), ``n_duplicates`` (repeated timestamps; the first row is kept),
+        ``n_rows_used``, ``fs_inferred_hz``, ``fs_hz``, ``fs_given``, ``n_gaps``, ``gap_s``,
+        ``clipped_fraction`` (fraction of rows with a clipped axis; clipped samples are kept)
+        and ``clip_range_g`` (full-scale range in g, or None).
+
+    Raises
+    ------
+    InputError
+        Wrong shapes, no usable rows, fewer than 2 samples, a bad ``fs_hz``, an implausible
+        inferred rate, a time span too long for one recording, or less than 10 s of valid data.
+    """
+    out_info: dict = dict(info or {})
+    t = np.asarray(t_unix_s, dtype=np.float64).ravel()
+    xyz = np.asarray(xyz_g, dtype=np.float64)
+    if xyz.ndim != 2 or xyz.shape[1] != 3:
+        raise InputError(f"{source}: expected an (n, 3) array of x, y, z, got shape {xyz.shape}")
+    if xyz.shape[0] != t.shape[0]:
+        raise InputError(f"{source}: {t.shape[0]} timestamps but {xyz.shape[0]} rows of x, y, z")
+    if fs_hz is not None and not (np.isfinite(fs_hz) and fs_hz > 0):
+        raise InputError(f"{source}: sampling rate must be a positive number of Hz, got {fs_hz!r}")
+
+    # 1. Rows with a missing or infinite value (column-wise: reductions across the short axis
+    # of an (n, 3) array are several times slower).
+    finite = np.isfinite(t)
+    for axis in range(3):
+        finite &= np.isfinite(xyz[:, axis])
+    n_nan = int(t.size - np.count_nonzero(finite))
+    if n_nan:
+        t, xyz = t[finite], np.compress(finite, xyz, axis=0)
+    if t.size == 0:
+        raise InputError(f"{source}: no usable rows (every row has a missing or non-finite "
+                         "time or x, y, z value)")
+
+    # 2. Rows out of time order: stable sort, so equal timestamps keep their file order.
+    dt = np.diff(t)
+    n_back = int(np.count_nonzero(dt < 0))
+    if n_back:
+        order = np.argsort(t, kind="stable")
+        t, xyz = t[order], np.take(xyz, order, axis=0)
+        dt = np.diff(t)
+
+    # 3. Repeated timestamps: keep the first row.
+    dup = dt == 0
+    n_dup = int(np.count_nonzero(dup))
+    if n_dup:
+        keep = np.concatenate(([True], ~dup))
+        t, xyz = t[keep], np.compress(keep, xyz, axis=0)
+        dt = dt[~dup]
+    if t.size < 2:
+        raise InputError(f"{source}: fewer than 2 usable samples ({t.size}); "
+                         f"expected at least {MIN_VALID_S:g} s of data")
+
+    # 4. Sampling rate.
+    fs_measured = infer_fs(dt)
+    if fs_hz is None:
+        if not MIN_FS_HZ <= fs_measured <= MAX_FS_HZ:
+            raise InputError(_rate_message(source, fs_measured, float(np.median(dt))))
+        fs_used = snap_fs(fs_measured)
+    else:
+        fs_used = float(fs_hz)
+
+    # 5. Uniform grid, interpolation and gaps.
+    t0 = float(t[0])
+    tr = t - t0
+    span_s = float(tr[-1])
+    n_grid = int(np.floor(span_s * fs_used + 1e-6)) + 1
+    if n_grid > MAX_GRID_SAMPLES:
+        raise InputError(
+            f"{source}: timestamps span {span_s / 3600:.1f} h ({t0:.3f} to {t[-1]:.3f}), which at "
+            f"{fs_used:g} Hz is {n_grid} samples, more than one recording can hold "
+            f"({MAX_GRID_SAMPLES}); check for a stray timestamp or timestamps in milliseconds")
+    acc = _resample(tr, xyz, fs_used, n_grid)
+    gap_mask = _gap_mask(tr, dt, fs_used, n_grid, config.max_interp_s)
+    if gap_mask.any():
+        acc[gap_mask] = np.nan
+    valid = ~gap_mask
+    gaps = _gap_table(gap_mask, fs_used)
+
+    valid_s = np.count_nonzero(valid) / fs_used
+    if valid_s < MIN_VALID_S:
+        raise InputError(f"{source}: only {valid_s:.2f} s of valid data; expected at least "
+                         f"{MIN_VALID_S:g} s of data")
+
+    # 6. Clipping at a full-scale range (kept: clipped samples are real, large movements).
+    clipped_fraction, clip_range_g = _clipping(xyz, config.clip_margin_g)
+
+    out_info.update({
+        "n_nan_rows": n_nan,
+        "n_out_of_order": n_back,
+        "n_duplicates": n_dup,
+        "n_rows_used": int(t.size),
+        "fs_inferred_hz": round(fs_measured, 4),
+        "fs_hz": fs_used,
+        "fs_given": fs_hz is not None,
+        "n_samples": n_grid,
+        "n_gaps": int(len(gaps)),
+        "gap_s": float(gaps["duration_s"].sum()) if len(gaps) else 0.0,
+        "clipped_fraction": clipped_fraction,
+        "clip_range_g": clip_range_g,
+    })
+    return Recording(acc_g=acc, fs_hz=fs_used, t0_unix_s=t0, valid=valid, gaps=gaps,
+                     source=source, leg=leg, info=out_info)
+
+
+def _rate_message(source: str, fs_measured_hz: float, median_dt: float) -> str:
+    """Explain an implausible inferred sampling rate, guessing the timestamp unit if possible."""
+    msg = (f"{source}: timestamps give a sampling rate of {fs_measured_hz:.4g} Hz (median "
+           f"interval {median_dt:.6g}); expected {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz")
+    for unit, scale in (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9)):
+        if fs_measured_hz < MIN_FS_HZ and MIN_FS_HZ <= scale / median_dt <= MAX_FS_HZ:
+            return msg + f"; timestamps look like {unit}? Convert them to seconds"
+    return msg + "; give the sampling rate explicitly (--fs)"
+
+
+def _resample(tr_s: np.ndarray, xyz: np.ndarray, fs_hz: float, n_grid: int) -> np.ndarray:
+    """Linearly interpolate sorted, distinct samples onto ``arange(n_grid) / fs_hz`` (float32).
+
+    Both time axes are sorted, so the right neighbour of every grid point comes from counting
+    raw samples per grid cell (``bincount`` + ``cumsum``) instead of a binary search.
+    """
+    n = tr_s.size
+    out = np.empty((n_grid, 3), dtype=np.float32)
+    pos = tr_s * fs_hz
+    if n == n_grid:
+        off = pos - np.arange(n, dtype=np.float64)
+        if max(float(off.max()), -float(off.min())) < 1e-3:
+            out[:] = xyz  # already on the grid (to within 0.1 % of a sample period)
+            return out
+    pos -= 1e-9
+    np.ceil(pos, out=pos)
+    first_grid = pos.astype(np.int64)  # first grid index at or after each raw sample
+    counts = np.bincount(first_grid, minlength=n_grid)[:n_grid]
+    i1 = np.cumsum(counts)  # raw samples at or before each grid point = right neighbour index
+    i0 = i1 - 1
+    np.minimum(i1, n - 1, out=i1)
+    ta = tr_s[i0]
+    span = tr_s[i1] - ta
+    w = np.arange(n_grid, dtype=np.float64) / fs_hz
+    w -= ta
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w /= span
+    w[span <= 0] = 0.0
+    np.clip(w, 0.0, 1.0, out=w)
+    for axis in range(3):
+        col = np.ascontiguousarray(xyz[:, axis])
+        a = col[i0]
+        a += (col[i1] - a) * w
+        out[:, axis] = a
+    return out
+
+
+def _gap_mask(tr_s: np.ndarray, dt_s: np.ndarray, fs_hz: float, n_grid: int,
+              max_interp_s: float) -> np.ndarray:
+    """Grid points strictly between two raw samples more than ``max_interp_s`` apart."""
+    mask = np.zeros(n_grid, dtype=bool)
+    holes = np.flatnonzero(dt_s > max_interp_s)
+    if holes.size == 0:
+        return mask
+    ta, tb = tr_s[holes], tr_s[holes + 1]
+    first = np.floor((ta + _AT_SAMPLE_S) * fs_hz).astype(np.int64) + 1
+    stop = np.ceil((tb - _AT_SAMPLE_S) * fs_hz).astype(np.int64)
+    first = np.clip(first, 0, n_grid)
+    stop = np.clip(stop, 0, n_grid)
+    keep = stop > first
+    edges = np.zeros(n_grid + 1, dtype=np.int32)
+    np.add.at(edges, first[keep], 1)
+    np.add.at(edges, stop[keep], -1)
+    return np.cumsum(edges[:-1]) > 0
+
+
+def _gap_table(gap_mask: np.ndarray, fs_hz: float) -> pd.DataFrame:
+    """One row per run of gap samples: ``start_s``, ``end_s`` (half-open) and ``duration_s``."""
+    m = np.concatenate(([False], gap_mask, [False])).astype(np.int8)
+    d = np.diff(m)
+    start = np.flatnonzero(d == 1) / fs_hz
+    end = np.flatnonzero(d == -1) / fs_hz
+    return pd.DataFrame({"start_s": start.astype(np.float64), "end_s": end.astype(np.float64),
+                         "duration_s": (end - start).astype(np.float64)})
+
+
+def _clipping(xyz: np.ndarray, margin_g: float) -> tuple[float, float | None]:
+    """Fraction of rows with an axis saturated at a typical full-scale range, and that range.
+
+    An axis is clipped when its largest absolute value lies within ``margin_g`` of 2, 4, 8 or
+    16 g and more than :data:`MIN_CLIPPED_SAMPLES` samples lie within ``margin_g`` of it.
+    """
+    ranges = np.asarray(FULL_SCALE_RANGES_G)
+    clipped_rows: np.ndarray | None = None
+    found: list[float] = []
+    for axis in range(3):
+        col = xyz[:, axis]
+        peak_g = max(float(col.max()), -float(col.min()))
+        near = np.abs(ranges - peak_g) <= margin_g
+        if not near.any():
+            continue
+        at_peak = np.abs(col) >= peak_g - margin_g
+        if np.count_nonzero(at_peak) > MIN_CLIPPED_SAMPLES:
+            clipped_rows = at_peak if clipped_rows is None else clipped_rows | at_peak
+            found.append(float(ranges[near][0]))
+    if clipped_rows is None:
+        return 0.0, None
+    return float(np.count_nonzero(clipped_rows) / xyz.shape[0]), max(found)

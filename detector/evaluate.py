@@ -1,0 +1,314 @@
+"""How well detected events match a reference (ground truth or a human scorer).
+
+Events are matched one-to-one by onset: a detected and a true event match when their onsets are at
+most ``tolerance_s`` apart (inclusive); among competing pairs the closest are matched first. The
+table has one row per event kind (``twitch``, ``lm``, ``sustained``), one for PLMs (events with
+``plm`` true on both sides, whatever their kind) and one for all events regardless of kind.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .recording import InputError
+
+__all__ = ["compare_detection", "plm_index_error", "read_events", "format_comparison",
+           "match_onsets", "COMPARISON_COLUMNS"]
+
+#: Columns of :func:`compare_detection`'s table.
+COMPARISON_COLUMNS = ["kind", "n_true", "n_detected", "tp", "fp", "fn", "precision", "recall",
+                      "f1", "mean_onset_error_s", "mean_abs_onset_error_s"]
+
+#: Rows of the table, in order.
+ROWS = ("twitch", "lm", "sustained", "plm", "all")
+
+#: Slack on the tolerance, in seconds, so that onsets written in decimal seconds that are exactly
+#: ``tolerance_s`` apart match (``10.1 - 9.1 > 1.0`` in binary floating point).
+_EPS_S = 1e-9
+
+_TRUE_WORDS = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE_WORDS = {"false", "f", "no", "n", "0", "0.0", "", "nan", "none", "<na>"}
+
+
+def match_onsets(true_s: np.ndarray, detected_s: np.ndarray, tolerance_s: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Match onsets one-to-one within ``tolerance_s``, closest pairs first.
+
+    Parameters
+    ----------
+    true_s, detected_s : ndarray of float
+        Onsets in seconds (any order).
+    tolerance_s : float
+        Largest onset difference of a match, in seconds (inclusive).
+
+    Returns
+    -------
+    true_idx, det_idx : ndarray of int
+        Indices into ``true_s`` and ``detected_s`` of the matched pairs.
+    """
+    t = np.asarray(true_s, dtype=float)
+    d = np.asarray(detected_s, dtype=float)
+    if t.size == 0 or d.size == 0:
+        return np.zeros(0, int), np.zeros(0, int)
+    order = np.argsort(d, kind="stable")
+    ds = d[order]
+    lo = np.searchsorted(ds, t - tolerance_s - _EPS_S, side="left")
+    hi = np.searchsorted(ds, t + tolerance_s + _EPS_S, side="right")
+    counts = hi - lo
+    ti = np.repeat(np.arange(t.size), counts)
+    if ti.size == 0:
+        return np.zeros(0, int), np.zeros(0, int)
+    # positions lo[i] .. hi[i]-1 for every true onset i, without a Python loop
+    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    dj = order[starts + np.arange(ti.size)]
+    dist = np.abs(d[dj] - t[ti])
+    keep = dist <= tolerance_s + _EPS_S
+    ti, dj, dist = ti[keep], dj[keep], dist[keep]
+    by = np.lexsort((dj, ti, dist))  # closest first; ties by true then detected index
+    used_t = np.zeros(t.size, bool)
+    used_d = np.zeros(d.size, bool)
+    out_t: list[int] = []
+    out_d: list[int] = []
+    for i, j in zip(ti[by].tolist(), dj[by].tolist()):
+        if not used_t[i] and not used_d[j]:
+            used_t[i] = used_d[j] = True
+            out_t.append(i)
+            out_d.append(j)
+    return np.asarray(out_t, int), np.asarray(out_d, int)
+
+
+def _check(events: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Onsets, kinds and PLM flags of an event table (missing ``plm`` -> False)."""
+    if not isinstance(events, pd.DataFrame):
+        raise InputError(f"{name}: expected a table of events, got {type(events).__name__}")
+    missing = [c for c in ("start_s", "kind") if c not in events.columns]
+    if missing and len(events) == 0:  # no events at all, not even a header
+        return pd.DataFrame({"start_s": np.zeros(0), "kind": np.zeros(0, object),
+                             "plm": np.zeros(0, bool)})
+    if missing:
+        raise InputError(f"{name}: missing column(s) {', '.join(missing)}; found "
+                         f"{', '.join(map(str, events.columns)) or 'no columns'}")
+    start = pd.to_numeric(events["start_s"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(start))
+    if bad.size:
+        raise InputError(f"{name}, row {bad[0]}: start_s {events['start_s'].iloc[bad[0]]!r}; "
+                         "expected a finite number of seconds")
+    kind = events["kind"].astype(str).str.strip().str.lower().to_numpy()
+    plm = (_parse_bool(events["plm"], name) if "plm" in events.columns
+           else np.zeros(len(events), bool))
+    return pd.DataFrame({"start_s": start, "kind": kind, "plm": plm})
+
+
+def _parse_bool(values: pd.Series, name: str, first_line: int | None = None) -> np.ndarray:
+    """``plm`` column -> bool: True/False, true/false, yes/no, 1/0; empty or NA -> False."""
+    if values.dtype == bool:
+        return values.to_numpy()
+    out = np.zeros(len(values), bool)
+    for k, v in enumerate(values.tolist()):
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            continue
+        if isinstance(v, (bool, np.bool_)):
+            out[k] = bool(v)
+            continue
+        word = str(v).strip().lower()
+        if word in _TRUE_WORDS:
+            out[k] = True
+        elif word not in _FALSE_WORDS:
+            where = f"line {first_line + k}" if first_line is not None else f"row {k}"
+            raise InputError(f"{name}, {where}, column 'plm': {v!r}; expected true or false")
+    return out
+
+
+def _stats(n_true: int, n_det: int, tp: int, errors: np.ndarray) -> dict[str, Any]:
+    fp, fn = n_det - tp, n_true - tp
+    return {
+        "n_true": n_true, "n_detected": n_det, "tp": tp, "fp": fp, "fn": fn,
+        "precision": tp / n_det if n_det else math.nan,
+        "recall": tp / n_true if n_true else math.nan,
+        "f1": 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else math.nan,
+        "mean_onset_error_s": float(errors.mean()) if errors.size else math.nan,
+        "mean_abs_onset_error_s": float(np.abs(errors).mean()) if errors.size else math.nan,
+    }
+
+
+def compare_detection(detected: pd.DataFrame, truth: pd.DataFrame, *, tolerance_s: float = 1.0
+                      ) -> pd.DataFrame:
+    """Precision, recall and F1 of detected events against true ones, per kind.
+
+    Parameters
+    ----------
+    detected, truth : DataFrame
+        Event tables with ``start_s`` (onset, s) and ``kind`` (``twitch``, ``lm``,
+        ``sustained``); optional ``plm`` (bool; missing means False). Both in seconds from the
+        same origin.
+    tolerance_s : float
+        Largest onset difference (s, inclusive) at which a detected event matches a true one.
+
+    Returns
+    -------
+    DataFrame
+        One row per ``kind`` in ``twitch``, ``lm``, ``sustained``, ``plm`` (events with ``plm``
+        true on both sides, matched whatever their kind) and ``all`` (matched regardless of
+        kind); columns ``n_true``, ``n_detected``, ``tp``, ``fp``, ``fn``, ``precision``
+        (tp / n_detected; NaN with nothing detected), ``recall`` (tp / n_true; NaN with nothing
+        true), ``f1`` (2 tp / (2 tp + fp + fn); NaN when both sides are empty),
+        ``mean_onset_error_s`` (mean detected - true onset of the matches: positive = late) and
+        ``mean_abs_onset_error_s``.
+
+    Raises
+    ------
+    InputError
+        When a table lacks ``start_s`` or ``kind``, or has a non-numeric onset.
+    ValueError
+        When ``tolerance_s`` is negative or not finite.
+    """
+    if not (math.isfinite(tolerance_s) and tolerance_s >= 0):
+        raise ValueError(f"tolerance_s={tolerance_s!r}: expected a finite number >= 0")
+    det = _check(detected, "detected events")
+    tru = _check(truth, "true events")
+    rows = []
+    for row in ROWS:
+        if row == "all":
+            dm, tm = np.ones(len(det), bool), np.ones(len(tru), bool)
+        elif row == "plm":
+            dm, tm = det["plm"].to_numpy(), tru["plm"].to_numpy()
+        else:
+            dm, tm = (det["kind"] == row).to_numpy(), (tru["kind"] == row).to_numpy()
+        t_on = tru["start_s"].to_numpy()[tm]
+        d_on = det["start_s"].to_numpy()[dm]
+        ti, di = match_onsets(t_on, d_on, tolerance_s)
+        rows.append({"kind": row, **_stats(int(tm.sum()), int(dm.sum()), len(ti),
+                                           d_on[di] - t_on[ti])})
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def plm_index_error(detected: pd.DataFrame, truth: pd.DataFrame, rest_h: float | None = None
+                    ) -> dict[str, Any]:
+    """How far the detected PLM count and index are from the true ones.
+
+    Parameters
+    ----------
+    detected, truth : DataFrame
+        Event tables with a ``plm`` column (missing means no PLMs).
+    rest_h : float, optional
+        Hours of rest (recording time minus gaps) the index is computed over. Without it the
+        indices are None; the relative error does not need it.
+
+    Returns
+    -------
+    dict
+        ``n_plm_true``, ``n_plm_detected``, ``rest_h``, ``plm_index_true`` and
+        ``plm_index_detected`` (PLMs per hour; None without ``rest_h``), ``relative_error``
+        ((detected - true) / true; None when the truth has no PLM).
+    """
+    if rest_h is not None and not (math.isfinite(rest_h) and rest_h > 0):
+        raise ValueError(f"rest_h={rest_h!r}: expected a positive number of hours")
+    n_det = int(_parse_bool(detected["plm"], "detected events").sum()) \
+        if "plm" in detected.columns else 0
+    n_true = int(_parse_bool(truth["plm"], "true events").sum()) if "plm" in truth.columns else 0
+    return {
+        "n_plm_true": n_true,
+        "n_plm_detected": n_det,
+        "rest_h": rest_h,
+        "plm_index_true": n_true / rest_h if rest_h else None,
+        "plm_index_detected": n_det / rest_h if rest_h else None,
+        "relative_error": (n_det - n_true) / n_true if n_true else None,
+    }
+
+
+def read_events(path: str | Path) -> pd.DataFrame:
+    """Read an event table (``events.csv`` from an analysis, or a ``*.truth.csv``).
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV (optionally gzipped) with at least ``start_s`` and ``kind``; ``plm`` is optional
+        (``true``/``false``, ``1``/``0``, ``yes``/``no``; empty or missing means False). Other
+        columns are kept.
+
+    Returns
+    -------
+    DataFrame
+        The table with ``start_s`` as float, ``kind`` in lower case and ``plm`` as bool.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, empty or not CSV, lacks a required column (the message names
+        the columns found), or has a bad onset, kind or plm value (naming its line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        table = pd.read_csv(path, dtype={"kind": str, "plm": str}, keep_default_na=False,
+                            na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty; expected a CSV header with start_s and "
+                         "kind") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"{path}: not a readable CSV event table ({exc})") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in ("start_s", "kind") if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; found "
+                         f"{', '.join(table.columns)}; an event table needs start_s (s) and kind "
+                         "(twitch, lm, sustained)")
+    start = pd.to_numeric(table["start_s"], errors="coerce")
+    bad = np.flatnonzero(~np.isfinite(start.to_numpy(dtype=float)))
+    if bad.size:
+        raise InputError(f"{path}, line {bad[0] + 2}, column 'start_s': "
+                         f"{table['start_s'].iloc[bad[0]]!r}; expected a number of seconds")
+    table["start_s"] = start.astype(float)
+    kind = table["kind"].fillna("").astype(str).str.strip().str.lower()
+    empty = np.flatnonzero((kind == "").to_numpy())
+    if empty.size:
+        raise InputError(f"{path}, line {empty[0] + 2}, column 'kind': empty; expected twitch, "
+                         "lm or sustained")
+    table["kind"] = kind
+    table["plm"] = (_parse_bool(table["plm"], str(path), first_line=2) if "plm" in table.columns
+                    else np.zeros(len(table), bool))
+    return table
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, spec)
+
+
+def format_comparison(table: pd.DataFrame, plm_err: dict[str, Any]) -> str:
+    """A plain-text table of :func:`compare_detection` and :func:`plm_index_error` results."""
+    head = ["kind", "true", "found", "TP", "FP", "FN", "precision", "recall", "F1",
+            "onset err s", "|onset err| s"]
+    lines = []
+    for r in table.itertuples(index=False):
+        lines.append([r.kind, str(r.n_true), str(r.n_detected), str(r.tp), str(r.fp), str(r.fn),
+                      _fmt(r.precision, ".3f"), _fmt(r.recall, ".3f"), _fmt(r.f1, ".3f"),
+                      _fmt(r.mean_onset_error_s, "+.2f"),
+                      _fmt(getattr(r, "mean_abs_onset_error_s", math.nan), ".2f")])
+    widths = [max(len(h), *(len(x[k]) for x in lines)) if lines else len(h)
+              for k, h in enumerate(head)]
+    out = ["  ".join(h.ljust(w) if k == 0 else h.rjust(w)
+                     for k, (h, w) in enumerate(zip(head, widths)))]
+    out.append("  ".join("-" * w for w in widths))
+    for x in lines:
+        out.append("  ".join(v.ljust(w) if k == 0 else v.rjust(w)
+                             for k, (v, w) in enumerate(zip(x, widths))))
+    e = plm_err
+    out.append("")
+    out.append(f"PLMs: {e['n_plm_detected']} detected, {e['n_plm_true']} true"
+               + (f" (relative error {e['relative_error']:+.1%})"
+                  if e.get("relative_error") is not None else " (relative error undefined: "
+                  "no true PLM)"))
+    if e.get("plm_index_true") is not None:
+        out.append(f"PLM index: {e['plm_index_detected']:.1f}/h detected, "
+                   f"{e['plm_index_true']:.1f}/h true over {e['rest_h']:g} h of rest")
+    else:
+        out.append("PLM index: give the hours of rest to compute it")
+    return "\n".join(out)

@@ -1,0 +1,548 @@
+"""Reading accelerometer recordings from CSV (plain or gzip) and Parquet files.
+
+:func:`load_recording` finds the time and x, y, z columns by name, converts timestamps (unix
+seconds, milliseconds, microseconds or nanoseconds, ISO 8601 strings, or relative seconds) to
+seconds and acceleration (g, mg or m/s^2) to g, then hands the samples to
+:func:`detector.clean.clean`. Every problem with the file is reported as an
+:class:`~detector.recording.InputError` naming the file, and the column and line where it applies.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .clean import clean
+from .config import CleanConfig
+from .recording import InputError, Recording
+
+__all__ = ["read_table", "load_recording", "find_columns", "normalize_units",
+           "TIME_ALIASES", "AXIS_PREFIXES", "UNIT_SUFFIXES", "STANDARD_GRAVITY_MS2"]
+
+#: Standard gravity (m/s^2), used to convert m/s^2 to g (CGPM 1901).
+STANDARD_GRAVITY_MS2 = 9.80665
+
+#: Time column names in order of preference, with the unit the name states (None: detect it).
+TIME_ALIASES: tuple[tuple[str, float | None], ...] = (
+    ("timestamp", None), ("time", None), ("t", None), ("ts", None), ("unix_time", None),
+    ("datetime", None), ("time_s", None), ("timestamp_ms", 1e-3), ("time_ms", 1e-3))
+
+#: Axis column prefixes in order of preference: ``acc_x`` before a bare ``x``.
+AXIS_PREFIXES: tuple[str, ...] = ("acc_", "acc", "accel_", "accel", "acceleration_", "a", "")
+
+#: Unit suffixes of axis column names (``x_mg``, ``acc_x_g``) and the unit each states.
+UNIT_SUFFIXES: tuple[tuple[str, str | None], ...] = (
+    ("", None), ("_g", "g"), ("_mg", "mg"), ("_ms2", "m/s2"), ("_mps2", "m/s2"))
+
+_UNITS = {"g": "g", "mg": "mg", "m/s2": "m/s2", "m/s^2": "m/s2", "ms2": "m/s2", "mps2": "m/s2",
+          "m/s\u00b2": "m/s2", "ms-2": "m/s2"}
+_TO_G = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / STANDARD_GRAVITY_MS2}
+#: Median vector magnitude expected for each unit when the sensor mostly rests (1 g).
+_MAGNITUDE_RANGES = (("g", 0.5, 2.0), ("m/s2", 5.0, 20.0), ("mg", 500.0, 2000.0))
+_NULL_TOKENS = ["", "nan", "NaN", "NAN", "NA", "N/A", "n/a", "null", "NULL", "None", "-"]
+_SNIFF_BYTES = 1 << 16
+_GZIP_MAGIC = b"\x1f\x8b"
+_PARQUET_MAGIC = b"PAR1"
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".lz4", ".zst", ".zstd")
+
+
+@dataclass
+class _Table:
+    """A table read from a file, with what is needed to point at a line of it."""
+
+    table: pa.Table
+    first_line: int  # file line number of the first data row (header = line 1)
+    is_csv: bool
+    info: dict = field(default_factory=dict)
+    csv_layout: tuple[Path, bool, str, int] | None = None  # path, gzip, delimiter, n_fields
+
+    def where(self, row: int) -> str:
+        """Describe data row ``row`` (0-based) as a file line (CSV) or a row number (Parquet)."""
+        if not self.is_csv:
+            return f"row {row + 1}"
+        if self.csv_layout is not None:
+            return f"line {_line_of_row(*self.csv_layout, self.first_line, row)}"
+        return f"line {row + self.first_line}"
+
+
+def _line_of_row(path: Path, gz: bool, delimiter: str, n_fields: int, first_line: int,
+                 row: int) -> int:
+    """File line number of data row ``row``, skipping empty lines and rows with the wrong number
+    of fields as the CSV reader does. Only called to report an error."""
+    opener = gzip.open if gz else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        count = -1
+        for line_no, line in enumerate(fh, start=1):
+            if line_no < first_line or not line.rstrip("\r\n"):
+                continue
+            if len(next(csv.reader([line], delimiter=delimiter), [])) != n_fields:
+                continue
+            count += 1
+            if count == row:
+                return line_no
+    return row + first_line
+
+
+def normalize_units(units: str) -> str:
+    """Return the canonical unit name ``g``, ``mg`` or ``m/s2`` for a user-given unit.
+
+    Raises
+    ------
+    InputError
+        If ``units`` is not one of g, mg, m/s2 (also written m/s^2 or ms2).
+    """
+    key = str(units).strip().lower().replace(" ", "")
+    if key not in _UNITS:
+        raise InputError(f"units {units!r}: expected one of g, mg, m/s2 (or m/s^2, ms2)")
+    return _UNITS[key]
+
+
+def _norm_name(name: str) -> str:
+    """Lower-case a column name and spell units and separators one way: ``Acc X (m/s^2)`` ->
+    ``acc_x_ms2``."""
+    s = str(name).replace("\ufeff", "").strip().lower()
+    for unit in ("m/s^2", "m/s\u00b2", "m/s2", "m s-2", "m*s-2"):
+        s = s.replace(unit, "ms2")
+    s = re.sub(r"[\s\[\]()/\-.]+", "_", s)
+    return s.strip("_")
+
+
+def find_columns(names: list[str], source: str = "<table>"
+                 ) -> tuple[int, float | None, list[int], str | None]:
+    """Find the time and x, y, z columns among column names.
+
+    Names are compared case-insensitively with whitespace trimmed (``" Acc_X "`` matches
+    ``acc_x``); see :data:`TIME_ALIASES`, :data:`AXIS_PREFIXES` and :data:`UNIT_SUFFIXES`.
+
+    Parameters
+    ----------
+    names : list of str
+        Column names as in the file.
+    source : str
+        File name used in the error message.
+
+    Returns
+    -------
+    time_index : int
+        Position of the time column.
+    time_scale : float or None
+        Seconds per unit stated by the time column's name (``time_ms``: 0.001), else None.
+    axis_indices : list of int
+        Positions of the x, y and z columns.
+    units : str or None
+        Units stated by the axis column names (``acc_x_mg``: ``mg``), else None.
+
+    Raises
+    ------
+    InputError
+        If no time column or no complete set of x, y, z columns is found; the message lists the
+        columns found and the names expected.
+    """
+    index: dict[str, int] = {}
+    for i, name in enumerate(names):
+        index.setdefault(_norm_name(name), i)
+    time_hit = next(((index[a], scale) for a, scale in TIME_ALIASES if a in index), None)
+    axes_hit = None
+    for prefix in AXIS_PREFIXES:
+        for suffix, unit in UNIT_SUFFIXES:
+            wanted = [f"{prefix}{axis}{suffix}" for axis in "xyz"]
+            if all(w in index for w in wanted):
+                axes_hit = ([index[w] for w in wanted], unit)
+                break
+        if axes_hit:
+            break
+    if time_hit is not None and axes_hit is not None:
+        return time_hit[0], time_hit[1], axes_hit[0], axes_hit[1]
+    missing = []
+    if time_hit is None:
+        missing.append("a time column (" + ", ".join(a for a, _ in TIME_ALIASES) + ")")
+    if axes_hit is None:
+        missing.append("x, y, z columns (x,y,z; ax,ay,az; acc_x,acc_y,acc_z; accx; accel_x; "
+                       "optionally with a unit suffix _g, _mg or _ms2, e.g. acc_x_mg)")
+    found = ", ".join(repr(str(n)) for n in names) or "none"
+    raise InputError(f"{source}: missing {' and '.join(missing)}; columns found: {found}")
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def _head_bytes(path: Path, source: str) -> tuple[bytes, bool]:
+    """Return the first (decompressed) bytes of a file and whether it is gzip-compressed."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+            fh.seek(0)
+            if magic[:2] == _GZIP_MAGIC:
+                with gzip.open(fh) as gz:
+                    return gz.read(_SNIFF_BYTES), True
+            return fh.read(_SNIFF_BYTES), False
+    except FileNotFoundError:
+        raise InputError(f"{source}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{source}: is a directory, expected a CSV or Parquet file") from None
+    except PermissionError:
+        raise InputError(f"{source}: permission denied") from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{source}: cannot read the file ({exc})") from None
+
+
+def _is_parquet(path: Path, head: bytes) -> bool:
+    return path.suffix.lower() in (".parquet", ".pq") or head[:4] == _PARQUET_MAGIC
+
+
+def _read_parquet(path: Path, source: str, pick: bool) -> _Table:
+    try:
+        if not pick:
+            return _Table(pq.read_table(path), 1, is_csv=False, info={"n_malformed_rows": 0})
+        names = pq.read_schema(path).names
+        positions = _wanted(names, source)
+        table = pq.read_table(path, columns=list(dict.fromkeys(names[i] for i in positions)))
+        table = table.select([table.column_names.index(names[i]) for i in positions])
+    except InputError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputError(f"{source}: cannot read as Parquet ({_short(exc)})") from None
+    return _Table(table, 1, is_csv=False, info={"n_malformed_rows": 0})
+
+
+def _wanted(names: list[str], source: str) -> list[int]:
+    """Positions of the time, x, y and z columns, in that order."""
+    ti, _, ai, _ = find_columns(names, source)
+    return [ti, *ai]
+
+
+def _sniff_csv(head: bytes, source: str) -> tuple[int, str, list[str]]:
+    """Return (comment lines before the header, delimiter, header names) of a CSV file."""
+    if not head.strip():
+        raise InputError(f"{source}: empty file; expected a header line (e.g. timestamp,x,y,z) "
+                         "followed by one row per sample")
+    if b"\x00" in head:
+        raise InputError(f"{source}: binary data, not a CSV text file or a Parquet file")
+    cut = head.rfind(b"\n") if len(head) == _SNIFF_BYTES else len(head)
+    try:
+        text = head[:cut if cut > 0 else len(head)].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text (byte {exc.start}); expected a CSV text file "
+                         "or a Parquet file") from None
+    lines = text.lstrip("\ufeff").splitlines()
+    skip = 0
+    while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip().startswith("#")):
+        skip += 1
+    if skip == len(lines):
+        raise InputError(f"{source}: no header line found; expected a header line such as "
+                         "timestamp,x,y,z")
+    header = lines[skip]
+    delimiter = max((",", ";", "\t"), key=header.count)
+    names = next(csv.reader([header], delimiter=delimiter))
+    return skip, delimiter, names
+
+
+def _read_csv(path: Path, source: str, head: bytes, gz: bool, pick: bool) -> _Table:
+    skip, delimiter, names = _sniff_csv(head, source)
+    positions = _wanted(names, source) if pick else []
+    include = [names[i] for i in positions]
+    by_index = len(set(names)) != len(names)  # duplicated names: read all, select by position
+    bad_rows: list[str] = []
+
+    def on_bad_row(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(row.text)
+        return "skip"
+
+    def read(types: dict[str, pa.DataType]) -> pa.Table:
+        options = dict(
+            read_options=pacsv.ReadOptions(skip_rows=skip, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_bad_row),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[] if by_index else include, column_types=types,
+                null_values=_NULL_TOKENS, strings_can_be_null=True))
+        if not gz and path.suffix.lower() not in _COMPRESSED_SUFFIXES:
+            return pacsv.read_csv(str(path), **options)
+        # Decompress what the magic bytes say, whatever the suffix says.
+        with pa.input_stream(str(path), compression="gzip" if gz else None) as stream:
+            return pacsv.read_csv(stream, **options)
+
+    try:
+        try:
+            table = read({})
+        except pa.ArrowInvalid as exc:
+            if "conversion error" not in str(exc).lower():
+                raise
+            bad_rows.clear()  # a late value did not fit the inferred type: re-read as text
+            table = read({name: pa.string() for name in include})
+    except pa.ArrowException as exc:
+        if "empty csv file" in str(exc).lower():  # a header line without a line break
+            raise InputError(f"{source}: no data rows after the header; expected one row per "
+                             "sample") from None
+        raise InputError(f"{source}: cannot read as CSV ({_short(exc)})") from None
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise InputError(f"{source}: cannot read the file ({_short(exc)})") from None
+    if by_index and positions:
+        if table.num_columns != len(names):
+            raise InputError(f"{source}: the header has {len(names)} columns but the data "
+                             f"{table.num_columns}")
+        table = table.select(positions)
+    n_rows = table.num_rows
+    if bad_rows and len(bad_rows) > max(10, n_rows // 100):
+        raise InputError(f"{source}: {len(bad_rows)} rows do not have the {len(names)} fields "
+                         f"of the header (first: {bad_rows[0][:80]!r}); check the delimiter")
+    info = {"n_malformed_rows": len(bad_rows)}
+    if bad_rows:
+        info["first_malformed_row"] = bad_rows[0][:80]
+    return _Table(table, first_line=skip + 2, is_csv=True, info=info,
+                  csv_layout=(path, gz, delimiter, len(names)))
+
+
+def _read(path: str | Path, pick: bool) -> tuple[_Table, str]:
+    """Read a file; with ``pick`` only its time, x, y, z columns, in that order."""
+    p = Path(path)
+    source = str(path)
+    head, gz = _head_bytes(p, source)
+    if not gz and _is_parquet(p, head):
+        return _read_parquet(p, source, pick), source
+    return _read_csv(p, source, head, gz, pick), source
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (plain or gzip) or Parquet file into a DataFrame, columns as in the file.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``, ``.csv.gz`` (or gzip detected by its magic bytes), ``.parquet`` or ``.pq``.
+
+    Returns
+    -------
+    DataFrame
+        All columns, with types inferred by pyarrow.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty or cannot be read as CSV or Parquet.
+    """
+    tab, _ = _read(path, pick=False)
+    return tab.table.to_pandas()
+
+
+# --- column conversion ------------------------------------------------------------------------
+
+def _first_bad(values: pa.ChunkedArray, parsed_ok: np.ndarray) -> int:
+    """Index of the first non-null value that did not parse."""
+    present = ~np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    bad = np.flatnonzero(present & ~parsed_ok)
+    return int(bad[0]) if bad.size else -1
+
+
+def _text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text column with surrounding whitespace removed and null tokens made null."""
+    if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+        col = pa.chunked_array([pa.array([None if v is None else v.decode("utf-8", "replace")
+                                          for v in chunk.to_pylist()], pa.string())
+                                for chunk in col.chunks], pa.string())
+    col = pc.utf8_trim_whitespace(col)
+    return pc.if_else(pc.is_in(col, value_set=pa.array(_NULL_TOKENS)), None, col)
+
+
+def _numbers(col: pa.ChunkedArray, tab: _Table, name: str, source: str, what: str
+             ) -> np.ndarray:
+    """Convert a column to float64 (nulls -> NaN), or raise naming the first value that is not a
+    number."""
+    t = col.type
+    if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
+        return pc.cast(col, pa.float64(), safe=False).to_numpy()
+    if pa.types.is_null(t):
+        return np.full(len(col), np.nan)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or (
+            pa.types.is_large_binary(t)):
+        text = _text(col)
+        try:
+            return text.cast(pa.float64()).to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        raw = text.to_numpy(zero_copy_only=False)
+        parsed = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(float)
+        row = _first_bad(text, ~np.isnan(parsed) | _nan_word(raw))
+        if row < 0:
+            return parsed
+        raise InputError(f"{source}: column {name!r}, {tab.where(row)}: expected {what}, "
+                         f"found {str(raw[row])[:40]!r}")
+    row = 0
+    raise InputError(f"{source}: column {name!r}: expected {what}, found values of type {t} "
+                     f"(first: {str(col[row].as_py())[:40]!r})")
+
+
+def _nan_word(raw: np.ndarray) -> np.ndarray:
+    """True where a text value spells a number that pandas parses to NaN (e.g. ``nan``)."""
+    return np.array([isinstance(v, str) and v.lower() in ("nan", "+nan", "-nan") for v in raw],
+                    dtype=bool) if raw.size else np.zeros(0, bool)
+
+
+def _times(col: pa.ChunkedArray, scale: float | None, tab: _Table, name: str, source: str
+           ) -> tuple[np.ndarray, str]:
+    """Convert the time column to seconds; return (seconds, description of the format)."""
+    t = col.type
+    if pa.types.is_timestamp(t):
+        per_s = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[t.unit]
+        ints = col.cast(pa.int64())
+        out = pc.cast(ints, pa.float64(), safe=False).to_numpy() / per_s
+        return out, "iso8601" if tab.is_csv else "datetime"
+    if pa.types.is_date(t):
+        raise InputError(f"{source}: column {name!r}: expected times, found dates without a time "
+                         f"of day (first: {str(col[0].as_py())!r})")
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or (
+            pa.types.is_large_binary(t)):
+        text = _text(col)
+        try:
+            return _numeric_times(text.cast(pa.float64()).to_numpy(), scale)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        raw = text.to_numpy(zero_copy_only=False)
+        first = next((v for v in raw if v is not None), None)
+        if first is not None and _looks_numeric(first):
+            values = _numbers(text, tab, name, source,
+                              "a number (unix seconds, ms, us or ns) or an ISO 8601 time")
+            return _numeric_times(values, scale)
+        stamps = pd.to_datetime(pd.Series(raw, dtype=object), utc=True, format="ISO8601",
+                                errors="coerce")
+        ok = stamps.notna().to_numpy()
+        row = _first_bad(text, ok)
+        if row >= 0:
+            raise InputError(f"{source}: column {name!r}, {tab.where(row)}: expected an ISO 8601 "
+                             f"time (e.g. 2024-05-01T23:10:00.125Z) or a number, found "
+                             f"{str(raw[row])[:40]!r}")
+        ns = pd.DatetimeIndex(stamps).as_unit("ns").asi8.astype(np.float64)
+        ns[~ok] = np.nan
+        return ns / 1e9, "iso8601"
+    values = _numbers(col, tab, name, source,
+                      "a number (unix seconds, ms, us or ns) or an ISO 8601 time")
+    return _numeric_times(values, scale)
+
+
+def _looks_numeric(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _numeric_times(values: np.ndarray, scale: float | None) -> tuple[np.ndarray, str]:
+    """Scale numeric timestamps to seconds: by the column name's unit, else by magnitude
+    (unix seconds are about 1.7e9 now; > 1e11 is milliseconds, > 1e14 microseconds, > 1e17
+    nanoseconds). Values below 1e8 (1973) are seconds since the start of the recording."""
+    sub = values[::max(1, values.size // 10_000)]
+    finite = sub[np.isfinite(sub)]
+    if finite.size == 0:
+        finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return values, "unknown"
+    magnitude = float(np.median(np.abs(finite)))
+    if scale is not None:
+        return values * scale, "relative_s" if magnitude * scale < 1e8 else "unix_s"
+    for limit, per_s, label in ((1e17, 1e9, "unix_ns"), (1e14, 1e6, "unix_us"),
+                                (1e11, 1e3, "unix_ms")):
+        if magnitude > limit:
+            return values / per_s, label
+    return values, "relative_s" if magnitude < 1e8 else "unix_s"
+
+
+def _detect_units(xyz: np.ndarray, source: str) -> str | None:
+    """Guess g, mg or m/s^2 from the median vector magnitude (about 1 g for a resting sensor);
+    None when no row is complete."""
+    mag = np.sqrt((xyz[::max(1, xyz.shape[0] // 100_000)] ** 2).sum(axis=1))
+    mag = mag[np.isfinite(mag)]
+    if mag.size == 0:
+        mag = np.sqrt((xyz ** 2).sum(axis=1))
+        mag = mag[np.isfinite(mag)]
+        if mag.size == 0:
+            return None
+    median = float(np.median(mag))
+    for unit, lo, hi in _MAGNITUDE_RANGES:
+        if lo <= median <= hi:
+            return unit
+    raise InputError(f"{source}: cannot tell the units of x, y, z: the median magnitude is "
+                     f"{median:.4g} (expected about 1 for g, 9.81 for m/s^2 or 1000 for mg); "
+                     "give the units with --units g|mg|m/s2")
+
+
+def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str | None = None,
+                   leg: str = "unknown", config: CleanConfig = CleanConfig()) -> Recording:
+    """Load a CSV, CSV.gz or Parquet recording and clean it onto a uniform grid.
+
+    Parameters
+    ----------
+    path : str or Path
+        The recording. Columns (case-insensitive): a time column (``timestamp``, ``time``, ``t``,
+        ``ts``, ``unix_time``, ``datetime``, ``time_s``, ``time_ms``) and x, y, z columns (``x``,
+        ``ax``, ``acc_x``, ``accx``, ``accel_x``..., optionally with a unit suffix ``_g``,
+        ``_mg``, ``_ms2``). Other columns are ignored.
+    fs_hz : float, optional
+        Sampling rate in Hz; inferred from the timestamps when None.
+    units : str, optional
+        ``g``, ``mg`` or ``m/s2`` (``m/s^2``, ``ms2``). When None, taken from the axis column
+        names, else detected from the median magnitude (1 g at rest: ~1, ~1000 or ~9.81).
+    leg : str
+        ``left``, ``right`` or ``unknown``.
+    config : CleanConfig
+        Resampling and gap settings.
+
+    Returns
+    -------
+    Recording
+        ``info`` holds ``file``, ``n_rows_read``, ``time_column``, ``axis_columns``,
+        ``time_format`` (``unix_s``, ``unix_ms``, ``unix_us``, ``unix_ns``, ``iso8601``,
+        ``datetime`` (a Parquet timestamp column), ``relative_s``), ``time_relative``, ``units``, ``units_detected``, ``units_from``
+        (``argument``, ``column name`` or ``magnitude``), ``n_malformed_rows`` (CSV rows with
+        the wrong number of fields, skipped), and everything :func:`detector.clean.clean` adds.
+
+    Raises
+    ------
+    InputError
+        On a missing, empty, header-only, binary or unreadable file, missing columns, text in a
+        numeric column (naming the column and line), undetectable units, and everything
+        :func:`detector.clean.clean` rejects.
+    """
+    unit_arg = normalize_units(units) if units is not None else None
+    tab, source = _read(path, pick=True)
+    table = tab.table
+    names = table.column_names
+    if table.num_rows == 0:
+        raise InputError(f"{source}: no data rows after the header; expected one row per sample")
+    _, scale, _, name_units = find_columns(names, source)
+    time_name, axis_names = names[0], names[1:4]
+
+    t_s, time_format = _times(table.column(0), scale, tab, time_name, source)
+    xyz = np.empty((table.num_rows, 3), dtype=np.float64, order="F")
+    for i in range(3):
+        xyz[:, i] = _numbers(table.column(i + 1), tab, axis_names[i], source, "a number")
+
+    if unit_arg is not None:
+        unit, unit_from = unit_arg, "argument"
+    elif name_units is not None:
+        unit, unit_from = name_units, "column name"
+    else:
+        detected = _detect_units(xyz, source)
+        unit, unit_from = (detected, "magnitude") if detected else ("g", "none")  # clean() reports
+    if _TO_G[unit] != 1.0:
+        xyz *= _TO_G[unit]
+
+    info = {"file": source, "n_rows_read": int(table.num_rows), "time_column": time_name,
+            "axis_columns": list(axis_names), "time_format": time_format,
+            "time_relative": time_format == "relative_s", "units": unit,
+            "units_detected": unit_from in ("column name", "magnitude"), "units_from": unit_from,
+            **tab.info}
+    return clean(t_s, xyz, fs_hz=fs_hz, config=config, source=source, leg=leg, info=info)

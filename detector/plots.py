@@ -1,0 +1,595 @@
+"""Figures of one night: the night at a glance, events per hour, IMI histograms, example events.
+
+Every function builds a :class:`matplotlib.figure.Figure` directly (never ``pyplot``), so plotting
+is thread-safe, opens no window and leaves no global state behind. Whole-night traces are reduced
+to at most a few thousand points before drawing, so an 8-hour night plots in well under a second.
+
+Colours are the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies),
+and event kinds also differ by marker shape.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
+__all__ = ["KIND_COLOURS", "KIND_LABELS", "AXIS_COLOURS", "PLM_COLOUR", "GAP_COLOUR", "recording_clock", "rule_name",
+           "plot_night", "plot_imi_histograms", "plot_hourly", "example_events", "event_title",
+           "plot_event", "plot_examples"]
+
+#: Okabe-Ito colours of the event kinds.
+KIND_COLOURS: dict[str, str] = {"twitch": "#E69F00", "lm": "#0072B2", "sustained": "#CC79A7"}
+#: Plain-language names of the event kinds.
+KIND_LABELS: dict[str, str] = {"twitch": "twitch (< 0.5 s)", "lm": "leg movement (0.5-10 s)",
+                               "sustained": "sustained movement (> 10 s)"}
+_KIND_MARKERS = {"twitch": "v", "lm": "o", "sustained": "s"}
+#: Colour of PLM series (bands) and of PLMs (bars).
+PLM_COLOUR = "#009E73"
+#: Colour of gaps (hatched).
+GAP_COLOUR = "#BBBBBB"
+#: Okabe-Ito colours of the x, y and z axes in example plots.
+AXIS_COLOURS = ("#0072B2", "#D55E00", "#009E73")
+_TEXT = "#222222"
+_FONT = 10.0
+#: Most points drawn for one whole-night line.
+_MAX_NIGHT_POINTS = 4000
+#: Most points drawn for one line of an example event.
+_MAX_EXAMPLE_POINTS = 900
+#: Seconds shown on each side of an example event.
+_EXAMPLE_PAD_S = 5.0
+#: Floor of the log envelope axis, in mg (below the MEMS noise of ~1-2 mg RMS).
+_ENV_FLOOR_MG = 0.1
+_RULE_NAMES = {"wasm2016": "WASM 2016", "aasm2012": "AASM 2012", "custom": "custom rules"}
+
+
+def recording_clock(recording: Any) -> datetime | None:
+    """Wall-clock time (UTC) of the first sample, or None when the timestamps were relative.
+
+    Parameters
+    ----------
+    recording : Recording
+
+    Returns
+    -------
+    datetime or None
+        None when the loader noted ``time_relative`` or the start is the Unix epoch (a recording
+        built from an array without a start time).
+    """
+    if recording.info.get("time_relative") or float(recording.t0_unix_s) == 0.0:
+        return None
+    return recording.start_time
+
+
+def rule_name(standard: str) -> str:
+    """Readable name of a rule set (``wasm2016`` -> ``WASM 2016``)."""
+    return _RULE_NAMES.get(standard, str(standard))
+
+
+def _new_figure(width_in: float, height_in: float, *, left_in: float = 0.75,
+                right_in: float = 0.2, top_in: float = 0.3, bottom_in: float = 0.55,
+                hspace: float = 0.2, wspace: float = 0.2) -> Figure:
+    """A figure with fixed margins in inches.
+
+    A fixed layout instead of matplotlib's constrained layout: that measures every tick label
+    twice and would triple the time a report takes.
+    """
+    fig = Figure(figsize=(width_in, height_in), dpi=100)
+    fig.subplots_adjust(left=left_in / width_in, right=1.0 - right_in / width_in,
+                        top=1.0 - top_in / height_in, bottom=bottom_in / height_in,
+                        hspace=hspace, wspace=wspace)
+    return fig
+
+
+def _style(ax: Axes) -> None:
+    """Quiet axes: no top/right spines, light grid, readable tick labels."""
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=_FONT - 1, colors=_TEXT)
+    ax.grid(True, color="#E5E5E5", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _empty_message(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+            fontsize=_FONT + 1, color="#666666")
+
+
+def _reduce_max(t: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the maximum of each block so a trace of ``len(t)`` points fits in ``max_points``.
+
+    NaN blocks (gaps) stay NaN so the line breaks there.
+    """
+    n = len(t)
+    if n <= max_points:
+        return t, y
+    k = math.ceil(n / max_points)
+    m = n // k
+    yb = y[: m * k].reshape(m, k)
+    finite = np.isfinite(yb)
+    filled = np.where(finite, yb, -np.inf).max(axis=1)
+    filled[~finite.any(axis=1)] = np.nan
+    return t[: m * k : k], filled
+
+
+def _reduce_minmax(t: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max decimation of ``y`` (n,) or (n, c): each block becomes its minimum and maximum.
+
+    Peaks survive the reduction, which plain striding would lose.
+    """
+    n = len(t)
+    if n <= max_points:
+        return t, y
+    k = math.ceil(2 * n / max_points)
+    m = n // k
+    yb = y[: m * k].reshape((m, k) + y.shape[1:])
+    with np.errstate(all="ignore"):
+        lo, hi = np.nanmin(yb, axis=1), np.nanmax(yb, axis=1)
+    tb = t[: m * k].reshape(m, k)
+    tt = np.stack([tb[:, 0], tb[:, k // 2]], axis=1).reshape(-1)
+    yy = np.stack([lo, hi], axis=1).reshape((2 * m,) + y.shape[1:])
+    return tt, yy
+
+
+def _clock_ticks(start: datetime, duration_h: float) -> tuple[np.ndarray, list[str]]:
+    """Positions (hours from the start) and ``HH:MM`` labels of whole clock hours."""
+    step_h = 1 if duration_h <= 12 else (2 if duration_h <= 24 else 6)
+    first = start.replace(minute=0, second=0, microsecond=0)
+    if first < start:
+        first += timedelta(hours=1)
+    pos, labels = [], []
+    tick = first
+    while True:
+        h = (tick - start).total_seconds() / 3600.0
+        if h > duration_h:
+            break
+        if tick.hour % step_h == 0:
+            pos.append(h)
+            labels.append(tick.strftime("%H:%M"))
+        tick += timedelta(hours=1)
+    return np.asarray(pos), labels
+
+
+def _event_column(events: pd.DataFrame, name: str, default: float = np.nan) -> np.ndarray:
+    if name in events:
+        return pd.to_numeric(events[name], errors="coerce").to_numpy(dtype=float)
+    return np.full(len(events), default)
+
+
+def plot_night(result: Any, ax: Axes | None = None, *, legend: bool = True) -> Figure:
+    """The night at a glance: envelope, on threshold, events by kind, PLM series and gaps.
+
+    Parameters
+    ----------
+    result : NightResult
+    ax : matplotlib Axes, optional
+        Draw into these axes; by default a new 10 in wide figure is made.
+    legend : bool
+        Draw the legend (with the count of each kind) below the axes. A page that explains the
+        symbols in its own text passes False.
+
+    Returns
+    -------
+    Figure
+        Bottom axis: hours since the first sample; top axis: clock time (UTC) when known.
+        The envelope is the per-second maximum (:meth:`NightResult.envelope_per_second`), in mg on
+        a log axis, further reduced to at most 4000 points by block maxima.
+    """
+    if ax is None:
+        fig = (_new_figure(10.0, 4.2, top_in=0.6, bottom_in=1.35) if legend
+               else _new_figure(10.0, 3.3, top_in=0.6, bottom_in=0.5))
+        own = True
+    else:
+        fig, own = ax.figure, False
+    if own:
+        ax = fig.add_subplot()
+    _style(ax)
+    rec = result.recording
+    duration_h = rec.duration_s / 3600.0
+    eps = result.envelope_per_second()
+    t_h = eps["t_s"].to_numpy(float) / 3600.0
+    env_mg = np.maximum(eps["env_max_g"].to_numpy(float) * 1000.0, _ENV_FLOOR_MG)
+    thr_mg = eps["threshold_on_g"].to_numpy(float) * 1000.0
+    te, env_mg = _reduce_max(t_h, env_mg, _MAX_NIGHT_POINTS)
+    tt, thr_mg = _reduce_max(t_h, thr_mg, _MAX_NIGHT_POINTS)
+    ax.plot(te, env_mg, color="#666666", linewidth=0.6, zorder=2)
+    ax.plot(tt, thr_mg, color="#000000", linewidth=1.0, linestyle="--", zorder=3)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10.0, numticks=8))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+
+    ev = result.events
+    handles: list[Any] = [Line2D([], [], color="#666666", linewidth=1.0,
+                                 label="movement envelope (max per s)"),
+                          Line2D([], [], color="#000000", linestyle="--",
+                                 label="on threshold")]
+    peaks_mg = np.maximum(_event_column(ev, "peak_g") * 1000.0, _ENV_FLOOR_MG)
+    mid_h = (_event_column(ev, "start_s") + _event_column(ev, "end_s")) / 7200.0
+    kinds = ev["kind"].astype(str).to_numpy() if "kind" in ev else np.array([], dtype=str)
+    # the rarer kinds are drawn last, on top of the many leg movements
+    for kind, colour, z in (("twitch", KIND_COLOURS["twitch"], 6), ("lm", KIND_COLOURS["lm"], 4),
+                            ("sustained", KIND_COLOURS["sustained"], 5)):
+        sel = kinds == kind
+        ax.scatter(mid_h[sel], peaks_mg[sel], s=30 if kind != "twitch" else 28, c=colour,
+                   marker=_KIND_MARKERS[kind], edgecolors="white", linewidths=0.3, zorder=z)
+        handles.append(Line2D([], [], color=colour, marker=_KIND_MARKERS[kind], linestyle="",
+                              label=f"{KIND_LABELS[kind]}: {int(sel.sum())}"))
+
+    xaxis = ax.get_xaxis_transform()
+    series = result.series
+    if series is not None and len(series):
+        spans = [(s / 3600.0, max(e - s, 1.0) / 3600.0)
+                 for s, e in zip(series["start_s"].to_numpy(float), series["end_s"].to_numpy(float))]
+        ax.broken_barh(spans, (0.0, 1.0), transform=xaxis, facecolors=PLM_COLOUR, alpha=0.22,
+                       edgecolors="none", zorder=1)
+    handles.append(Patch(facecolor=PLM_COLOUR, alpha=0.3,
+                         label=f"PLM series: {0 if series is None else len(series)}"))
+    gaps = rec.gaps
+    if len(gaps):
+        spans = [(s / 3600.0, d / 3600.0) for s, d in
+                 zip(gaps["start_s"].to_numpy(float), gaps["duration_s"].to_numpy(float))]
+        ax.broken_barh(spans, (0.0, 1.0), transform=xaxis, facecolors=GAP_COLOUR,
+                       edgecolors="#888888", hatch="///", linewidth=0.0, alpha=0.6, zorder=1)
+        handles.append(Patch(facecolor=GAP_COLOUR, edgecolor="#888888", hatch="///",
+                             label=f"gap (no data): {rec.gap_s / 60:.1f} min"))
+
+    ax.set_xlim(0.0, max(duration_h, 1e-3))
+    ax.set_xlabel("hours since start", fontsize=_FONT, color=_TEXT)
+    ax.set_ylabel("movement (mg, log)", fontsize=_FONT, color=_TEXT)
+    if not np.isfinite(env_mg).any() and not len(ev):
+        _empty_message(ax, "no valid data")
+    start = recording_clock(rec)
+    if start is not None:
+        top = ax.secondary_xaxis("top")
+        pos, labels = _clock_ticks(start, duration_h)
+        top.set_xticks(pos, labels)
+        top.tick_params(labelsize=_FONT - 1, colors=_TEXT)
+        top.set_xlabel("clock time (UTC)", fontsize=_FONT, color=_TEXT)
+    if legend and own:
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=3,
+                   fontsize=_FONT - 1, frameon=False)
+    elif legend:
+        ax.legend(handles=handles, loc="upper left", ncols=3, fontsize=_FONT - 2, frameon=False)
+    return fig
+
+
+def _safe_log(x: np.ndarray) -> np.ndarray:
+    """Natural log that maps non-positive values to a very small number instead of -inf."""
+    return np.log(np.maximum(x, 1e-9))
+
+
+def _bars(ax: Axes, hist: pd.DataFrame, start: str, end: str, colour: str) -> int:
+    """Draw a histogram table as one filled step outline (one artist, not one per bar)."""
+    if hist is None or not len(hist):
+        return 0
+    lo = hist[start].to_numpy(float)
+    hi = hist[end].to_numpy(float)
+    count = hist["count"].to_numpy(float)
+    if np.allclose(lo[1:], hi[:-1]):
+        ax.stairs(count, np.append(lo, hi[-1]), fill=True, color=colour, zorder=3)
+    else:  # bins with holes between them
+        ax.bar(lo, count, width=hi - lo, align="edge", color=colour, zorder=3)
+    return int(count.sum())
+
+
+def plot_imi_histograms(result: Any) -> Figure:
+    """Histograms of the intervals between consecutive candidate leg movements (IMI).
+
+    Left: 2-s bins up to 90 s (``result.imi_hist``); right: 0.1-wide bins of ln(IMI/s)
+    (``result.ln_imi_hist``), the view in which periodic movements form a separate peak. The
+    rule's PLM interval range (``rules.imi_min_s`` to ``rules.imi_max_s``; WASM 2016: 10-90 s,
+    AASM 2012: 5-90 s) is shaded.
+
+    Parameters
+    ----------
+    result : NightResult
+
+    Returns
+    -------
+    Figure
+    """
+    rules = result.config.rules
+    lo_s, hi_s = rules.imi_min_s, rules.imi_max_s
+    fig = _new_figure(10.0, 3.4, top_in=0.55, right_in=0.3, wspace=0.28)
+    ax1, ax2 = fig.subplots(1, 2)
+    label = f"PLM range, {rule_name(rules.standard)}: {lo_s:g}-{hi_s:g} s"
+    for ax in (ax1, ax2):
+        _style(ax)
+        ax.set_ylabel("intervals", fontsize=_FONT, color=_TEXT)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    ax1.axvspan(lo_s, hi_s, color=PLM_COLOUR, alpha=0.15, zorder=1)
+    ax1.set_title(label, loc="left", fontsize=_FONT - 1, color="#00573D")
+    n1 = _bars(ax1, result.imi_hist, "bin_start_s", "bin_end_s", KIND_COLOURS["lm"])
+    hist_max = result.imi_hist["bin_end_s"].max() if len(result.imi_hist) else 90.0
+    ax1.set_xlim(0.0, max(float(hist_max), hi_s) + 1.0)
+    ax1.set_xlabel("interval between movement onsets (s)", fontsize=_FONT, color=_TEXT)
+
+    ax2.axvspan(math.log(max(lo_s, 1e-3)), math.log(hi_s), color=PLM_COLOUR, alpha=0.15,
+                zorder=1)
+    n2 = _bars(ax2, result.ln_imi_hist, "ln_imi_start", "ln_imi_end", KIND_COLOURS["lm"])
+    ax2.set_xlabel("ln(interval / s)", fontsize=_FONT, color=_TEXT)
+    if len(result.ln_imi_hist):
+        left = min(float(result.ln_imi_hist["ln_imi_start"].min()), math.log(0.5))
+        right = max(float(result.ln_imi_hist["ln_imi_end"].max()), math.log(hi_s) + 0.3)
+    else:
+        left, right = math.log(0.5), math.log(hi_s) + 0.3
+    ax2.set_xlim(left, right)
+    top = ax2.secondary_xaxis("top", functions=(np.exp, _safe_log))
+    ticks = [t for t in sorted({1, 2, 5, 30, 300, 1000, 3000, lo_s, hi_s})
+             if left <= math.log(max(t, 1e-3)) <= right]
+    top.set_xticks(ticks, [f"{t:g} s" for t in ticks])
+    top.tick_params(labelsize=_FONT - 1, colors=_TEXT)
+    for ax, n in ((ax1, n1), (ax2, n2)):
+        if n == 0:
+            _empty_message(ax, "no intervals (fewer than 2 leg movements)")
+    return fig
+
+
+def plot_hourly(result: Any, *, legend: bool = True) -> Figure:
+    """Events per hour of recording, stacked by kind; leg movements in PLM series apart.
+
+    Parameters
+    ----------
+    result : NightResult
+        Uses ``result.hourly`` (``hour``, ``n_twitch``, ``n_lm``, ``n_plm``, ``n_sustained``;
+        ``n_lm`` includes the PLMs, which are leg movements in a series) and the gaps.
+    legend : bool
+        Draw the legend below the axes.
+
+    Returns
+    -------
+    Figure
+        Hours that are more than 5 % gap are labelled with their missing share.
+    """
+    fig = _new_figure(10.0, 3.6 if legend else 3.1, top_in=0.25,
+                      bottom_in=1.15 if legend else 0.7)
+    ax = fig.add_subplot()
+    _style(ax)
+    hourly = result.hourly
+    rec = result.recording
+    if hourly is None or not len(hourly):
+        _empty_message(ax, "no hours to show")
+        return fig
+    hour = hourly["hour"].to_numpy(int)
+    col = {c: hourly[c].to_numpy(float) if c in hourly else np.zeros(len(hourly))
+           for c in ("n_twitch", "n_lm", "n_plm", "n_sustained")}
+    layers = [("twitch", col["n_twitch"], KIND_COLOURS["twitch"]),
+              ("leg movement, not in a PLM series", np.maximum(col["n_lm"] - col["n_plm"], 0.0),
+               KIND_COLOURS["lm"]),
+              ("periodic limb movement (PLM)", col["n_plm"], PLM_COLOUR),
+              ("sustained movement", col["n_sustained"], KIND_COLOURS["sustained"])]
+    bottom = np.zeros(len(hour))
+    for label, values, colour in layers:
+        ax.bar(hour + 0.5, values, width=0.8, bottom=bottom, color=colour, label=label,
+               edgecolor="white", linewidth=0.4, zorder=3)
+        bottom = bottom + values
+    top_y = float(bottom.max()) if bottom.size else 0.0
+    ax.set_ylim(0.0, max(top_y * 1.15, 1.0))
+    gap_frac = _gap_fraction_per_hour(rec.gaps, len(hour), rec.duration_s)
+    for h, frac, height in zip(hour, gap_frac, bottom):
+        if frac > 0.05:
+            ax.text(h + 0.5, height, f"{frac:.0%} gap", ha="center", va="bottom",
+                    fontsize=_FONT - 2, color="#555555")
+    # whole hours; a last hour of a few seconds (8.0002 h) is not worth an empty slot
+    ax.set_xlim(0.0, max(math.ceil(rec.duration_s / 3600.0 - 0.01), 1))
+    start = recording_clock(rec)
+    step = 1 if len(hour) <= 14 else 2
+    ticks = hour[::step]
+    if start is not None:
+        labels = [f"{h}\n{(start + timedelta(hours=int(h))).strftime('%H:%M')}" for h in ticks]
+        ax.set_xlabel("hour since start / clock time at its start (UTC)", fontsize=_FONT,
+                      color=_TEXT)
+    else:
+        labels = [str(h) for h in ticks]
+        ax.set_xlabel("hour since start", fontsize=_FONT, color=_TEXT)
+    ax.set_xticks(ticks.astype(float), labels)
+    ax.set_ylabel("events", fontsize=_FONT, color=_TEXT)
+    if legend:
+        fig.legend(handles=ax.containers, loc="lower center", bbox_to_anchor=(0.5, 0.0),
+                   ncols=4, fontsize=_FONT - 1, frameon=False)
+    return fig
+
+
+def _gap_fraction_per_hour(gaps: pd.DataFrame, n_hours: int, duration_s: float) -> np.ndarray:
+    """Share of each hour of recording that falls inside gaps."""
+    frac = np.zeros(n_hours)
+    if not len(gaps) or n_hours == 0:
+        return frac
+    edges = np.arange(n_hours + 1) * 3600.0
+    for s, e in zip(gaps["start_s"].to_numpy(float), gaps["end_s"].to_numpy(float)):
+        overlap = np.clip(np.minimum(edges[1:], e) - np.maximum(edges[:-1], s), 0.0, None)
+        frac += overlap
+    length = np.clip(np.minimum(edges[1:], duration_s) - edges[:-1], 1e-9, None)
+    return np.clip(frac / length, 0.0, 1.0)
+
+
+def _pick_examples(events: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Up to ``n`` events spread evenly over the night, preferring ones away from gaps."""
+    if "at_gap" in events:
+        clean = events[~events["at_gap"].fillna(False).astype(bool)]
+        if len(clean) >= min(n, len(events)):
+            events = clean
+    if len(events) <= n:
+        return events
+    idx = np.unique(np.round(np.linspace(0, len(events) - 1, n)).astype(int))
+    return events.iloc[idx]
+
+
+def event_title(row: pd.Series, recording: Any) -> str:
+    """One line describing an event: clock time (UTC), duration, peak, rotation, PLM.
+
+    Parameters
+    ----------
+    row : Series
+        A row of an events table.
+    recording : Recording
+        For the clock time of the first sample (time from the start when it is unknown).
+    """
+    start = recording_clock(recording)
+    t_s = float(row["start_s"])
+    if start is not None:
+        when = (start + timedelta(seconds=t_s)).strftime("%H:%M:%S")
+    else:
+        h, rem = divmod(int(t_s), 3600)
+        when = f"{h}:{rem // 60:02d}:{rem % 60:02d} from start"
+    parts = [when, f"{float(row['duration_s']):.2f} s"]
+    peak = pd.to_numeric(pd.Series([row.get("peak_g", np.nan)]), errors="coerce").iloc[0]
+    if np.isfinite(peak):
+        parts.append(f"peak {peak * 1000:.0f} mg")
+    rot = pd.to_numeric(pd.Series([row.get("rotation_deg", np.nan)]), errors="coerce").iloc[0]
+    if np.isfinite(rot):
+        parts.append(f"rotation {rot:.1f}\N{DEGREE SIGN}")
+    plm = row.get("plm", False)
+    if plm is not pd.NA and pd.notna(plm) and bool(plm):
+        parts.append("PLM")
+    return " \N{MIDDLE DOT} ".join(parts)
+
+
+def example_events(result: Any, kind: str = "lm", n: int = 4) -> pd.DataFrame:
+    """Up to ``n`` events of one kind, spread evenly over the night, preferring ones away from gaps.
+
+    Parameters
+    ----------
+    result : NightResult
+    kind : {"twitch", "lm", "sustained"}
+    n : int
+
+    Returns
+    -------
+    DataFrame
+        Rows of ``result.events``, in time order.
+    """
+    if kind not in KIND_COLOURS:
+        raise ValueError(f"kind must be one of {', '.join(KIND_COLOURS)}, got {kind!r}")
+    ev = result.events
+    ev = ev[ev["kind"].astype(str) == kind] if "kind" in ev else ev.iloc[:0]
+    return _pick_examples(ev.sort_values("start_s"), max(int(n), 1))
+
+
+def _draw_event(ax: Axes, result: Any, row: pd.Series, annotate: bool, legend: bool) -> None:
+    """One example event on ``ax``: raw axes minus their median, envelope and threshold, in mg."""
+    _style(ax)
+    rec = result.recording
+    fs = rec.fs_hz
+    kind = str(row.get("kind", "lm"))
+    s_s, e_s = float(row["start_s"]), float(row["end_s"])
+    i0 = max(int(math.floor((s_s - _EXAMPLE_PAD_S) * fs)), 0)
+    i1 = min(int(math.ceil((e_s + _EXAMPLE_PAD_S) * fs)), rec.n_samples)
+    t = np.arange(i0, i1) / fs - s_s
+    acc = rec.acc_g[i0:i1].astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window (a gap)
+        med = np.nanmedian(acc, axis=0) if len(acc) else np.zeros(3)
+    acc_mg = (acc - med) * 1000.0
+    env_mg = result.envelope_g[i0:i1].astype(float) * 1000.0
+    thr_mg = result.threshold_on_g[i0:i1].astype(float) * 1000.0
+    ta, acc_mg = _reduce_minmax(t, acc_mg, _MAX_EXAMPLE_POINTS)
+    te, env_mg = _reduce_minmax(t, env_mg, _MAX_EXAMPLE_POINTS)
+    tt, thr_mg = _reduce_minmax(t, thr_mg, _MAX_EXAMPLE_POINTS)
+    ax.axvspan(0.0, e_s - s_s, color=KIND_COLOURS.get(kind, "#999999"), alpha=0.16, linewidth=0,
+               zorder=0)
+    ax.fill_between(te, 0.0, env_mg, color="#9A9A9A", alpha=0.45, linewidth=0,
+                    label="envelope", zorder=1)
+    for a, name, axis_colour in zip(range(3), "xyz", AXIS_COLOURS):
+        ax.plot(ta, acc_mg[:, a], color=axis_colour, linewidth=0.8, label=name, zorder=2)
+    ax.plot(tt, thr_mg, color="#000000", linewidth=0.9, linestyle="--", label="on threshold",
+            zorder=3)
+    # few ticks: each tick label costs milliseconds, and a report draws a dozen of these
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    ax.set_xlim(t[0] if len(t) else -_EXAMPLE_PAD_S, t[-1] if len(t) else _EXAMPLE_PAD_S)
+    if not annotate:
+        return
+    ax.set_title(event_title(row, rec), fontsize=_FONT, color=_TEXT, loc="left")
+    ax.set_ylabel("mg", fontsize=_FONT - 1, color=_TEXT)
+    ax.set_xlabel("seconds from event onset", fontsize=_FONT - 1, color=_TEXT)
+    if legend:
+        ax.legend(fontsize=_FONT - 2, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.1),
+                  ncols=5, handlelength=1.2, columnspacing=0.8, borderaxespad=0.0)
+
+
+def plot_event(result: Any, event: pd.Series, ax: Axes | None = None, *, annotate: bool = True
+               ) -> Figure:
+    """One event over its duration +- 5 s, everything in mg.
+
+    The three raw axes minus their median in that window (coloured lines), the movement
+    envelope (grey area) and the on threshold (dashed); the event itself is shaded.
+
+    Parameters
+    ----------
+    result : NightResult
+    event : Series
+        A row of ``result.events`` (``start_s``, ``end_s``, ``duration_s``, ``kind``; ``peak_g``,
+        ``rotation_deg`` and ``plm`` go into the title when present).
+    ax : matplotlib Axes, optional
+        Draw into these axes; by default a new 5 x 3 in figure is made.
+    annotate : bool
+        Title (:func:`event_title`), axis labels and legend. Pages that say these in their own
+        text pass False: every text drawn costs a few milliseconds.
+
+    Returns
+    -------
+    Figure
+        Titled with the clock time (UTC), duration, peak and rotation of the event.
+    """
+    if ax is None:
+        if annotate:
+            fig = _new_figure(5.0, 3.2, top_in=0.75, bottom_in=0.5, left_in=0.7, right_in=0.15)
+        else:
+            fig = _new_figure(5.0, 2.6, top_in=0.1, bottom_in=0.3, left_in=0.5, right_in=0.1)
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    _draw_event(ax, result, event, annotate, legend=True)
+    return fig
+
+
+def plot_examples(result: Any, kind: str = "lm", n: int = 4) -> Figure:
+    """Up to ``n`` example events of one kind, spread over the night, two per row.
+
+    Each example is one panel (see :func:`plot_event`) over the event +- 5 s, everything in mg:
+    the three raw axes minus their median in that window, the movement envelope (grey area) and
+    the on threshold (dashed). One panel per example (not two) keeps a report fast: every
+    matplotlib axes costs tens of milliseconds to draw.
+
+    Parameters
+    ----------
+    result : NightResult
+    kind : {"twitch", "lm", "sustained"}
+    n : int
+        Most examples shown.
+
+    Returns
+    -------
+    Figure
+        Titled with the clock time (UTC), duration, peak and rotation of each event.
+    """
+    picked = example_events(result, kind, n)
+    k = len(picked)
+    if k == 0:
+        fig = _new_figure(10.0, 0.8, left_in=0.0, right_in=0.0, top_in=0.0, bottom_in=0.0)
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        _empty_message(ax, f"no {KIND_LABELS[kind]} events this night")
+        return fig
+    ncols = 1 if k == 1 else 2
+    nrows = math.ceil(k / ncols)
+    width_in = 10.0 if ncols == 2 else 5.0
+    fig = _new_figure(width_in, 0.7 + 2.6 * nrows, top_in=0.75, bottom_in=0.5, left_in=0.7,
+                      right_in=0.15, hspace=0.6, wspace=0.85 / (width_in / ncols - 0.85))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for j, (_, row) in enumerate(picked.iterrows()):
+        _draw_event(axes[j], result, row, annotate=True, legend=j == 0)
+    for ax in axes[k:]:
+        ax.set_axis_off()
+    return fig
