@@ -14,54 +14,69 @@ the middle out of slow or held movements).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-__all__ = ["block_medians", "block_spread", "posture_baselines", "movement_envelope"]
+__all__ = ["PostureTrack", "block_medians", "posture_baselines", "movement_envelope"]
+
+
+@dataclass(frozen=True)
+class PostureTrack:
+    """The resting posture each sample of a segment is compared to, stored per 1-s block.
+
+    Attributes
+    ----------
+    before_g, after_g : ndarray, shape (n_blocks, 3)
+        Posture over the still blocks before and after each block.
+    use_after : ndarray, shape (n,), bool
+        Whether the sample is nearer the "after" posture.
+    block : int
+        Block length in samples.
+    """
+
+    before_g: np.ndarray
+    after_g: np.ndarray
+    use_after: np.ndarray
+    block: int
+
+    def at(self, i0: int, i1: int) -> np.ndarray:
+        """Posture for samples ``i0:i1``, shape ``(i1 - i0, 3)``, in g."""
+        blk = np.arange(i0, i1) // self.block
+        return np.where(self.use_after[i0:i1, None], self.after_g[blk], self.before_g[blk])
+
+
+def _blocks(x_axes: np.ndarray, block: int) -> np.ndarray:
+    """View ``(k, n)`` data as ``(k, n_blocks, block)``, padding the tail block with its edge."""
+    k, n = x_axes.shape
+    m = -(-n // block)
+    if m * block != n:
+        x_axes = np.pad(x_axes, ((0, 0), (0, m * block - n)), mode="edge")
+    return x_axes.reshape(k, m, block)
 
 
 def block_medians(x: np.ndarray, block: int) -> np.ndarray:
-    """Median of each whole block of ``block`` rows; a shorter tail block is included.
-
-    Parameters
-    ----------
-    x : ndarray, shape (n,) or (n, k)
-    block : int
-        Block length in samples.
+    """Median of each block of ``block`` samples of a 1-D signal (the tail block padded by its
+    last value).
 
     Returns
     -------
-    ndarray, shape (ceil(n / block),) or (ceil(n / block), k)
+    ndarray, shape (ceil(n / block),)
     """
-    n = x.shape[0]
-    m = n // block
-    head = x[: m * block].reshape((m, block) + x.shape[1:])
-    out = np.median(head, axis=1) if m else np.empty((0,) + x.shape[1:], dtype=x.dtype)
-    if n > m * block:
-        out = np.concatenate([out, np.median(x[m * block:], axis=0, keepdims=True)], axis=0)
-    return out
+    return np.median(_blocks(np.asarray(x)[None, :], block)[0], axis=1)
 
 
-def block_spread(x: np.ndarray, block: int) -> np.ndarray:
-    """Largest per-axis standard deviation within each block of ``block`` rows (tail included)."""
-    n = x.shape[0]
-    m = n // block
-    out = x[: m * block].reshape(m, block, -1).std(axis=1).max(axis=1) if m else np.empty(0)
-    if n > m * block:
-        out = np.concatenate([out, [x[m * block:].std(axis=0).max()]])
-    return out.astype(np.float32)
-
-
-def posture_baselines(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0,
+def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0,
                       still_factor: float = 4.0, still_min_g: float = 0.006
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Resting posture before and after each 1-s block of one contiguous segment.
 
     Parameters
     ----------
-    acc_g : ndarray, shape (n, 3)
-        Filtered acceleration in g (gravity included), no NaN.
+    acc_axes : ndarray, shape (3, n)
+        Filtered acceleration in g (gravity included), axis-major; NaN in gaps.
     fs_hz : float
         Sampling rate in Hz.
     window_s : float
@@ -79,32 +94,43 @@ def posture_baselines(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0,
         used; where neither has, the plain median of all blocks.
     """
     block = max(int(round(fs_hz)), 1)
-    med_all = pd.DataFrame(block_medians(acc_g, block))
-    spread = block_spread(acc_g, block)
-    still = spread <= max(still_factor * float(np.median(spread)), still_min_g)
-    med = med_all.where(np.repeat(still[:, None], med_all.shape[1], axis=1))
+    xb = _blocks(acc_axes, block)                           # a view when n is whole blocks
+    ok = np.isfinite(xb[0])                                 # (m, block): samples outside gaps
+    count = ok.sum(axis=1)
+    x0 = np.where(ok, xb, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x0.sum(axis=2, dtype=np.float64) / count     # (3, m): a still block's posture
+        var = (x0 * x0).sum(axis=2, dtype=np.float64) / count - mean**2
+    spread = np.sqrt(np.maximum(var, 0)).max(axis=0)
+    limit = max(still_factor * float(np.nanmedian(spread)) if np.isfinite(spread).any() else 0.0,
+                still_min_g)
+    still = spread <= limit                                 # NaN (empty block) is not still
+    means = pd.DataFrame(mean.T)
+    med = means.where(np.repeat(still[:, None], 3, axis=1))
     w = max(int(round(window_s)), 1)
-    before = med.rolling(w, min_periods=1).median().shift(1)
-    after = med.iloc[::-1].rolling(w, min_periods=1).median().shift(1).iloc[::-1]
-    before = before.fillna(after)
-    after = after.fillna(before)
-    both = before.isna().any(axis=1)
-    if both.any():  # no still block in reach: fall back to all blocks
-        plain_b = med_all.rolling(w, min_periods=1).median().shift(1)
-        plain_a = med_all.iloc[::-1].rolling(w, min_periods=1).median().shift(1).iloc[::-1]
-        before[both] = plain_b[both].fillna(plain_a[both]).fillna(med_all[both])
-        after[both] = plain_a[both].fillna(plain_b[both]).fillna(med_all[both])
+
+    def sides(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        b = frame.rolling(w, min_periods=1).median().shift(1)
+        a = frame.iloc[::-1].rolling(w, min_periods=1).median().shift(1).iloc[::-1]
+        return b.fillna(a), a.fillna(b)
+
+    before, after = sides(med)
+    missing = before.isna().any(axis=1).to_numpy()
+    if missing.any():  # no still block in reach: fall back to all blocks, then to the block itself
+        plain_b, plain_a = sides(means)
+        before[missing] = plain_b[missing].fillna(means[missing])
+        after[missing] = plain_a[missing].fillna(means[missing])
     return before.to_numpy(np.float32), after.to_numpy(np.float32)
 
 
 def movement_envelope(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0,
-                      smooth_s: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+                      smooth_s: float = 0.04) -> tuple[np.ndarray, PostureTrack]:
     """Distance of the acceleration vector from the resting posture, smoothed.
 
     Parameters
     ----------
     acc_g : ndarray, shape (n, 3)
-        Band-passed acceleration in g of one contiguous segment.
+        Band-passed acceleration in g on the recording grid, NaN in gaps.
     fs_hz : float
         Sampling rate in Hz.
     window_s : float
@@ -115,21 +141,25 @@ def movement_envelope(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0,
     Returns
     -------
     envelope_g : ndarray, shape (n,), float32
-        Movement envelope in g.
-    posture_g : ndarray, shape (n, 3), float32
+        Movement envelope in g (NaN in gaps).
+    posture : PostureTrack
         The resting posture each sample was compared to (the nearer of the two baselines).
     """
     block = max(int(round(fs_hz)), 1)
-    before, after = posture_baselines(acc_g, fs_hz, window_s)
     n = acc_g.shape[0]
-    b = np.repeat(before, block, axis=0)[:n]
-    a = np.repeat(after, block, axis=0)[:n]
-    d_before = np.sqrt(np.einsum("ij,ij->i", acc_g - b, acc_g - b))
-    d_after = np.sqrt(np.einsum("ij,ij->i", acc_g - a, acc_g - a))
+    m = -(-n // block)
+    x = np.full((3, m * block), np.nan, np.float32)         # axis-major, whole blocks (NaN tail)
+    x[:, :n] = acc_g.T
+    before, after = posture_baselines(x, fs_hz, window_s)
+    xb = x.reshape(3, m, block)
+    d_before = np.sqrt(((xb - before.T[:, :, None]) ** 2).sum(axis=0)).ravel()[:n]
+    d_after = np.sqrt(((xb - after.T[:, :, None]) ** 2).sum(axis=0)).ravel()[:n]
     use_after = d_after < d_before
-    env = np.where(use_after, d_after, d_before).astype(np.float32)
-    posture = np.where(use_after[:, None], a, b)
+    env = np.minimum(d_after, d_before).astype(np.float32, copy=False)
     size = int(round(smooth_s * fs_hz))
     if size > 1:
-        env = uniform_filter1d(maximum_filter1d(env, size, mode="nearest"), size, mode="nearest")
-    return env, posture
+        gap = ~np.isfinite(env)
+        env = uniform_filter1d(maximum_filter1d(np.where(gap, 0, env), size, mode="nearest"),
+                               size, mode="nearest")
+        env[gap] = np.nan
+    return env, PostureTrack(before, after, use_after, block)

@@ -17,7 +17,7 @@ from scipy.ndimage import uniform_filter1d
 
 from .classify import classify_events
 from .config import Config
-from .envelope import movement_envelope
+from .envelope import PostureTrack, movement_envelope
 from .filters import bandpass, design_bandpass
 from .recording import Recording
 from .thresholds import hysteresis, noise_floor, refine_edges, thresholds
@@ -58,9 +58,23 @@ class Detection:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def merge_bursts(starts: np.ndarray, ends: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+def _crosses(barrier_cum: np.ndarray | None, ends: np.ndarray, next_starts: np.ndarray
+             ) -> np.ndarray:
+    """Whether a gap sample lies between each end and the following start."""
+    if barrier_cum is None:
+        return np.zeros(len(ends), bool)
+    return barrier_cum[next_starts] - barrier_cum[ends] > 0
+
+
+def merge_bursts(starts: np.ndarray, ends: np.ndarray, max_gap: int,
+                 barrier_cum: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Merge bursts separated by fewer than ``max_gap`` samples (WASM 2016: an LM ends only after
-    0.5 s below threshold).
+    0.5 s below threshold), never across a gap.
+
+    Parameters
+    ----------
+    barrier_cum : ndarray of int, optional
+        Cumulative count of gap samples (length n + 1); bursts with a gap between them stay apart.
 
     Returns
     -------
@@ -68,7 +82,8 @@ def merge_bursts(starts: np.ndarray, ends: np.ndarray, max_gap: int) -> tuple[np
     """
     if starts.size < 2:
         return starts, ends
-    new = np.concatenate(([True], starts[1:] - ends[:-1] >= max_gap))
+    new = np.concatenate(([True], (starts[1:] - ends[:-1] >= max_gap)
+                          | _crosses(barrier_cum, ends[:-1], starts[1:])))
     group = np.cumsum(new) - 1
     out_starts = starts[new]
     out_ends = np.zeros_like(out_starts)
@@ -76,19 +91,21 @@ def merge_bursts(starts: np.ndarray, ends: np.ndarray, max_gap: int) -> tuple[np
     return out_starts, out_ends
 
 
-def merge_bouts(starts: np.ndarray, ends: np.ndarray, long_min: int, max_gap: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+def merge_bouts(starts: np.ndarray, ends: np.ndarray, long_min: int, max_gap: int,
+                barrier_cum: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Join bursts separated by fewer than ``max_gap`` samples when either is a sustained movement
-    (longer than ``long_min`` samples); repeated until nothing changes.
+    (longer than ``long_min`` samples), never across a gap; repeated until nothing changes.
 
     Returns
     -------
     starts, ends : ndarray of int
     """
-    s, e = list(starts), list(ends)
+    s, e = starts.tolist(), ends.tolist()
     i = 0
     while i < len(s) - 1:
-        if s[i + 1] - e[i] < max_gap and (e[i] - s[i] > long_min or e[i + 1] - s[i + 1] > long_min):
+        apart = barrier_cum is not None and barrier_cum[s[i + 1]] - barrier_cum[e[i]] > 0
+        if (not apart and s[i + 1] - e[i] < max_gap
+                and (e[i] - s[i] > long_min or e[i + 1] - s[i + 1] > long_min)):
             e[i] = max(e[i], e.pop(i + 1))
             s.pop(i + 1)
             i = max(i - 1, 0)
@@ -97,23 +114,26 @@ def merge_bouts(starts: np.ndarray, ends: np.ndarray, long_min: int, max_gap: in
     return np.asarray(s, dtype=starts.dtype), np.asarray(e, dtype=ends.dtype)
 
 
-def event_features(acc_g: np.ndarray, posture_g: np.ndarray, envelope_g: np.ndarray,
-                   starts: np.ndarray, ends: np.ndarray, fs_hz: float, context_s: float
+def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndarray,
+                   starts: np.ndarray, ends: np.ndarray, fs_hz: float, context_s: float,
+                   seg_lo: np.ndarray | None = None, seg_hi: np.ndarray | None = None
                    ) -> dict[str, np.ndarray]:
-    """Per-event peak envelope, orientation change and surrounding level in one segment.
+    """Per-event peak envelope, orientation change, surroundings and slowness in one segment.
 
     Parameters
     ----------
     acc_g : ndarray, shape (n, 3)
         Band-passed acceleration in g.
-    posture_g : ndarray, shape (n, 3)
-        Resting posture compared to at each sample.
+    posture : PostureTrack
+        Resting posture compared to at each sample (see :func:`movement_envelope`).
     envelope_g : ndarray, shape (n,)
     starts, ends : ndarray of int
         Half-open event ranges.
     fs_hz : float
     context_s : float
         Seconds on each side whose envelope median is the event's surroundings.
+    seg_lo, seg_hi : ndarray of int, optional
+        Bounds of the gap-free segment holding each event (default: the whole array).
 
     Returns
     -------
@@ -128,23 +148,28 @@ def event_features(acc_g: np.ndarray, posture_g: np.ndarray, envelope_g: np.ndar
     rot = np.zeros(k, np.float32)
     ctx = np.zeros(k, np.float32)
     low = np.zeros(k, np.float32)
-    slow = uniform_filter1d(acc_g, max(int(round(ROTATION_SMOOTH_S * fs_hz)), 1), axis=0,
-                            mode="nearest")
+    w_rot = max(int(round(ROTATION_SMOOTH_S * fs_hz)), 1)
     # A moving average over 1/3 s has its first null at 3 Hz: a cheap low-pass of the movement.
-    m3 = max(int(round(fs_hz / 3.0)), 1)
+    w_low = max(int(round(fs_hz / 3.0)), 1)
     c = max(int(round(context_s * fs_hz)), 1)
     n = len(envelope_g)
-    for i, (s, e) in enumerate(zip(starts, ends)):
+    lo_b = np.zeros(k, int) if seg_lo is None else seg_lo
+    hi_b = np.full(k, n) if seg_hi is None else seg_hi
+    for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
         peak[i] = envelope_g[s:e].max()
-        a = slow[s:e]
-        p = posture_g[s]
-        cos = (a @ p) / (np.linalg.norm(a, axis=1) * np.linalg.norm(p) + 1e-12)
+        pad = w_rot // 2 + 1
+        lo, hi = max(s - pad, int(lo_b[i])), min(e + pad, int(hi_b[i]))
+        slow = uniform_filter1d(acc_g[lo:hi], w_rot, axis=0, mode="nearest")[s - lo:e - lo]
+        p = posture.at(s, s + 1)[0]
+        cos = (slow @ p) / (np.linalg.norm(slow, axis=1) * np.linalg.norm(p) + 1e-12)
         rot[i] = np.degrees(np.arccos(np.clip(cos.min(), -1.0, 1.0)))
-        dev = acc_g[s:e] - posture_g[s:e]
-        dev_low = uniform_filter1d(dev, m3, axis=0, mode="nearest")
+        dev = acc_g[s:e] - posture.at(s, e)
+        dev_low = uniform_filter1d(dev, w_low, axis=0, mode="nearest")
         total = float(np.sqrt(np.mean(np.einsum("ij,ij->i", dev, dev))))
-        low[i] = np.sqrt(np.mean(np.einsum("ij,ij->i", dev_low, dev_low))) / total if total else 0
-        around = np.concatenate([envelope_g[max(s - c, 0):s], envelope_g[e:min(e + c, n)]])
+        low[i] = (np.sqrt(np.mean(np.einsum("ij,ij->i", dev_low, dev_low))) / total
+                  if total > 0 else 0.0)
+        around = np.concatenate([envelope_g[max(s - c, int(lo_b[i])):s],
+                                 envelope_g[e:min(e + c, int(hi_b[i]))]])
         ctx[i] = np.median(around) if around.size else 0.0
     return {"peak_g": peak, "rotation_deg": rot, "context_g": ctx, "low_freq_share": low}
 
@@ -167,43 +192,41 @@ def detect_movements(recording: Recording, config: Config | None = None) -> Dete
     cfg = config or Config()
     fs = recording.fs_hz
     n = recording.n_samples
-    env_all = np.full(n, np.nan, np.float32)
-    on_all = np.full(n, np.nan, np.float32)
-    off_all = np.full(n, np.nan, np.float32)
     bp, ev, cl = cfg.bandpass, cfg.envelope, cfg.classify
     _, used = design_bandpass(fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
-    rows: list[dict[str, np.ndarray]] = []
-    n_segments = 0
-    for i0, i1 in recording.segments():
-        if (i1 - i0) < MIN_SEGMENT_S * fs:
-            continue
-        n_segments += 1
-        acc = bandpass(recording.acc_g[i0:i1], fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
-        env, posture = movement_envelope(acc, fs, bp.baseline_window_s, ev.smooth_s)
-        floor = noise_floor(env, fs, ev.noise_window_s, ev.noise_quantile)
-        on, off = thresholds(floor, len(env), fs, ev.on_factor, ev.min_on_g, ev.off_ratio,
-                             ev.min_off_g)
-        env_all[i0:i1], on_all[i0:i1], off_all[i0:i1] = env, on, off
-        starts, ends = hysteresis(env, on, off)
-        level = np.repeat(ev.edge_factor * floor, int(round(fs)) or 1)[: len(env)]
-        starts, ends = refine_edges(env, starts, ends, level, int(round(ev.max_edge_shift_s * fs)))
-        starts, ends = merge_bursts(starts, ends, int(round(ev.merge_gap_s * fs)))
-        starts, ends = merge_bouts(starts, ends, int(round(cl.lm_max_s * fs)),
-                                   int(round(ev.bout_merge_gap_s * fs)))
-        keep = (ends - starts) >= max(ev.min_duration_s * fs, 1)
-        starts, ends = starts[keep], ends[keep]
-        if starts.size == 0:
-            continue
-        feats = event_features(acc, posture, env, starts, ends, fs, cl.context_s)
-        feats["start"] = starts + i0
-        feats["end"] = ends + i0
-        feats["at_gap"] = (starts == 0) | (ends == (i1 - i0))
-        rows.append(feats)
-    if rows:
-        cols = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
-    else:
-        cols = {k: np.zeros(0) for k in ("peak_g", "rotation_deg", "context_g", "low_freq_share",
-                                         "start", "end", "at_gap")}
+    # Band-pass each gap-free segment on its own; everything after runs once on the whole night,
+    # with NaN in the gaps, so that a night with hundreds of lost packets costs no more.
+    filt = np.full((n, 3), np.nan, np.float32)
+    segs = [(i0, i1) for i0, i1 in recording.segments() if (i1 - i0) >= MIN_SEGMENT_S * fs]
+    for i0, i1 in segs:
+        filt[i0:i1] = bandpass(recording.acc_g[i0:i1], fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
+    analysed = np.zeros(n, bool)
+    for i0, i1 in segs:
+        analysed[i0:i1] = True
+    gap_cum = np.concatenate(([0], np.cumsum(~analysed)))
+
+    env, posture = movement_envelope(filt, fs, bp.baseline_window_s, ev.smooth_s)
+    floor = noise_floor(env, fs, ev.noise_window_s, ev.noise_quantile)
+    on, off = thresholds(floor, n, fs, ev.on_factor, ev.min_on_g, ev.off_ratio, ev.min_off_g)
+    starts, ends = hysteresis(env, on, off)
+    level = np.repeat(ev.edge_factor * floor, max(int(round(fs)), 1))[:n]
+    starts, ends = refine_edges(env, starts, ends, level, int(round(ev.max_edge_shift_s * fs)))
+    starts, ends = merge_bursts(starts, ends, int(round(ev.merge_gap_s * fs)), gap_cum)
+    starts, ends = merge_bouts(starts, ends, int(round(cl.lm_max_s * fs)),
+                               int(round(ev.bout_merge_gap_s * fs)), gap_cum)
+    keep = (ends - starts) >= max(ev.min_duration_s * fs, 1)
+    starts, ends = starts[keep], ends[keep]
+    seg_lo = np.array([a for a, _ in segs], dtype=np.int64)
+    seg_hi = np.array([b for _, b in segs], dtype=np.int64)
+    k = np.searchsorted(seg_lo, starts, side="right") - 1 if starts.size else starts
+    lo_b, hi_b = (seg_lo[k], seg_hi[k]) if starts.size else (starts, starts)
+    cols = event_features(filt, posture, env, starts, ends, fs, cl.context_s, lo_b, hi_b)
+    cols["start"], cols["end"] = starts, ends
+    cols["at_gap"] = (starts == lo_b) | (ends == hi_b)
+    on[~analysed] = np.nan
+    off[~analysed] = np.nan
+    env_all, on_all, off_all = env, on, off
+    n_segments = len(segs)
     events = pd.DataFrame({
         "start_s": cols["start"] / fs,
         "end_s": cols["end"] / fs,

@@ -23,15 +23,31 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-__all__ = ["KIND_COLOURS", "KIND_LABELS", "AXIS_COLOURS", "PLM_COLOUR", "GAP_COLOUR", "recording_clock", "rule_name",
-           "plot_night", "plot_imi_histograms", "plot_hourly", "example_events", "event_title",
-           "plot_event", "plot_examples"]
+__all__ = ["KIND_COLOURS", "KIND_LABELS", "kind_labels", "AXIS_COLOURS", "PLM_COLOUR", "GAP_COLOUR",
+           "recording_clock", "rule_name", "plot_night", "plot_imi_histograms", "plot_hourly",
+           "example_events", "event_title", "plot_event", "plot_examples"]
 
 #: Okabe-Ito colours of the event kinds.
 KIND_COLOURS: dict[str, str] = {"twitch": "#E69F00", "lm": "#0072B2", "sustained": "#CC79A7"}
-#: Plain-language names of the event kinds.
-KIND_LABELS: dict[str, str] = {"twitch": "twitch (< 0.5 s)", "lm": "leg movement (0.5-10 s)",
-                               "sustained": "sustained movement (> 10 s)"}
+
+
+def kind_labels(classify: Any = None) -> dict[str, str]:
+    """Plain-language names of the event kinds with their duration classes.
+
+    Parameters
+    ----------
+    classify : ClassifyConfig, optional
+        ``twitch_max_s`` and ``lm_max_s``; the defaults are the WASM 2016 / AASM 2012 LM
+        durations (0.5-10 s).
+    """
+    lo = getattr(classify, "twitch_max_s", 0.5)
+    hi = getattr(classify, "lm_max_s", 10.0)
+    return {"twitch": f"twitch (< {lo:g} s)", "lm": f"leg movement ({lo:g}-{hi:g} s)",
+            "sustained": f"sustained movement (> {hi:g} s)"}
+
+
+#: Plain-language names of the event kinds with the default duration classes.
+KIND_LABELS: dict[str, str] = kind_labels()
 _KIND_MARKERS = {"twitch": "v", "lm": "o", "sustained": "s"}
 #: Colour of PLM series (bands) and of PLMs (bars).
 PLM_COLOUR = "#009E73"
@@ -132,7 +148,8 @@ def _reduce_minmax(t: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.nd
     k = math.ceil(2 * n / max_points)
     m = n // k
     yb = y[: m * k].reshape((m, k) + y.shape[1:])
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks (gaps) stay NaN
         lo, hi = np.nanmin(yb, axis=1), np.nanmax(yb, axis=1)
     tb = t[: m * k].reshape(m, k)
     tt = np.stack([tb[:, 0], tb[:, k // 2]], axis=1).reshape(-1)
@@ -209,6 +226,7 @@ def plot_night(result: Any, ax: Axes | None = None, *, legend: bool = True) -> F
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
 
     ev = result.events
+    labels = kind_labels(result.config.classify)
     handles: list[Any] = [Line2D([], [], color="#666666", linewidth=1.0,
                                  label="movement envelope (max per s)"),
                           Line2D([], [], color="#000000", linestyle="--",
@@ -223,13 +241,13 @@ def plot_night(result: Any, ax: Axes | None = None, *, legend: bool = True) -> F
         ax.scatter(mid_h[sel], peaks_mg[sel], s=30 if kind != "twitch" else 28, c=colour,
                    marker=_KIND_MARKERS[kind], edgecolors="white", linewidths=0.3, zorder=z)
         handles.append(Line2D([], [], color=colour, marker=_KIND_MARKERS[kind], linestyle="",
-                              label=f"{KIND_LABELS[kind]}: {int(sel.sum())}"))
+                              label=f"{labels[kind]}: {int(sel.sum())}"))
 
     xaxis = ax.get_xaxis_transform()
     series = result.series
     if series is not None and len(series):
-        spans = [(s / 3600.0, max(e - s, 1.0) / 3600.0)
-                 for s, e in zip(series["start_s"].to_numpy(float), series["end_s"].to_numpy(float))]
+        starts, ends = series["start_s"].to_numpy(float), series["end_s"].to_numpy(float)
+        spans = [(s / 3600.0, max(e - s, 1.0) / 3600.0) for s, e in zip(starts, ends)]
         ax.broken_barh(spans, (0.0, 1.0), transform=xaxis, facecolors=PLM_COLOUR, alpha=0.22,
                        edgecolors="none", zorder=1)
     handles.append(Patch(facecolor=PLM_COLOUR, alpha=0.3,
@@ -244,6 +262,12 @@ def plot_night(result: Any, ax: Axes | None = None, *, legend: bool = True) -> F
                              label=f"gap (no data): {rec.gap_s / 60:.1f} min"))
 
     ax.set_xlim(0.0, max(duration_h, 1e-3))
+    # at least 1-100 mg, so a quiet night does not look busy by autoscaling
+    levels = np.concatenate([env_mg, thr_mg, peaks_mg])
+    levels = levels[np.isfinite(levels)]
+    low = float(levels.min()) if levels.size else 1.0
+    high = float(levels.max()) if levels.size else 100.0
+    ax.set_ylim(max(min(low / 1.5, 1.0), _ENV_FLOOR_MG), max(high * 2.0, 100.0))
     ax.set_xlabel("hours since start", fontsize=_FONT, color=_TEXT)
     ax.set_ylabel("movement (mg, log)", fontsize=_FONT, color=_TEXT)
     if not np.isfinite(env_mg).any() and not len(ev):
@@ -330,6 +354,7 @@ def plot_imi_histograms(result: Any) -> Figure:
     top.set_xticks(ticks, [f"{t:g} s" for t in ticks])
     top.tick_params(labelsize=_FONT - 1, colors=_TEXT)
     for ax, n in ((ax1, n1), (ax2, n2)):
+        ax.set_ylim(bottom=0.0, top=max(ax.get_ylim()[1], 5.0))
         if n == 0:
             _empty_message(ax, "no intervals (fewer than 2 leg movements)")
     return fig
@@ -374,7 +399,8 @@ def plot_hourly(result: Any, *, legend: bool = True) -> Figure:
                edgecolor="white", linewidth=0.4, zorder=3)
         bottom = bottom + values
     top_y = float(bottom.max()) if bottom.size else 0.0
-    ax.set_ylim(0.0, max(top_y * 1.15, 1.0))
+    ax.set_ylim(0.0, max(top_y * 1.15, 5.0))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     gap_frac = _gap_fraction_per_hour(rec.gaps, len(hour), rec.duration_s)
     for h, frac, height in zip(hour, gap_frac, bottom):
         if frac > 0.05:
@@ -450,7 +476,7 @@ def event_title(row: pd.Series, recording: Any) -> str:
     if np.isfinite(rot):
         parts.append(f"rotation {rot:.1f}\N{DEGREE SIGN}")
     plm = row.get("plm", False)
-    if plm is not pd.NA and pd.notna(plm) and bool(plm):
+    if pd.notna(plm) and bool(plm):
         parts.append("PLM")
     return " \N{MIDDLE DOT} ".join(parts)
 
@@ -580,7 +606,7 @@ def plot_examples(result: Any, kind: str = "lm", n: int = 4) -> Figure:
         fig = _new_figure(10.0, 0.8, left_in=0.0, right_in=0.0, top_in=0.0, bottom_in=0.0)
         ax = fig.add_subplot()
         ax.set_axis_off()
-        _empty_message(ax, f"no {KIND_LABELS[kind]} events this night")
+        _empty_message(ax, f"no {kind_labels(result.config.classify)[kind]} events this night")
         return fig
     ncols = 1 if k == 1 else 2
     nrows = math.ceil(k / ncols)

@@ -24,8 +24,8 @@ from matplotlib.figure import Figure
 
 from .category import ADVICE
 from .fileio import write_private
-from .plots import (AXIS_COLOURS, KIND_COLOURS, KIND_LABELS, PLM_COLOUR, event_title,
-                    example_events, plot_event, plot_hourly, plot_imi_histograms, plot_night,
+from .plots import (AXIS_COLOURS, KIND_COLOURS, PLM_COLOUR, event_title, example_events,
+                    kind_labels, plot_event, plot_hourly, plot_imi_histograms, plot_night,
                     recording_clock, rule_name)
 from .results import NightResult
 
@@ -37,6 +37,9 @@ FIGURE_DPI = 100
 EXAMPLES_PER_KIND = {"lm": 4, "twitch": 4, "sustained": 2}
 #: The article's solution table, in its order.
 _ADVICE_KEYS = ("immediate_relief", "long_term_management", "when_to_see_a_doctor")
+_RULE_SOURCES = {"wasm2016": "Ferri et al., Sleep Med 2016;26:86-95",
+                 "aasm2012": "AASM Manual for the Scoring of Sleep v2.0 (2012)",
+                 "custom": "custom settings (see Configuration)"}
 _FALLBACK_DISCLAIMER = ("This is not a diagnosis. Only a doctor can diagnose periodic limb "
                         "movement disorder or restless legs syndrome.")
 
@@ -126,7 +129,7 @@ def figure_data_uri(fig: Figure, dpi: int = FIGURE_DPI) -> str:
 
 
 def _img(fig: Figure, alt: str) -> str:
-    return (f'<img src="{figure_data_uri(fig)}" alt="{_e(alt)}" loading="lazy" '
+    return (f'<img src="{figure_data_uri(fig)}" alt="{_e(alt)}" '
             f'width="{int(fig.get_figwidth() * FIGURE_DPI)}" '
             f'height="{int(fig.get_figheight() * FIGURE_DPI)}">')
 
@@ -149,7 +152,8 @@ p { margin: .4rem 0 .8rem; }
 .meta { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr));
         gap: .4rem 1rem; margin: .8rem 0 1rem; padding: 0; }
 .meta div { border-left: 3px solid var(--line); padding-left: .6rem; }
-.meta dt { font-size: .8rem; color: var(--muted); text-transform: uppercase; letter-spacing: .03em; }
+.meta dt { font-size: .8rem; color: var(--muted); text-transform: uppercase;
+           letter-spacing: .03em; }
 .meta dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .notdx { background: var(--warnbg); border: 2px solid #e0a040; border-radius: .6rem;
          padding: .8rem 1rem; margin: 1rem 0 1.4rem; }
@@ -346,13 +350,15 @@ def _tile(key: str, name: str, value: str, unit: str = "", note: str = "", high:
     return (f'<div class="tile{" high" if high else ""}" data-metric="{_e(key)}">'
             f'<div class="name">{_e(name)}</div>'
             f'<div class="value{" long" if len(value) > 6 else ""}">{_e(value)}'
-            f'{f" <span class=unit>{_e(unit)}</span>" if unit else ""}</div>'
-            f'{f"<div class=note>{_e(note)}</div>" if note else ""}{bar_html}</div>')
+            + (f' <span class="unit">{_e(unit)}</span>' if unit else "") + "</div>"
+            + (f'<div class="note">{_e(note)}</div>' if note else "") + f"{bar_html}</div>")
 
 
 def _tiles(result: NightResult) -> str:
     m = result.metrics
     limit = result.config.category.plm_index_per_h
+    lo = result.config.classify.twitch_max_s
+    hi = result.config.classify.lm_max_s
     plmi = m.get("plm_index")
     high = not _is_missing(plmi) and float(plmi) > limit
     rec_h, rest_h = m.get("recording_h"), m.get("rest_h")
@@ -360,19 +366,20 @@ def _tiles(result: NightResult) -> str:
     gap_s = m.get("gap_s", result.recording.gap_s)
     tiles = [
         _tile("plm_index", "PLM index", _num(plmi), "/h",
-              f"{'above' if high else 'not above'} {limit:g}/h (ICSD-3 adult threshold)", high),
+              f"{'above' if high else 'not above'} {limit:g}/h (ICSD-3 adult threshold: 15/h)",
+              high),
         _tile("lm_index", "Leg movement index", _num(m.get("lm_index")), "/h",
-              "movements of 0.5\N{EN DASH}10 s"),
+              f"movements of {lo:g}\N{EN DASH}{hi:g} s"),
         _tile("twitch_index", "Twitch index", _num(m.get("twitch_index")), "/h",
-              "jerks shorter than 0.5 s"),
+              f"jerks shorter than {lo:g} s"),
         _tile("periodicity_index", "Periodicity index", _num(m.get("periodicity_index"), 2), "",
               "0 = irregular, 1 = fully periodic"),
         _tile("n_plm", "Periodic limb movements", _count(m.get("n_plm")), "",
               f"in {_count(m.get('n_series'))} series"),
-        _tile("n_lm", "Leg movements", _count(m.get("n_lm")), "", "0.5\N{EN DASH}10 s"),
-        _tile("n_twitch", "Twitches", _count(m.get("n_twitch")), "", "shorter than 0.5 s"),
+        _tile("n_lm", "Leg movements", _count(m.get("n_lm")), "", f"{lo:g}\N{EN DASH}{hi:g} s"),
+        _tile("n_twitch", "Twitches", _count(m.get("n_twitch")), "", f"shorter than {lo:g} s"),
         _tile("n_sustained", "Sustained movements", _count(m.get("n_sustained")), "",
-              "over 10 s: turning over, getting up"),
+              f"over {hi:g} s: turning over, getting up"),
         _tile("rest_h", "Rest time", _duration(None if _is_missing(rest_h) else rest_h * 3600),
               "", f"of {_duration(None if _is_missing(rec_h) else rec_h * 3600)} recorded",
               bar=share),
@@ -423,10 +430,11 @@ def _night_key(result: NightResult) -> str:
     n_series = 0 if result.series is None else len(result.series)
     items = [('<i class="line"></i>', "movement envelope (max per second)"),
              ('<i class="thr"></i>', "on threshold")]
+    labels = kind_labels(result.config.classify)
     for kind, symbol in (("twitch", "\N{BLACK DOWN-POINTING TRIANGLE}"),
                          ("lm", "\N{BLACK CIRCLE}"), ("sustained", "\N{BLACK SQUARE}")):
         items.append((_marker(symbol, KIND_COLOURS[kind]),
-                      f"{KIND_LABELS[kind]}: {int((kinds == kind).sum())}"))
+                      f"{labels[kind]}: {int((kinds == kind).sum())}"))
     items.append((f'<i class="band" style="background:{PLM_COLOUR}"></i>',
                   f"PLM series: {n_series}"))
     items.append(('<i class="gap"></i>', f"gap (no data): {_duration(result.recording.gap_s)}"))
@@ -457,9 +465,10 @@ def _examples(result: NightResult) -> str:
              'envelope; dashed: the threshold it must cross. Above each: clock time, duration, '
              'peak envelope and how far the leg turned.</p>',
              key]
+    labels = kind_labels(result.config.classify)
     for kind in ("lm", "twitch", "sustained"):
         n = int((kinds == kind).sum())
-        label = KIND_LABELS[kind]
+        label = labels[kind]
         parts.append(f'<h3 class="kind"><i style="background:{KIND_COLOURS[kind]}"></i>'
                      f'{_e(label[0].upper() + label[1:])}: {n}</h3>')
         if n == 0:
@@ -642,9 +651,8 @@ def render_report(result: NightResult) -> str:
     ]
     version = _version()
     footer = (f"<footer>legtwitch{' ' + _e(version) if version else ''} \N{MIDDLE DOT} "
-              f"{_e(rule_name(rules.standard))} rules (WASM 2016: Ferri et al., Sleep Med "
-              "2016;26:86-95; AASM 2012: AASM Scoring Manual v2.0) \N{MIDDLE DOT} "
-              "not a diagnosis</footer>")
+              f"{_e(rule_name(rules.standard))} rules: {_e(_RULE_SOURCES.get(rules.standard, ''))}"
+              " \N{MIDDLE DOT} not a diagnosis</footer>")
     title = f"Night report \N{EM DASH} {Path(str(rec.source)).name}"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -104,7 +104,7 @@ class NightResult:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 env_max = np.nanmax(env, axis=1)
-                thr_med = np.nanmedian(thr, axis=1)
+                thr_med = np.median(thr, axis=1)  # NaN in seconds that touch a gap
         return pd.DataFrame({"t_s": np.arange(m) * step / fs, "env_max_g": env_max,
                              "threshold_on_g": thr_med})
 

@@ -17,7 +17,7 @@ def noise_floor(envelope_g: np.ndarray, fs_hz: float, window_s: float = 300.0,
     Parameters
     ----------
     envelope_g : ndarray, shape (n,)
-        Movement envelope in g of one contiguous segment.
+        Movement envelope in g; NaN in gaps (blocks touching a gap are left out).
     fs_hz : float
         Sampling rate in Hz.
     window_s : float
@@ -100,7 +100,7 @@ def refine_edges(envelope_g: np.ndarray, starts: np.ndarray, ends: np.ndarray, l
     starts, ends : ndarray of int
     """
     n = len(envelope_g)
-    quiet = envelope_g <= level_g
+    quiet = (envelope_g <= level_g) | np.isnan(envelope_g)  # never walk into a gap
     new_s = starts.copy()
     new_e = ends.copy()
     prev_end = np.concatenate(([0], ends[:-1]))

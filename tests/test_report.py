@@ -174,18 +174,20 @@ def make_night(*, hours: float = 2.0, gaps_s: tuple[tuple[float, float], ...] = 
         "median_imi_s": float(np.median(imis)) if len(imis) else None,
     }
     metrics.update(metrics_extra or {})
+    move = metrics["lm_index"] + metrics["twitch_index"]
     cat = category or {
-        "id": "periodic_limb_movement_pattern",
-        "title": "Periodic limb movement pattern",
-        "explanation": "Many of your leg movements came in regular series, one every 10 to 90 "
-                       "seconds. Only a sleep clinic can tell whether this is a disorder.",
+        "id": "occasional_harmless_twitches",
+        "title": "Occasional harmless twitches",
+        "explanation": "Your legs moved now and then, as everyone's do. The article calls these "
+                       "brief, unwanted muscle contractions common and usually harmless.",
         "advice": {
             "immediate_relief": "Try gentle stretching, massage, or heat to relax your muscles.",
             "long_term_management": "Regular exercise, a balanced diet and stress reduction.",
             "when_to_see_a_doctor": "If your leg twitches often, are weak, or feel unusual, "
                                     "see a doctor.",
         },
-        "reasons": [f"PLM index {metrics['plm_index']:.1f}/h is above 15/h (ICSD-3)."],
+        "reasons": [f"Twitches and leg movements: {move:.1f}/h of rest (not above 30/h); "
+                    f"PLM index {metrics['plm_index']:.1f}/h (not above 15/h)."],
         "disclaimer": "This is not a diagnosis. Only a doctor can diagnose PLMD or RLS.",
     }
     return NightResult(events=ev, series=series, metrics=metrics, category=cat,
@@ -303,6 +305,7 @@ def test_tiles_show_the_metrics(night: NightResult, page: str) -> None:
     assert f"in {m['n_series']} series" in _tile(page, "n_plm")
     # 2 h - 600 s gap - 35 s sustained = 6565 s = 1 h 49 min 25 s -> "1 h 49 min"
     assert "1 h 49 min" in _tile(page, "rest_h") and "of 2 h 00 min" in _tile(page, "rest_h")
+    assert '<span style="width:91.2%">' in page  # rest bar: 6565 s of 7200 s
     assert "10 min" in _tile(page, "gap_s")
     # PLM index 11 / 1.82 h = 6.0/h: not above the 15/h threshold, so not highlighted.
     assert 'class="tile" data-metric="plm_index"' in page
@@ -310,6 +313,9 @@ def test_tiles_show_the_metrics(night: NightResult, page: str) -> None:
     assert "minus gaps" in page and "minus sustained movements" in page
     for key in m:
         assert f"<code>{key}</code>" in page
+    # the full table gives every metric to 3 decimals: rest_h = 6565 / 3600 = 1.8236 h
+    assert '<code>rest_h</code></td><td class="num">1.824</td>' in page
+    assert '<code>periodicity_index</code></td><td class="num">0.692</td>' in page
 
 
 def test_high_plm_index_tile_is_highlighted(text_only: None) -> None:

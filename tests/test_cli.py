@@ -1,0 +1,130 @@
+"""The command line as a user runs it: demo, analyze, rescore, simulate, evaluate, presets."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from detector.cli import main
+from detector.output import events_csv_text
+
+CONTRACT_EVENTS = ["start_s", "end_s", "start_time", "duration_s", "kind", "plm", "series",
+                   "peak_g", "leg"]
+CONTRACT_SUMMARY = ["rules", "fs_hz", "recording_h", "rest_h", "gap_s", "n_twitch", "n_lm",
+                    "n_plm", "n_sustained", "plm_index", "lm_index", "twitch_index",
+                    "periodicity_index", "category", "advice", "config"]
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("night") / "night.csv"
+    assert main(["simulate", "--scenario", "plmd", "--hours", "0.5", "--seed", "7", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def analysed(night, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    assert main(["analyze", str(night), "--out", str(out), "-q"]) == 0
+    return out
+
+
+def test_analyze_writes_the_contract_files_owner_only(analysed):
+    for name in ("events.csv", "summary.json", "report.html"):
+        mode = stat.S_IMODE((analysed / name).stat().st_mode)
+        assert mode == 0o600, (name, oct(mode))
+    ev = pd.read_csv(analysed / "events.csv")
+    assert list(ev.columns[:len(CONTRACT_EVENTS)]) == CONTRACT_EVENTS
+    assert set(ev["kind"]) <= {"twitch", "lm", "sustained"}
+    assert set(ev["plm"].astype(str).str.lower()) <= {"true", "false"}
+    summary = json.loads((analysed / "summary.json").read_text())
+    for key in CONTRACT_SUMMARY:
+        assert key in summary, key
+    assert summary["rules"] == "wasm2016"
+    assert summary["n_plm"] == int(ev["plm"].astype(str).str.lower().eq("true").sum())
+    assert summary["n_lm"] == int((ev["kind"] == "lm").sum())
+    assert summary["config"]["envelope"]["on_factor"] == 5.0
+
+
+def test_evaluate_against_the_truth_uses_rest_time_from_the_summary(analysed, night, capsys):
+    truth = night.with_name("night.truth.csv")
+    assert main(["evaluate", str(analysed / "events.csv"), str(truth)]) == 0
+    out = capsys.readouterr().out
+    assert "rest time" in out and "lm" in out and "f1" in out.lower()
+
+
+def test_set_and_rules_change_the_scoring(night, tmp_path, capsys):
+    assert main(["analyze", str(night), "--out", str(tmp_path), "--rules", "aasm2012",
+                 "--set", "envelope.on_factor=6", "--no-report", "-q"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["rules"] == "aasm2012"
+    assert summary["config"]["envelope"]["on_factor"] == 6.0
+    assert summary["config"]["rules"]["imi_min_s"] == 5.0
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_rescore_applies_the_rules_to_a_scorers_list(tmp_path, capsys):
+    # Five 2-s LMs 7 s apart: a PLM series under AASM 2012 (5-90 s) but not WASM 2016 (10-90 s).
+    lm = tmp_path / "lm.csv"
+    lm.write_text("onset,offset\n" + "".join(f"{7 * i},{7 * i + 2}\n" for i in range(5)))
+    assert main(["rescore", str(lm), "--rest-h", "1"]) == 0
+    assert "PLMs 0" in capsys.readouterr().out
+    assert main(["rescore", str(lm), "--rules", "aasm2012", "--rest-h", "1", "--out",
+                 str(tmp_path / "r")]) == 0
+    assert "PLMs 5" in capsys.readouterr().out
+    scored = pd.read_csv(tmp_path / "r" / "events.csv")
+    assert scored["plm"].astype(str).str.lower().eq("true").sum() == 5
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["analyze", "missing.csv"], "missing.csv"),
+    (["analyze", "{empty}"], "empty"),
+    (["analyze", "{night}", "--set", "envelope.on_factr=6"], "envelope.on_factr"),
+    (["analyze", "{night}", "--config", "nope"], "nope"),
+    (["rescore", "{empty}"], "empty"),
+    (["simulate", "--scenario", "sleepy", "x.csv"], "sleepy"),
+])
+def test_bad_input_is_one_clear_line_and_exit_code_2(argv, message, night, tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    argv = [a.format(empty=empty, night=night) for a in argv]
+    argv = [a if not a.startswith("missing") else str(tmp_path / a) for a in argv]
+    assert main(argv + (["--out", str(tmp_path / "o")] if argv[0] == "analyze" else [])) == 2
+    err = capsys.readouterr().err
+    assert "error" in err and message.split("/")[-1] in err and "Traceback" not in err
+
+
+def test_presets_lists_the_bundled_presets(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "default" in out and "aasm2012" in out and "sensitive" in out
+    assert main(["presets", "--show", "aasm2012"]) == 0
+    assert "imi_min_s = 5.0" in capsys.readouterr().out
+
+
+def test_every_command_has_help(capsys):
+    for cmd in ("analyze", "demo", "rescore", "simulate", "evaluate", "presets", "bench"):
+        with pytest.raises(SystemExit) as exc:
+            main([cmd, "--help"])
+        assert exc.value.code == 0
+        assert "usage: legtwitch " + cmd in capsys.readouterr().out
+
+
+def test_demo_analyses_the_bundled_night(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "-q"]) == 0
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    # The sample night is a PLMD scenario (see datasets/README.md): its truth has 94 PLMs.
+    truth = pd.read_csv(Path(__file__).resolve().parent.parent / "datasets"
+                        / "sample_night.truth.csv")
+    n_true = int(truth["plm"].astype(str).str.lower().eq("true").sum())
+    assert abs(summary["n_plm"] - n_true) <= 0.1 * n_true
+    assert summary["category"] == "periodic_limb_movement_pattern"
+
+
+def test_events_csv_writes_booleans_as_true_false():
+    text = events_csv_text(pd.DataFrame({"plm": [True, False], "start_s": [1.0, 2.0]}))
+    assert text.splitlines()[1:] == ["true,1.000", "false,2.000"]

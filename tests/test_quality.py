@@ -1,0 +1,64 @@
+"""Quality bars on seeded synthetic nights of every scenario (short nights; the 8-hour figures are
+in the release notes): F1 >= 0.95 for leg movements and PLM membership, >= 0.90 for twitches, the
+PLM index within 10 %, and no event on an hour of noise with bed-partner vibration."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from detector.clean import clean
+from detector.evaluate import compare_detection, plm_index_error
+from detector.pipeline import analyze
+from detector.simulate import simulate_night
+
+SEEDS = (0, 1, 2)
+HOURS = 1.0
+
+
+@functools.lru_cache(maxsize=None)
+def scored(scenario: str, seed: int):
+    night = simulate_night(scenario, hours=HOURS, fs_hz=100.0, seed=seed)
+    s = night.samples
+    rec = clean(s["timestamp"].to_numpy(), s[["x", "y", "z"]].to_numpy(), source=scenario)
+    result = analyze(rec)
+    return night, result, compare_detection(result.events, night.truth, tolerance_s=1.0)
+
+
+def pooled_f1(scenario: str, kind: str) -> tuple[float | None, int]:
+    tp = fp = fn = 0
+    for seed in SEEDS:
+        row = scored(scenario, seed)[2].set_index("kind").loc[kind]
+        tp, fp, fn = tp + int(row["tp"]), fp + int(row["fp"]), fn + int(row["fn"])
+    denom = 2 * tp + fp + fn
+    return (2 * tp / denom if denom else None), tp + fn
+
+
+@pytest.mark.parametrize("scenario", ["healthy", "plmd", "twitchy", "rls"])
+def test_leg_movements_twitches_and_plm_are_found(scenario):
+    f1_lm, n_lm = pooled_f1(scenario, "lm")
+    f1_tw, n_tw = pooled_f1(scenario, "twitch")
+    f1_plm, n_plm = pooled_f1(scenario, "plm")
+    assert n_lm > 5 and n_tw > 5, "the scenario must exercise both kinds"
+    assert f1_lm >= 0.95, f"LM F1 {f1_lm:.3f} over {n_lm} LMs"
+    assert f1_tw >= 0.90, f"twitch F1 {f1_tw:.3f} over {n_tw} twitches"
+    if n_plm:
+        assert f1_plm >= 0.95, f"PLM F1 {f1_plm:.3f} over {n_plm} PLMs"
+
+
+@pytest.mark.parametrize("scenario", ["plmd", "rls"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_plm_index_within_ten_percent(scenario, seed):
+    night, result, _ = scored(scenario, seed)
+    err = plm_index_error(result.events, night.truth, rest_h=result.metrics["rest_h"])
+    assert err["n_plm_true"] > 0
+    assert abs(err["relative_error"]) <= 0.10, err
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_hour_of_noise_with_partner_vibration_has_no_events(seed):
+    night, result, _ = scored("noise", seed)
+    assert len(night.vibrations) > 0, "the noise night must contain partner vibration"
+    assert len(night.truth) == 0
+    assert len(result.events) == 0, result.events[["start_s", "duration_s", "kind", "peak_g"]]
