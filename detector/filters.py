@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 from scipy import signal
@@ -10,6 +13,7 @@ from scipy import signal
 __all__ = ["design_bandpass", "bandpass"]
 
 
+@lru_cache(maxsize=32)
 def design_bandpass(fs_hz: float, lowcut_hz: float, highcut_hz: float, order: int) -> tuple[
         np.ndarray, dict[str, float]]:
     """Design a Butterworth band-pass (or low-pass when ``lowcut_hz`` is 0) as second-order sections.
@@ -68,8 +72,31 @@ def bandpass(acc_g: np.ndarray, fs_hz: float, lowcut_hz: float = 0.0, highcut_hz
     padlen = 3 * (2 * len(sos) + 1)
     if x.shape[0] <= padlen:
         return x.copy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        # Filtering along contiguous rows of the transposed array is about twice as fast.
-        y = signal.sosfiltfilt(sos, np.ascontiguousarray(x.T), axis=1)
-    return np.ascontiguousarray(y.T, dtype=np.float32)
+    # float32 throughout, one axis per thread (scipy releases the GIL while filtering), each
+    # along a contiguous row: about 2.5x faster than one float64 call on the (n, 3) array.
+    sos32 = sos.astype(np.float32)  # a copy: the cached design stays untouched
+    rows = np.ascontiguousarray(x.T)
+
+    def one(row: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return signal.sosfiltfilt(sos32, row)
+
+    if x.shape[0] >= _THREADED_MIN_SAMPLES:
+        y = list(_pool().map(one, rows))
+    else:
+        y = [one(r) for r in rows]
+    return np.stack(y, axis=1).astype(np.float32, copy=False)
+
+
+#: Segments shorter than this are filtered in the calling thread (threads cost more than they save).
+_THREADED_MIN_SAMPLES = 20_000
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=min(3, os.cpu_count() or 1),
+                                   thread_name_prefix="legtwitch-filter")
+    return _POOL

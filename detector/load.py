@@ -216,8 +216,8 @@ def _read_parquet(path: Path, source: str, pick: bool) -> _Table:
 
 def _wanted(names: list[str], source: str) -> list[int]:
     """Positions of the time, x, y and z columns, in that order."""
-    ti, _, ai, _ = find_columns(names, source)
-    return [ti, *ai]
+    time_i, _, axis_i, _ = find_columns(names, source)
+    return [time_i, *axis_i]
 
 
 def _sniff_csv(head: bytes, source: str) -> tuple[int, str, list[str]]:
@@ -357,13 +357,24 @@ def _text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.is_in(col, value_set=pa.array(_NULL_TOKENS)), None, col)
 
 
-def _numbers(col: pa.ChunkedArray, tab: _Table, name: str, source: str, what: str
-             ) -> np.ndarray:
+def _numbers(col: pa.ChunkedArray, tab: _Table, name: str, source: str, what: str,
+             out: np.ndarray | None = None) -> np.ndarray:
     """Convert a column to float64 (nulls -> NaN), or raise naming the first value that is not a
-    number."""
+    number. With ``out``, write the values there (converting to its type) and return it."""
     t = col.type
     if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
-        return pc.cast(col, pa.float64(), safe=False).to_numpy()
+        if out is None:
+            return pc.cast(col, pa.float64(), safe=False).to_numpy()
+        start = 0
+        for chunk in col.chunks:  # chunk by chunk: no concatenated intermediate copy
+            if chunk.type != pa.float64():
+                chunk = pc.cast(chunk, pa.float64(), safe=False)
+            out[start:start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            start += len(chunk)
+        return out
+    if out is not None:
+        out[:] = _numbers(col, tab, name, source, what)
+        return out
     if pa.types.is_null(t):
         return np.full(len(col), np.nan)
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or (
@@ -505,7 +516,8 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
     Recording
         ``info`` holds ``file``, ``n_rows_read``, ``time_column``, ``axis_columns``,
         ``time_format`` (``unix_s``, ``unix_ms``, ``unix_us``, ``unix_ns``, ``iso8601``,
-        ``datetime`` (a Parquet timestamp column), ``relative_s``), ``time_relative``, ``units``, ``units_detected``, ``units_from``
+        ``datetime`` (a Parquet timestamp column), ``relative_s``), ``time_relative``,
+        ``units``, ``units_detected``, ``units_from``
         (``argument``, ``column name`` or ``magnitude``), ``n_malformed_rows`` (CSV rows with
         the wrong number of fields, skipped), and everything :func:`detector.clean.clean` adds.
 
@@ -526,9 +538,11 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
     time_name, axis_names = names[0], names[1:4]
 
     t_s, time_format = _times(table.column(0), scale, tab, time_name, source)
-    xyz = np.empty((table.num_rows, 3), dtype=np.float64, order="F")
+    # float32 (sensor data has at most 16 significant bits), column-major: one contiguous
+    # array per axis, which is what the cleaning step works on.
+    xyz = np.empty((table.num_rows, 3), dtype=np.float32, order="F")
     for i in range(3):
-        xyz[:, i] = _numbers(table.column(i + 1), tab, axis_names[i], source, "a number")
+        _numbers(table.column(i + 1), tab, axis_names[i], source, "a number", out=xyz[:, i])
 
     if unit_arg is not None:
         unit, unit_from = unit_arg, "argument"
@@ -538,11 +552,13 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
         detected = _detect_units(xyz, source)
         unit, unit_from = (detected, "magnitude") if detected else ("g", "none")  # clean() reports
     if _TO_G[unit] != 1.0:
-        xyz *= _TO_G[unit]
+        xyz *= np.float32(_TO_G[unit])
 
     info = {"file": source, "n_rows_read": int(table.num_rows), "time_column": time_name,
             "axis_columns": list(axis_names), "time_format": time_format,
             "time_relative": time_format == "relative_s", "units": unit,
             "units_detected": unit_from in ("column name", "magnitude"), "units_from": unit_from,
             **tab.info}
+    del table, tab  # the columns are copied out: give the file's memory back before resampling
+    pa.default_memory_pool().release_unused()
     return clean(t_s, xyz, fs_hz=fs_hz, config=config, source=source, leg=leg, info=info)

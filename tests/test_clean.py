@@ -52,6 +52,19 @@ def test_jittered_timestamps_resample_to_the_true_signal() -> None:
     np.testing.assert_allclose(rec.acc_g[:, 2], 1.0)
 
 
+def test_long_jittered_recording_is_exact_for_a_piecewise_linear_signal() -> None:
+    # 200 000 samples: several interpolation blocks. A ramp per axis is reproduced exactly by
+    # linear interpolation, so every grid value is known.
+    rng = np.random.default_rng(7)
+    n = 200_000
+    t = T0 + np.arange(n) / 100.0 + rng.uniform(-0.003, 0.003, n)
+    slopes = np.array([0.001, -0.002, 0.0005])
+    rec = clean(t, (t[:, None] - T0) * slopes + [0.0, 0.5, 1.0])
+    assert rec.fs_hz == 100.0 and rec.valid.all()
+    grid = rec.t0_unix_s - T0 + np.arange(rec.n_samples) / 100.0
+    np.testing.assert_allclose(rec.acc_g, grid[:, None] * slopes + [0.0, 0.5, 1.0], atol=2e-6)
+
+
 def test_samples_already_on_the_grid_are_kept_unchanged() -> None:
     rng = np.random.default_rng(2)
     t = _regular(20, 50)
@@ -214,6 +227,14 @@ def test_rate_inference_ignores_jitter_and_gaps() -> None:
     assert rec.fs_hz == 100.0
 
 
+def test_rate_inference_with_heavy_normal_jitter() -> None:
+    # Timestamps of BLE streams: true sample times plus jitter of SD 0.2 periods, bounded at
+    # +-0.4 periods, so that single intervals range from 0.2 to 1.8 periods.
+    rng = np.random.default_rng(6)
+    t = _regular(600, 50) + np.clip(rng.normal(0, 0.004, 30_000), -0.008, 0.008)
+    assert infer_fs(np.diff(t)) == pytest.approx(50.0, rel=0.002)
+
+
 def test_millisecond_rounded_timestamps_at_416_hz() -> None:
     t = np.round(_regular(20, 416.0) * 1000) / 1000  # intervals of 2 and 3 ms
     assert set(np.round(np.diff(t) * 1000).astype(int)) == {2, 3}
@@ -300,3 +321,15 @@ def test_shape_errors() -> None:
         clean(_regular(20, 100), np.zeros((2000, 2)))
     with pytest.raises(InputError, match="timestamps but"):
         clean(_regular(20, 100), np.zeros((10, 3)))
+
+
+@pytest.mark.parametrize("n_raw", [9_000, 12_001])  # holes looped over / handled vectorised
+def test_every_interval_a_hole(n_raw: int) -> None:
+    # Raw samples 0.3 s apart (> max_interp_s) resampled at 100 Hz: only the grid points that
+    # fall on a raw sample (every 30th) are valid.
+    t = T0 + np.arange(n_raw) * 0.3
+    rec = clean(t, _rest(n_raw), fs_hz=100.0)
+    k = np.arange(rec.n_samples)
+    np.testing.assert_array_equal(rec.valid, k % 30 == 0)
+    assert len(rec.gaps) == n_raw - 1
+    np.testing.assert_allclose(rec.gaps["duration_s"], 0.29, atol=1e-9)

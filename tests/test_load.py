@@ -475,8 +475,8 @@ def _tables(draw: st.DrawFn) -> str:
     return "\n".join([header, *rows]) + ("\n" if draw(st.booleans()) else "")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(table=_tables(), gz=st.booleans(), units=st.sampled_from([None, None, "g", "mg"]))
 def test_any_table_loads_or_raises_input_error(tmp_path: Path, table: str, gz: bool,
                                                units: str | None) -> None:
