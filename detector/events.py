@@ -7,6 +7,7 @@ event is ever detected or interpolated across a gap.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -114,21 +115,30 @@ def merge_bouts(starts: np.ndarray, ends: np.ndarray, long_min: int, max_gap: in
     return np.asarray(s, dtype=starts.dtype), np.asarray(e, dtype=ends.dtype)
 
 
+def _moving_mean(cs: np.ndarray, pos: np.ndarray, half: int, lo: np.ndarray, hi: np.ndarray
+                 ) -> np.ndarray:
+    """Centred moving mean at positions ``pos`` from cumulative sums ``cs`` (length n + 1), with
+    the window shrunk to stay inside ``[lo, hi)``."""
+    a = np.maximum(pos - half, lo)
+    b = np.minimum(pos + half + 1, hi)
+    return (cs[b] - cs[a]) / (b - a)[:, None]
+
+
 def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndarray,
                    starts: np.ndarray, ends: np.ndarray, fs_hz: float, context_s: float,
                    seg_lo: np.ndarray | None = None, seg_hi: np.ndarray | None = None
                    ) -> dict[str, np.ndarray]:
-    """Per-event peak envelope, orientation change, surroundings and slowness in one segment.
+    """Per-event peak envelope, orientation change, surroundings and slowness (vectorised).
 
     Parameters
     ----------
     acc_g : ndarray, shape (n, 3)
-        Band-passed acceleration in g.
+        Band-passed acceleration in g (NaN in gaps).
     posture : PostureTrack
         Resting posture compared to at each sample (see :func:`movement_envelope`).
     envelope_g : ndarray, shape (n,)
     starts, ends : ndarray of int
-        Half-open event ranges.
+        Half-open event ranges, sorted and non-overlapping.
     fs_hz : float
     context_s : float
         Seconds on each side whose envelope median is the event's surroundings.
@@ -138,40 +148,77 @@ def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndar
     Returns
     -------
     dict of ndarray
-        ``peak_g`` (g), ``rotation_deg`` (largest angle between the slow acceleration direction
-        and the resting posture during the event), ``context_g`` (median envelope around it),
-        ``low_freq_share`` (share of the movement's RMS below about 3 Hz: near 1 for a limb's
-        own motion, about 0.3 or less for broadband mattress vibration).
+        ``peak_g`` (g), ``rotation_deg`` (largest angle between the slow acceleration direction,
+        averaged over 0.5 s, and the resting posture at the event's start), ``context_g`` (median
+        envelope within ``context_s`` around it), ``low_freq_share`` (share of the movement's RMS
+        below about 3 Hz: near 1 for a limb's own motion, about 0.3 or less for broadband
+        mattress vibration).
     """
     k = len(starts)
-    peak = np.zeros(k, np.float32)
-    rot = np.zeros(k, np.float32)
-    ctx = np.zeros(k, np.float32)
-    low = np.zeros(k, np.float32)
-    w_rot = max(int(round(ROTATION_SMOOTH_S * fs_hz)), 1)
-    # A moving average over 1/3 s has its first null at 3 Hz: a cheap low-pass of the movement.
-    w_low = max(int(round(fs_hz / 3.0)), 1)
-    c = max(int(round(context_s * fs_hz)), 1)
     n = len(envelope_g)
-    lo_b = np.zeros(k, int) if seg_lo is None else seg_lo
-    hi_b = np.full(k, n) if seg_hi is None else seg_hi
-    for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
-        peak[i] = envelope_g[s:e].max()
-        pad = w_rot // 2 + 1
-        lo, hi = max(s - pad, int(lo_b[i])), min(e + pad, int(hi_b[i]))
-        slow = uniform_filter1d(acc_g[lo:hi], w_rot, axis=0, mode="nearest")[s - lo:e - lo]
-        p = posture.at(s, s + 1)[0]
-        cos = (slow @ p) / (np.linalg.norm(slow, axis=1) * np.linalg.norm(p) + 1e-12)
-        rot[i] = np.degrees(np.arccos(np.clip(cos.min(), -1.0, 1.0)))
-        dev = acc_g[s:e] - posture.at(s, e)
-        dev_low = uniform_filter1d(dev, w_low, axis=0, mode="nearest")
-        total = float(np.sqrt(np.mean(np.einsum("ij,ij->i", dev, dev))))
-        low[i] = (np.sqrt(np.mean(np.einsum("ij,ij->i", dev_low, dev_low))) / total
-                  if total > 0 else 0.0)
-        around = np.concatenate([envelope_g[max(s - c, int(lo_b[i])):s],
-                                 envelope_g[e:min(e + c, int(hi_b[i]))]])
-        ctx[i] = np.median(around) if around.size else 0.0
-    return {"peak_g": peak, "rotation_deg": rot, "context_g": ctx, "low_freq_share": low}
+    if k == 0:
+        z = np.zeros(0, np.float32)
+        return {"peak_g": z, "rotation_deg": z, "context_g": z, "low_freq_share": z}
+    starts = np.asarray(starts, np.int64)
+    ends = np.asarray(ends, np.int64)
+    lo_b = np.zeros(k, np.int64) if seg_lo is None else np.asarray(seg_lo, np.int64)
+    hi_b = np.full(k, n, np.int64) if seg_hi is None else np.asarray(seg_hi, np.int64)
+    length = ends - starts
+    first = np.concatenate(([0], np.cumsum(length)[:-1]))        # offsets in the concatenation
+    total = int(length.sum())
+    owner = np.repeat(np.arange(k), length)
+    idx = starts[owner] + (np.arange(total) - first[owner])     # every event sample
+
+    peak = np.maximum.reduceat(envelope_g[idx], first)
+
+    # Orientation: the acceleration averaged over 0.5 s (a jerk's oscillation cancels) against
+    # the resting posture at the event's start. The average is taken over each event's own
+    # samples and up to 0.25 s either side of it, inside its segment.
+    half = int(round(ROTATION_SMOOTH_S * fs_hz)) // 2
+    x0 = np.maximum(starts - half, lo_b)
+    x1 = np.minimum(ends + half, hi_b)
+    xlen = x1 - x0
+    xfirst = np.concatenate(([0], np.cumsum(xlen)[:-1]))
+    xowner = np.repeat(np.arange(k), xlen)
+    xidx = x0[xowner] + (np.arange(int(xlen.sum())) - xfirst[xowner])
+    cs = np.zeros((len(xidx) + 1, 3))
+    np.cumsum(acc_g[xidx], axis=0, out=cs[1:])
+    pos = xfirst[owner] + (idx - x0[owner])                    # event samples in that array
+    slow = _moving_mean(cs, pos, half, xfirst[owner], (xfirst + xlen)[owner])
+    blk0 = starts // posture.block
+    p = np.where(posture.use_after[starts, None], posture.after_g[blk0], posture.before_g[blk0])
+    pe = p[owner]
+    cos = np.einsum("ij,ij->i", slow, pe) / (
+        np.linalg.norm(slow, axis=1) * np.linalg.norm(pe, axis=1) + 1e-12)
+    rot = np.degrees(np.arccos(np.clip(np.minimum.reduceat(cos, first), -1.0, 1.0)))
+
+    # Slowness: share of the deviation from the posture that a 1/3-s moving average keeps (its
+    # first null is at 3 Hz), computed within each event.
+    blk = idx // posture.block
+    post = np.where(posture.use_after[idx, None], posture.after_g[blk], posture.before_g[blk])
+    dev = acc_g[idx] - post
+    csd = np.zeros((total + 1, 3))
+    np.cumsum(dev, axis=0, out=csd[1:])
+    dev_low = _moving_mean(csd, np.arange(total), max(int(round(fs_hz / 3.0)), 1) // 2,
+                           first[owner], (first + length)[owner])
+    e_all = np.add.reduceat(np.einsum("ij,ij->i", dev, dev), first)
+    e_low = np.add.reduceat(np.einsum("ij,ij->i", dev_low, dev_low), first)
+    low = np.where(e_all > 0, np.sqrt(e_low / np.where(e_all > 0, e_all, 1)), 0.0)
+
+    # Surroundings: the envelope within context_s before and after, inside the segment.
+    c = max(int(round(context_s * fs_hz)), 1)
+    off = np.arange(c)
+    before = starts[:, None] - c + off
+    after = ends[:, None] + off
+    around = np.concatenate([before, after], axis=1)
+    inside = (around >= lo_b[:, None]) & (around < hi_b[:, None])
+    vals = np.where(inside, envelope_g[np.clip(around, 0, n - 1)], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ctx = np.nan_to_num(np.nanmedian(vals, axis=1), nan=0.0)
+    f32 = np.float32
+    return {"peak_g": peak.astype(f32), "rotation_deg": rot.astype(f32),
+            "context_g": ctx.astype(f32), "low_freq_share": low.astype(f32)}
 
 
 def detect_movements(recording: Recording, config: Config | None = None) -> Detection:

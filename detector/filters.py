@@ -46,6 +46,26 @@ def design_bandpass(fs_hz: float, lowcut_hz: float, highcut_hz: float, order: in
     return sos, {"lowcut_hz": float(lowcut_hz), "highcut_hz": high}
 
 
+@lru_cache(maxsize=32)
+def _design32(fs_hz: float, lowcut_hz: float, highcut_hz: float, order: int
+              ) -> tuple[np.ndarray, np.ndarray, int]:
+    """float32 SOS, their steady-state initial conditions and scipy's default pad length."""
+    sos, _ = design_bandpass(fs_hz, lowcut_hz, highcut_hz, order)
+    ntaps = 2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    return sos.astype(np.float32), signal.sosfilt_zi(sos).astype(np.float32), 3 * ntaps
+
+
+def _filtfilt_rows(sos: np.ndarray, zi: np.ndarray, padlen: int, rows: np.ndarray) -> np.ndarray:
+    """Forward-backward ``sosfilt`` of each row with odd extension, as
+    :func:`scipy.signal.sosfiltfilt` does, but with the initial conditions computed once."""
+    ext = np.concatenate([2 * rows[:, :1] - rows[:, padlen:0:-1], rows,
+                          2 * rows[:, -1:] - rows[:, -2:-padlen - 2:-1]], axis=1)
+    y, _ = signal.sosfilt(sos, ext, axis=-1, zi=zi[:, None, :] * ext[None, :, :1])
+    y = y[:, ::-1]
+    y, _ = signal.sosfilt(sos, y, axis=-1, zi=zi[:, None, :] * y[None, :, :1])
+    return y[:, ::-1][:, padlen:-padlen]
+
+
 def bandpass(acc_g: np.ndarray, fs_hz: float, lowcut_hz: float = 0.0, highcut_hz: float = 20.0,
              order: int = 4) -> np.ndarray:
     """Zero-phase band-pass of each axis of one contiguous segment (no gaps inside).
@@ -64,33 +84,25 @@ def bandpass(acc_g: np.ndarray, fs_hz: float, lowcut_hz: float = 0.0, highcut_hz
     Returns
     -------
     ndarray, shape (n, 3), float32
-        Filtered acceleration in g. Segments too short for the forward-backward padding are
-        returned unfiltered.
+        Filtered acceleration in g (the same result as ``scipy.signal.sosfiltfilt``). Segments
+        too short for the forward-backward padding are returned unfiltered.
     """
-    sos, _ = design_bandpass(fs_hz, lowcut_hz, highcut_hz, order)
+    sos, zi, padlen = _design32(float(fs_hz), float(lowcut_hz), float(highcut_hz), int(order))
     x = np.asarray(acc_g, dtype=np.float32)
-    padlen = 3 * (2 * len(sos) + 1)
     if x.shape[0] <= padlen:
         return x.copy()
-    # float32 throughout, one axis per thread (scipy releases the GIL while filtering), each
-    # along a contiguous row: about 2.5x faster than one float64 call on the (n, 3) array.
-    sos32 = sos.astype(np.float32)  # a copy: the cached design stays untouched
     rows = np.ascontiguousarray(x.T)
-
-    def one(row: np.ndarray) -> np.ndarray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return signal.sosfiltfilt(sos32, row)
-
     if x.shape[0] >= _THREADED_MIN_SAMPLES:
-        y = list(_pool().map(one, rows))
+        # One axis per thread: scipy releases the GIL while filtering.
+        parts = list(_pool().map(lambda r: _filtfilt_rows(sos, zi, padlen, r[None, :])[0], rows))
+        y = np.stack(parts, axis=1)
     else:
-        y = [one(r) for r in rows]
-    return np.stack(y, axis=1).astype(np.float32, copy=False)
+        y = _filtfilt_rows(sos, zi, padlen, rows).T
+    return np.ascontiguousarray(y, dtype=np.float32)
 
 
 #: Segments shorter than this are filtered in the calling thread (threads cost more than they save).
-_THREADED_MIN_SAMPLES = 20_000
+_THREADED_MIN_SAMPLES = 50_000
 _POOL: ThreadPoolExecutor | None = None
 
 
