@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import ClassifyConfig
+from .config import ClassifyConfig, RulesConfig
+from .plm import kind_from_rules
 
 __all__ = ["KINDS", "kind_from_duration", "classify_events"]
 
@@ -17,10 +18,12 @@ def kind_from_duration(duration_s: np.ndarray | pd.Series, twitch_max_s: float =
                        lm_max_s: float = 10.0) -> np.ndarray:
     """Duration classes: ``twitch`` (< 0.5 s), ``lm`` (0.5-10 s inclusive), ``sustained`` (> 10 s).
 
-    The LM bounds are the WASM 2016 / AASM 2012 leg-movement durations (0.5-10 s).
+    The LM bounds are the WASM 2016 / AASM 2012 leg-movement durations (0.5-10 s); the rule
+    itself is :func:`detector.plm.kind_from_rules`, shared with PLM scoring.
     """
     d = np.asarray(duration_s, dtype=float)
-    return np.where(d < twitch_max_s, "twitch", np.where(d <= lm_max_s, "lm", "sustained"))
+    rules = RulesConfig(standard="custom", lm_min_s=twitch_max_s, lm_max_s=lm_max_s)
+    return kind_from_rules(d, np.zeros(d.shape, bool), rules)
 
 
 def classify_events(events: pd.DataFrame, config: ClassifyConfig | None = None
