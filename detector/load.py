@@ -35,7 +35,14 @@ STANDARD_GRAVITY_MS2 = 9.80665
 #: Time column names in order of preference, with the unit the name states (None: detect it).
 TIME_ALIASES: tuple[tuple[str, float | None], ...] = (
     ("timestamp", None), ("time", None), ("t", None), ("ts", None), ("unix_time", None),
-    ("datetime", None), ("time_s", None), ("timestamp_ms", 1e-3), ("time_ms", 1e-3))
+    ("datetime", None), ("time_s", None), ("timestamp_s", None), ("timestamp_ms", 1e-3),
+    ("time_ms", 1e-3), ("timestamp_us", 1e-6), ("time_us", 1e-6), ("timestamp_ns", 1e-9),
+    ("time_ns", 1e-9), ("sensor_timestamp_ns", 1e-9), ("phone_timestamp", None))
+
+#: Time columns that count from the Polar epoch, 2000-01-01T00:00:00Z (Polar BLE SDK: PMD frame
+#: timestamps are nanoseconds since then), as Polar Sensor Logger's ``sensor timestamp [ns]``.
+POLAR_EPOCH_COLUMNS = ("sensor_timestamp_ns",)
+POLAR_EPOCH_UNIX_S = 946_684_800.0
 
 #: Axis column prefixes in order of preference: ``acc_x`` before a bare ``x``.
 AXIS_PREFIXES: tuple[str, ...] = ("acc_", "acc", "accel_", "accel", "acceleration_", "a", "")
@@ -538,7 +545,9 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
     time_name, axis_names = names[0], names[1:4]
 
     t_s, time_format = _times(table.column(0), scale, tab, time_name, source)
-    # float32 (sensor data has at most 16 significant bits), column-major: one contiguous
+    if _norm_name(time_name) in POLAR_EPOCH_COLUMNS and time_format == "unix_s":
+        t_s = t_s + POLAR_EPOCH_UNIX_S
+        time_format = "polar_epoch_ns"    # float32 (sensor data has at most 16 significant bits), column-major: one contiguous
     # array per axis, which is what the cleaning step works on.
     xyz = np.empty((table.num_rows, 3), dtype=np.float32, order="F")
     for i in range(3):

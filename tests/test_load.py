@@ -494,3 +494,31 @@ def test_any_table_loads_or_raises_input_error(tmp_path: Path, table: str, gz: b
     assert rec.valid.shape == (rec.n_samples,)
     assert np.isfinite(rec.acc_g[rec.valid]).all() and np.isnan(rec.acc_g[~rec.valid]).all()
     assert rec.valid.sum() / rec.fs_hz >= 10.0
+
+
+def test_polar_sensor_logger_export(tmp_path):
+    """Polar Sensor Logger: ';'-separated, phone time, sensor time in ns since 2000-01-01
+    (the Polar epoch), axes in mG in the column names."""
+    path = tmp_path / "Polar_Sense_ACC.txt"
+    lines = ["Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]"]
+    t0_ns = 700_000_000_000_000_000  # 2022-03-07T20:26:40Z in the Polar epoch
+    for i in range(52 * 20):
+        lines.append(f"2022-03-07T21:26:{40 + i // 52:02d}.000;{t0_ns + i * 19_230_769};"
+                     f"{12 + i % 3};-20;998")
+    path.write_text("\n".join(lines) + "\n")
+    rec = load_recording(path)
+    assert rec.info["time_column"] == "sensor timestamp [ns]"
+    assert rec.info["units"] == "mg"
+    assert rec.fs_hz == 52.0
+    assert rec.t0_unix_s == pytest.approx(946_684_800 + 700_000_000, abs=1e-3)
+    np.testing.assert_allclose(rec.acc_g[0], [0.012, -0.020, 0.998], atol=1e-6)
+
+
+def test_phyphox_export_with_units_in_parentheses(tmp_path):
+    path = tmp_path / "Raw Data.csv"
+    rows = ['"Time (s)","Acceleration x (m/s^2)","Acceleration y (m/s^2)","Acceleration z (m/s^2)"']
+    rows += [f"{i / 100:.2f},0.0,0.0,9.80665" for i in range(1500)]
+    path.write_text("\n".join(rows) + "\n")
+    rec = load_recording(path)
+    assert rec.info["units"] == "m/s2" and rec.info["time_relative"]
+    np.testing.assert_allclose(rec.acc_g[:, 2], 1.0, atol=1e-6)
