@@ -123,8 +123,10 @@ def categorize(metrics: dict[str, Any], settling: dict[str, Any],
     move = lmi + twi
     s_rate, l_rate = settling.get("settling_rate_per_h"), settling.get("later_rate_per_h")
     reasons: list[str] = []
-    restless = (s_rate is not None and s_rate > cfg.settling_lm_index_per_h
-                and (l_rate is None or s_rate >= cfg.settling_ratio * max(l_rate, 1e-9)))
+    # The pattern is "more while settling than later": it needs both parts of the night.
+    restless = (s_rate is not None and l_rate is not None
+                and s_rate > cfg.settling_lm_index_per_h
+                and s_rate >= cfg.settling_ratio * max(l_rate, 1e-9))
     if restless:
         cid = "restless_legs_like_pattern"
         reasons.append(f"In the first {cfg.settling_window_min:g} min of rest: "

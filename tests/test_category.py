@@ -76,3 +76,9 @@ def test_advice_is_quoted_from_the_article():
         assert f"| {row['row']} | {row['examples']} | {row['goal']} |" in words
         for sentence in re.split(r"(?<=\.) ", row["text"]):
             assert sentence in words, sentence
+
+
+def test_a_recording_with_no_later_part_cannot_be_restless_like():
+    # 30 min of recording: all of it is the settling window, so there is nothing to compare with.
+    short = {"settling_rate_per_h": 90.0, "later_rate_per_h": None}
+    assert categorize(metrics(plmi=3, lmi=10, twi=5), short)["id"] != "restless_legs_like_pattern"
