@@ -127,6 +127,9 @@ def analyze(recording: Recording, config: Config | None = None, *,
     timings["score_s"] = time.perf_counter() - t
     info = dict(det.info)
     info["timings"] = timings
+    if other_leg is not None:
+        info["other_leg"] = other_leg.leg if other_leg.leg != recording.leg else "other"
+        info["other_source"] = other_leg.source
     return NightResult(
         events=table,
         series=scoring.series,

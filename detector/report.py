@@ -267,7 +267,7 @@ def _header(result: NightResult, start: datetime | None) -> str:
         ("Date", date),
         ("Clock", clock),
         ("Duration", _duration(rec.duration_s)),
-        ("Leg", rec.leg),
+        ("Leg", result.legs),
         ("Rules", f"{rule_name(rules.standard)} (intervals {rules.imi_min_s:g}\N{EN DASH}"
                   f"{rules.imi_max_s:g} s, series of \N{GREATER-THAN OR EQUAL TO} "
                   f"{rules.min_series})"),

@@ -64,13 +64,19 @@ class NightResult:
     hourly: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def legs(self) -> str:
+        """The leg analysed, or both (``left+right``) when a second recording was merged in."""
+        other = self.info.get("other_leg")
+        return f"{self.recording.leg}+{other}" if other else self.recording.leg
+
     def summary(self) -> dict[str, Any]:
         """The ``summary.json`` content: metrics, category, advice and every threshold used."""
         rec = self.recording
         out: dict[str, Any] = {
             "rules": self.config.rules.standard,
             "source": rec.source,
-            "leg": rec.leg,
+            "leg": self.legs,
             "start_time": rec.start_time.isoformat(),
             "fs_hz": rec.fs_hz,
         }

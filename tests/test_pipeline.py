@@ -61,3 +61,9 @@ def test_results_object_summary_and_plots():
     assert len(per_s) == 400 and per_s["env_max_g"].max() > 0.1
     fig = result.plot_night()
     assert fig.axes
+
+
+def test_summary_names_both_legs_when_two_were_analysed():
+    left, right = legs()
+    assert analyze(left, other_leg=right).summary()["leg"] == "left+right"
+    assert analyze(left).summary()["leg"] == "left"
