@@ -120,13 +120,10 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
     """
     block = max(int(round(fs_hz)), 1)
     xb = _blocks(acc_axes, block)                           # a view when n is whole blocks
-    ok = np.isfinite(xb[0])                                 # (m, block): samples outside gaps
-    count = ok.sum(axis=1)
-    x0 = np.where(ok, xb, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = x0.sum(axis=2, dtype=np.float64) / count     # (3, m): a still block's posture
-        var = (x0 * x0).sum(axis=2, dtype=np.float64) / count - mean**2
-    spread = np.sqrt(np.maximum(var, 0)).max(axis=0)
+    # A block that touches a gap has a NaN mean and spread: it is not still, and the posture
+    # around it comes from its neighbours.
+    mean = xb.mean(axis=2)                                  # (3, m): a still block's posture
+    spread = xb.std(axis=2).max(axis=0)
     limit = max(still_factor * float(np.nanmedian(spread)) if np.isfinite(spread).any() else 0.0,
                 still_min_g)
     still = spread <= limit                                 # NaN (empty block) is not still
@@ -140,8 +137,10 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
         return b.fillna(a), a.fillna(b)
 
     before, after = sides(med)
-    missing = before.isna().any(axis=1).to_numpy()
-    if missing.any():  # no still block in reach: fall back to all blocks, then to the block itself
+    # Blocks with data but no still block in reach (e.g. a long restless stretch): fall back to
+    # all blocks, then to the block itself. Blocks inside gaps stay NaN.
+    missing = before.isna().any(axis=1).to_numpy() & np.isfinite(mean).all(axis=0)
+    if missing.any():
         plain_b, plain_a = sides(means)
         before[missing] = plain_b[missing].fillna(means[missing])
         after[missing] = plain_a[missing].fillna(means[missing])

@@ -7,7 +7,6 @@ event is ever detected or interpolated across a gap.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -212,10 +211,11 @@ def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndar
     after = ends[:, None] + off
     around = np.concatenate([before, after], axis=1)
     inside = (around >= lo_b[:, None]) & (around < hi_b[:, None])
-    vals = np.where(inside, envelope_g[np.clip(around, 0, n - 1)], np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ctx = np.nan_to_num(np.nanmedian(vals, axis=1), nan=0.0)
+    vals = np.sort(np.where(inside, envelope_g[np.clip(around, 0, n - 1)], np.nan), axis=1)
+    cnt = np.isfinite(vals).sum(axis=1)                      # NaN sorts last
+    rows = np.arange(k)
+    lo_i, hi_i = np.maximum((cnt - 1) // 2, 0), np.maximum(cnt // 2, 0)
+    ctx = np.where(cnt > 0, 0.5 * (vals[rows, lo_i] + vals[rows, hi_i]), 0.0)
     f32 = np.float32
     return {"peak_g": peak.astype(f32), "rotation_deg": rot.astype(f32),
             "context_g": ctx.astype(f32), "low_freq_share": low.astype(f32)}
