@@ -203,9 +203,17 @@ class RulesConfig(_Section):
     resp_after_s: float = _f(10.25, "Respiratory-related LM window ends this long after the "
                              "end of a respiratory event.", 0.0, 60.0,
                              source="WASM 2016 (AASM 2012: 0.5 s)")
-    resp_breaks_series: bool = _f(True, "A respiratory-related LM is a non-candidate movement "
-                                  "that ends a series (WASM 2016) rather than being ignored "
-                                  "(AASM 2012).")
+    resp_anchor: str = _f("end", "What the respiratory window surrounds: 'end' (the event's "
+                          "end, WASM 2016) or 'event' (the whole event, AASM 2012: from 0.5 s "
+                          "before it to 0.5 s after it).", choices=("end", "event"))
+    resp_breaks_series: bool = _f(False, "When PLM is scored without respiratory-related LMs, "
+                                  "they end a series (true) rather than being removed with the "
+                                  "interval measured across them (false: the WASM 2016 "
+                                  "reference implementation, PLMScoRe, and AASM 2012).")
+    lm_join_gap_s: float = _f(0.5, "LMs of the same leg separated by less than this are one LM "
+                              "(WASM 2016: an LM ends at the start of >= 0.5 s without "
+                              "activity); joins split rows in a scorer's LM list.", 0.0, 10.0,
+                              source="WASM 2016")
 
     @property
     def imi_range_s(self) -> tuple[float, float]:
@@ -218,7 +226,7 @@ RULES: dict[str, RulesConfig] = {
     # AASM Manual for the Scoring of Sleep v2.0 (2012), movement rules.
     "aasm2012": RulesConfig(standard="aasm2012", imi_min_s=5.0, bilateral_mode="onset",
                             bilateral_max_s=10.0, resp_before_s=0.5, resp_after_s=0.5,
-                            resp_breaks_series=False),
+                            resp_anchor="event", resp_breaks_series=False),
 }
 
 

@@ -110,7 +110,9 @@ def night_metrics(scoring: PlmScoring, *, recording_s: float, gap_s: float,
         ``gap_s``; counts ``n_twitch``, ``n_lm`` (events of kind ``lm``: 0.5-10 s, a bilateral
         LM counted once), ``n_candidate``, ``n_plm``, ``n_sustained``, ``n_series``; indices per
         hour of rest ``plm_index``, ``lm_index``, ``twitch_index`` (None when rest is 0);
-        ``periodicity_index`` (None with fewer than 2 candidate LMs or no IMI);
+        ``periodicity_index`` (Ferri et al. 2006; None with fewer than 2 candidate LMs or no
+        IMI); ``plm_clm_ratio`` (PLMs / candidate LMs, the "PI" of the WASM 2016 reference
+        implementation PLMScoRe; None without candidates);
         ``mean_duration_s`` (``{kind: seconds or None}``); ``median_imi_s`` (of candidate IMIs,
         None without any). With respiratory events also ``n_plm_without_resp`` and
         ``plm_index_without_resp``.
@@ -149,6 +151,8 @@ def night_metrics(scoring: PlmScoring, *, recording_s: float, gap_s: float,
         "twitch_index": _per_hour(counts["twitch"], rest_h),
         "periodicity_index": (periodicity_index(imis, scoring.rules)
                               if scoring.n_candidate >= 2 else None),
+        # PLMScoRe's "PI": the share of candidate LMs that are in PLM series.
+        "plm_clm_ratio": (scoring.n_plm / scoring.n_candidate if scoring.n_candidate else None),
         "mean_duration_s": {k: _mean_or_none(duration[kind == k])
                             for k in ("twitch", "lm", "sustained")},
         "median_imi_s": float(np.median(finite_imis)) if finite_imis.size else None,

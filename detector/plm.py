@@ -9,11 +9,13 @@ Rules implemented (numbers come from :class:`detector.config.RulesConfig`, never
   0.5-10 s on one leg; LMs of the two legs that overlap or are separated by < 0.5 s form one
   bilateral LM of at most 4 parts and at most 15 s; candidate LMs (CLMs) form a PLM series when
   >= 4 follow each other with onset-to-onset intervals (IMI) of 10-90 s inclusive; a
-  non-candidate LM ends a series; LMs overlapping -2.0 s to +10.25 s around the end of a
-  respiratory event are respiratory-related and, when excluded, are non-candidates.
+  non-candidate LM ends a series; same-leg LMs less than 0.5 s apart are one LM; LMs
+  overlapping -2.0 s to +10.25 s around the end of a respiratory event are respiratory-related
+  and, for the PLM count without them, removed with the interval measured across them (as the
+  WASM 2016 reference implementation, PLMScoRe, does).
 * AASM 2012 (AASM Scoring Manual v2.0), ``RULES["aasm2012"]``: IMI 5-90 s; LMs of the two legs
-  with onsets < 5 s apart count as one LM; respiratory window +-0.5 s around the event end, and
-  respiratory-related LMs are not scored (removed, not series-breaking).
+  with onsets < 5 s apart count as one LM; LMs from 0.5 s before a respiratory event to 0.5 s
+  after it are not scored (removed, not series-breaking).
 
 Event kinds: ``twitch`` (< ``lm_min_s``: not an LM at all; neither counts nor breaks a series),
 ``lm`` and ``sustained`` (an LM longer than the candidate limit: a non-candidate that ends a
@@ -423,8 +425,8 @@ def merge_bilateral(left: pd.DataFrame, right: pd.DataFrame,
     one LM (``kind`` ``lm`` if its duration allows) but is not a candidate, so it ends a series;
     it is not split into smaller LMs.
     """
-    lt = _prepare_events(left, rules, "left-leg events")
-    rt = _prepare_events(right, rules, "right-leg events")
+    lt = _join_same_leg(_prepare_events(left, rules, "left-leg events"), rules)
+    rt = _join_same_leg(_prepare_events(right, rules, "right-leg events"), rules)
     lset, rset = set(lt["leg"]), set(rt["leg"])
     keep = (lset | rset) <= {"left", "right"} and len(lset) == 1 and len(rset) == 1 \
         and lset != rset
@@ -437,6 +439,52 @@ def merge_bilateral(left: pd.DataFrame, right: pd.DataFrame,
     both = pd.concat(frames, ignore_index=True) if len(frames) == 2 else frames[0]
     both = both.iloc[np.argsort(both["start_s"].to_numpy(), kind="stable")]
     return _merge_legs(both.reset_index(drop=True), rules)
+
+
+def _join_same_leg(df: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
+    """Join movements of the same leg less than ``rules.lm_join_gap_s`` apart (or overlapping)
+    into one, before duration classes apply (WASM 2016: an LM ends only at the start of >= 0.5 s
+    without activity; PLMScoRe joins before dropping LMs < 0.5 s). The joined movement keeps the
+    first part's columns, the largest ``peak_g``/``rotation_deg``, ``at_gap`` of any part, and is
+    ``sustained`` if a part was, else classed by its joined duration.
+    """
+    if len(df) < 2:
+        return df
+    start = df["start_s"].to_numpy(dtype=float)
+    end = df["end_s"].to_numpy(dtype=float)
+    legs = df["leg"].to_numpy()
+    group = np.arange(len(df))
+    for leg in np.unique(legs):
+        if leg == "bilateral":
+            continue
+        rows = np.flatnonzero(legs == leg)           # already in onset order
+        reach = np.maximum.accumulate(end[rows])
+        new = np.concatenate(([True], start[rows[1:]]
+                              >= reach[:-1] + rules.lm_join_gap_s - TIME_EPS_S))
+        group[rows] = rows[np.flatnonzero(new)][np.cumsum(new) - 1]
+    if (group == np.arange(len(df))).all():
+        return df
+    out = df.loc[np.unique(group)].copy()
+    joined_end = pd.Series(end).groupby(group).max()
+    multi = pd.Series(group).value_counts()
+    multi = multi[multi > 1].index.to_numpy()
+    out.loc[multi, "end_s"] = joined_end.loc[multi].to_numpy()
+    out["duration_s"] = out["end_s"] - out["start_s"]
+    kinds = df["kind"].to_numpy()
+    any_sustained = pd.Series(kinds == "sustained").groupby(group).any()
+    by_duration = kind_from_rules(out.loc[multi, "duration_s"].to_numpy(),
+                                  np.zeros(len(multi), bool), rules)
+    out.loc[multi, "kind"] = np.where(any_sustained.loc[multi].to_numpy(), "sustained",
+                                      by_duration).astype(object)
+    for col in _MAX_OF_PARTS:
+        if col in df.columns:
+            vals = pd.to_numeric(df[col], errors="coerce").groupby(group).max()
+            out.loc[multi, col] = vals.loc[multi].to_numpy()
+    for col in _ANY_OF_PARTS:
+        if col in df.columns:
+            vals = df[col].fillna(False).astype(bool).groupby(group).any()
+            out.loc[multi, col] = vals.loc[multi].to_numpy()
+    return out.reset_index(drop=True)
 
 
 def _merge_legs(df: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
@@ -511,21 +559,24 @@ def _merge_legs(df: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
 
 def _respiratory_flags(df: pd.DataFrame, is_lm: np.ndarray, respiratory: pd.DataFrame,
                        rules: RulesConfig) -> np.ndarray:
-    """LMs whose [start_s, end_s] overlaps [resp_end - resp_before_s, resp_end + resp_after_s].
+    """LMs whose [start_s, end_s] overlaps a respiratory event's window (edges inclusive).
 
-    WASM 2016: -2.0 s to +10.25 s around the end of a respiratory event; AASM 2012: +-0.5 s.
-    Both window edges are inclusive. The overlap test reduces to
-    ``start - resp_after_s <= resp_end <= end + resp_before_s``.
+    WASM 2016 (``resp_anchor="end"``): from ``resp_before_s`` (2.0 s) before to
+    ``resp_after_s`` (10.25 s) after the event's end. AASM 2012 (``resp_anchor="event"``): from
+    0.5 s before the event's start to 0.5 s after its end.
     """
-    _, resp_end = _intervals(respiratory, "respiratory events")
+    resp_start, resp_end = _intervals(respiratory, "respiratory events")
     if len(df) == 0 or len(resp_end) == 0:
         return np.zeros(len(df), dtype=bool)
-    resp_end = np.sort(resp_end)
-    lo = df["start_s"].to_numpy() - rules.resp_after_s - TIME_EPS_S
-    hi = df["end_s"].to_numpy() + rules.resp_before_s + TIME_EPS_S
-    n_inside = (np.searchsorted(resp_end, hi, side="right")
-                - np.searchsorted(resp_end, lo, side="left"))
-    return is_lm & (n_inside > 0)
+    w0 = (resp_end if rules.resp_anchor == "end" else resp_start) - rules.resp_before_s
+    w1 = resp_end + rules.resp_after_s
+    order = np.argsort(w0)
+    w0, w1 = w0[order], np.maximum.accumulate(w1[order])
+    # Windows starting at or before an LM's end; the LM overlaps one iff the latest-reaching of
+    # them ends at or after the LM's start.
+    j = np.searchsorted(w0, df["end_s"].to_numpy() + TIME_EPS_S, side="right")
+    reach = np.where(j > 0, w1[np.maximum(j - 1, 0)], -np.inf)
+    return is_lm & (reach >= df["start_s"].to_numpy() - TIME_EPS_S)
 
 
 def _score_series(df: pd.DataFrame, is_lm: np.ndarray, candidate: np.ndarray,
@@ -606,15 +657,15 @@ def score_plm(events: pd.DataFrame, rules: RulesConfig = RULES["wasm2016"],
     rules : RulesConfig
         ``RULES["wasm2016"]`` (default) or ``RULES["aasm2012"]`` or a custom set.
     respiratory : DataFrame, optional
-        Respiratory events, ``start_s`` and ``end_s`` (only the end is used).
+        Respiratory events, ``start_s`` and ``end_s`` (WASM 2016 uses the end only).
 
     Returns
     -------
     PlmScoring
         ``events`` scores all LMs (respiratory-related LMs flagged but not excluded);
-        ``events_without_resp`` scores them with respiratory-related LMs excluded: as
-        non-candidates that end a series when ``rules.resp_breaks_series`` (WASM 2016), or
-        removed altogether, with IMIs measured across them (AASM 2012).
+        ``events_without_resp`` scores them with respiratory-related LMs excluded: removed
+        altogether, with IMIs measured across them (WASM 2016 as PLMScoRe implements it, and
+        AASM 2012), or, with ``rules.resp_breaks_series``, as non-candidates that end a series.
 
     Raises
     ------
@@ -628,7 +679,7 @@ def score_plm(events: pd.DataFrame, rules: RulesConfig = RULES["wasm2016"],
     rules' bilateral merge (:func:`merge_bilateral`); rows already labelled ``bilateral`` are
     kept as they are, so scoring an already merged table merges nothing more.
     """
-    df = _prepare_events(events, rules, "events")
+    df = _join_same_leg(_prepare_events(events, rules, "events"), rules)
     df = _merge_legs(df, rules)
     is_lm = _is_lm(df, rules)
     candidate = _is_candidate(df, rules) & is_lm

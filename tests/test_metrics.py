@@ -152,7 +152,7 @@ def test_imi_histogram_excludes_intervals_across_non_candidates():
 
 
 def test_ln_imi_histogram_bins():
-    imis = [0.6, 20.0, 20.0, 45.0, 300.0]
+    imis = [1.2, 20.0, 20.0, 45.0, 300.0]
     h = ln_imi_histogram(score_plm(imis_night(imis), AASM))
     assert h["count"].sum() == len(imis)
     # Edges are multiples of 0.1: first bin starts at floor(ln 0.5 / 0.1) * 0.1 = -0.7; the
@@ -160,9 +160,9 @@ def test_ln_imi_histogram_bins():
     assert h["ln_imi_start"].iloc[0] == pytest.approx(-0.7)
     assert h["ln_imi_end"].iloc[-1] == pytest.approx(5.8)
     assert np.allclose(np.diff(h["ln_imi_start"]), 0.1)
-    # ln 20 = 2.9957 -> bin [2.9, 3.0) holds the two 20-s IMIs; ln 0.6 = -0.51 -> [-0.6, -0.5).
+    # ln 20 = 2.9957 -> bin [2.9, 3.0) holds the two 20-s IMIs; ln 1.2 = 0.18 -> [0.1, 0.2).
     by_start = dict(zip(np.round(h["ln_imi_start"], 1), h["count"]))
-    assert by_start[2.9] == 2 and by_start[-0.6] == 1 and by_start[3.8] == 1
+    assert by_start[2.9] == 2 and by_start[0.1] == 1 and by_start[3.8] == 1
 
 
 def test_ln_imi_histogram_empty():
@@ -198,3 +198,12 @@ def test_events_per_hour_from_a_scoring_and_partial_last_hour():
     assert h["n_lm"].tolist() == [4, 1, 0]     # 1000-1060 s, and 5000 s
     assert h["n_twitch"].tolist() == [3, 0, 0]  # 10, 2000 and 3000 s
     assert h["n_sustained"].tolist() == [0, 1, 0]
+
+
+def test_plm_clm_ratio_is_the_share_of_candidates_in_series():
+    # Candidates at 0, 20, 40, 45, 60, 80, 100: the 5-s interval ends the first run (0, 20, 40:
+    # only 3) and 45, 60, 80, 100 form a series of 4 -> 4 PLM of 7 candidates.
+    sc = score_plm(table([(s, s + 1) for s in (0, 20, 40, 45, 60, 80, 100)]))
+    m = night_metrics(sc, recording_s=3600.0, gap_s=0.0)
+    assert m["n_plm"] == 4 and m["n_candidate"] == 7
+    assert m["plm_clm_ratio"] == pytest.approx(4 / 7)

@@ -47,8 +47,8 @@ def test_respiratory_related_lm_is_flagged_and_plm_reported_both_ways():
     ev = result.events
     assert ev["respiratory"].tolist() == [False, True, False, False, False]
     assert result.metrics["n_plm"] == 5
-    # Without it, the respiratory LM ends the series: 1 + 3 candidates, no series of 4.
-    assert result.metrics["n_plm_without_resp"] == 0
+    # Without it (removed, interval 60 -> 100 = 40 s measured across it): a series of 4.
+    assert result.metrics["n_plm_without_resp"] == 4
 
 
 def test_results_object_summary_and_plots():

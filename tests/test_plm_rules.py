@@ -194,13 +194,25 @@ def test_bilateral_merge_gap_is_strictly_below_half_a_second(gap_s, merged):
         assert m["n_parts"].tolist() == [1, 1]
 
 
-def test_same_leg_lms_are_not_merged():
-    # Two left LMs 0.2 s apart stay two LMs (merging within a leg is the detector's job).
+def test_same_leg_lms_closer_than_half_a_second_are_one_lm():
+    # WASM 2016: an LM ends only at the start of >= 0.5 s without activity, so two left rows
+    # 0.2 s apart are one left LM 0-3 s (not a bilateral one); 0.5 s apart they stay two.
     m = merge_bilateral(one_leg([0, 2.2], [2, 3]), one_leg([], []), WASM)
-    assert m["leg"].tolist() == ["left", "left"]
-    # ... also when the other leg has movements elsewhere in the night.
+    assert m["leg"].tolist() == ["left"] and m["end_s"].tolist() == [3.0]
     m = merge_bilateral(one_leg([0, 2.2], [2, 3]), one_leg([30], [31]), WASM)
-    assert m["leg"].tolist() == ["left", "left", "right"]
+    assert m["leg"].tolist() == ["left", "right"]
+    m = merge_bilateral(one_leg([0, 2.5], [2, 3]), one_leg([], []), WASM)
+    assert m["leg"].tolist() == ["left", "left"]
+
+
+def test_split_rows_of_one_lm_in_a_scorers_list_are_joined_before_scoring():
+    # LMs at 0, 40, 60 plus one LM at 20 s exported as two rows 20-21 and 21.3-22 (0.3 s apart):
+    # one 2-s LM at 20, so IMIs 20, 20, 20 -> a series of 4 (PLMScoRe gives 4 as well).
+    sc = score_plm(one_leg([0, 20, 21.3, 40, 60], [1, 21, 22, 41, 61]), WASM)
+    assert sc.n_plm == 4 and len(sc.events) == 4
+    # Two 0.3-s pieces 0.2 s apart are one 0.8-s LM, not two twitches.
+    sc = score_plm(one_leg([0, 20, 20.5, 40, 60], [1, 20.3, 20.8, 41, 61]), WASM)
+    assert sc.n_plm == 4 and sc.events["kind"].tolist() == ["lm"] * 4
 
 
 def test_twitches_are_not_merged():
@@ -341,9 +353,10 @@ def test_wasm_respiratory_window_edges(start_s, end_s, related):
 
 
 @pytest.mark.parametrize("start_s, end_s, related", [
-    (98.0, 99.49, False), (98.0, 99.5, True), (100.5, 101.0, True), (100.51, 101.0, False)])
+    (78.0, 79.49, False), (78.0, 79.5, True), (90.0, 91.0, True), (100.5, 101.0, True),
+    (100.51, 101.0, False)])
 def test_aasm_respiratory_window_edges(start_s, end_s, related):
-    # AASM 2012: +-0.5 s around the end of the respiratory event.
+    # AASM 2012: from 0.5 s before the respiratory event (80-100 s) to 0.5 s after it.
     sc = score_plm(one_leg([start_s], [end_s]), AASM, resp())
     assert sc.events["respiratory"].tolist() == [related]
 
@@ -355,29 +368,40 @@ def test_twitches_are_never_respiratory_related():
 
 def test_wasm_with_and_without_respiratory_lms():
     # 7 LMs at IMI 20 s; a respiratory event ends at 58 s (window 56-68.25 s) -> the LM at 60
-    # is respiratory-related. With all LMs: one series of 7. Excluding it (WASM 2016: a
-    # non-candidate that ends the series): runs 0,20,40 and 80,100,120 -> 0 PLMs.
+    # is respiratory-related. With all LMs: one series of 7. Without it (WASM 2016 as PLMScoRe
+    # scores it: the LM is removed and the interval measured across it, 40 -> 80 = 40 s):
+    # one series of the other 6.
     ev = lms([0, 20, 40, 60, 80, 100, 120])
     sc = score_plm(ev, WASM, resp(58.0))
     assert sc.events["respiratory"].tolist() == [False, False, False, True, False, False, False]
     assert sc.n_plm == 7 and sc.events["candidate"].all()
-    assert sc.n_plm_without_resp == 0
+    assert sc.n_plm_without_resp == 6
     wo = sc.events_without_resp
     assert wo["start_s"].tolist() == sc.events["start_s"].tolist()
-    assert wo["candidate"].tolist() == [True, True, True, False, True, True, True]
-    assert np.isnan(wo["imi_s"].iloc[4])
+    assert wo["plm"].tolist() == [True, True, True, False, True, True, True]
+    assert wo["imi_s"].iloc[4] == 40.0
+
+
+def test_respiratory_lms_can_be_made_to_break_the_series():
+    # With resp_breaks_series the respiratory LM at 60 is a non-candidate that ends the series:
+    # runs 0,20,40 and 80,100,120 -> 0 PLMs without respiratory LMs.
+    rules = dataclasses.replace(WASM, resp_breaks_series=True)
+    sc = score_plm(lms([0, 20, 40, 60, 80, 100, 120]), rules, resp(58.0))
+    assert sc.n_plm == 7 and sc.n_plm_without_resp == 0
+    assert np.isnan(sc.events_without_resp["imi_s"].iloc[4])
 
 
 def test_aasm_removes_respiratory_lms_without_breaking_the_series():
-    # Same LMs; the event ends at 60.2 s (AASM window 59.7-60.7 s) -> LM 60-61 s is related.
+    # Same LMs; the event runs 40.2-60.2 s (AASM window 39.7-60.7 s) -> the LMs 40-41 and 60-61
+    # are related. AASM 2012 does not score them: IMIs 20, 60 (20 -> 80), 20, 20 -> 5 PLMs.
     # AASM 2012 does not score it: the IMI from 40 to 80 is 40 s (in 5-90) -> 6 PLMs in one
     # series.
     sc = score_plm(lms([0, 20, 40, 60, 80, 100, 120]), AASM, resp(60.2))
-    assert sc.events["respiratory"].sum() == 1
-    assert sc.n_plm == 7 and sc.n_plm_without_resp == 6
+    assert sc.events["respiratory"].tolist() == [False, False, True, True, False, False, False]
+    assert sc.n_plm == 7 and sc.n_plm_without_resp == 5
     wo = sc.events_without_resp
-    assert wo["plm"].tolist() == [True, True, True, False, True, True, True]
-    assert wo["imi_s"].iloc[4] == 40.0
+    assert wo["plm"].tolist() == [True, True, False, False, True, True, True]
+    assert wo["imi_s"].iloc[4] == 60.0
     assert wo["series"].iloc[4] == 1 and len(sc.series_without_resp) == 1
 
 
@@ -483,7 +507,8 @@ def test_read_respiratory_events_and_rescore(tmp_path):
     t = read_lm_table(write(tmp_path, "start_s,end_s\n" + "".join(
         f"{s},{s + 1}\n" for s in (0, 20, 40, 60, 80, 100, 120))))
     sc = score_plm(t, WASM, r)
-    assert sc.n_plm == 7 and sc.n_plm_without_resp == 0
+    # The LM at 60 lies in 56-68.25 s; without it the IMI 40 -> 80 (40 s) keeps one series of 6.
+    assert sc.n_plm == 7 and sc.n_plm_without_resp == 6
 
 
 
