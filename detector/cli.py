@@ -63,8 +63,9 @@ def _add_recording_args(p: argparse.ArgumentParser) -> None:
                    help="the other leg's recording: LMs of both legs are merged into bilateral "
                         "LMs by the rules (WASM 2016: overlapping or < 0.5 s apart)")
     p.add_argument("--respiratory", metavar="FILE",
-                   help="CSV of respiratory events (start_s, end_s): LMs near their ends are "
-                        "flagged and PLM is reported with and without them")
+                   help="CSV of respiratory events (start_s, end_s in seconds from the first "
+                        "sample): LMs near them are flagged (WASM 2016: -2 to +10.25 s around "
+                        "each event's end) and PLM is reported with and without them")
     p.add_argument("--out", metavar="DIR", default="results",
                    help="folder for events.csv, summary.json and report.html (default: results)")
     p.add_argument("--no-report", action="store_true", help="skip report.html (faster)")
