@@ -145,11 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace):
-    cfg = load_config(args.config, args.overrides)
-    if args.rules:
-        import dataclasses
-        cfg = dataclasses.replace(cfg, rules=RULES[args.rules])
-    return cfg
+    # --rules switches the rule set first (it brings that standard's numbers); --set keys,
+    # rules.* included, then apply on top of it.
+    rules = [f"rules.standard={args.rules}"] if args.rules else []
+    return load_config(args.config, rules + list(args.overrides))
 
 
 def _load(path: str, args: argparse.Namespace, cfg, say: Callable[[str], None]):

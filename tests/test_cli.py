@@ -128,3 +128,11 @@ def test_demo_analyses_the_bundled_night(tmp_path, capsys):
 def test_events_csv_writes_booleans_as_true_false():
     text = events_csv_text(pd.DataFrame({"plm": [True, False], "start_s": [1.0, 2.0]}))
     assert text.splitlines()[1:] == ["true,1.000", "false,2.000"]
+
+
+def test_set_rules_keys_survive_rules_switch(night, tmp_path):
+    assert main(["analyze", str(night), "--out", str(tmp_path), "--rules", "aasm2012",
+                 "--set", "rules.min_series=5", "--no-report", "-q"]) == 0
+    rules = json.loads((tmp_path / "summary.json").read_text())["config"]["rules"]
+    assert rules["standard"] == "aasm2012" and rules["imi_min_s"] == 5.0
+    assert rules["min_series"] == 5
