@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .config import CleanConfig
-from .recording import InputError, Recording
+from .recording import InputError, Recording, gap_table
 
 __all__ = ["clean", "infer_fs", "snap_fs", "COMMON_RATES_HZ", "FULL_SCALE_RANGES_G"]
 
@@ -211,7 +211,7 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
     if gap_mask.any():
         acc[gap_mask] = np.nan
     valid = ~gap_mask
-    gaps = _gap_table(gap_mask, fs_used)
+    gaps = gap_table(gap_mask, fs_used)
 
     valid_s = np.count_nonzero(valid) / fs_used
     if valid_s < MIN_VALID_S:
@@ -329,16 +329,6 @@ def _gap_mask(tr_s: np.ndarray, dt_s: np.ndarray, fs_hz: float, n_grid: int,
     np.add.at(edges, first[keep], 1)
     np.add.at(edges, stop[keep], -1)
     return np.cumsum(edges[:-1]) > 0
-
-
-def _gap_table(gap_mask: np.ndarray, fs_hz: float) -> pd.DataFrame:
-    """One row per run of gap samples: ``start_s``, ``end_s`` (half-open) and ``duration_s``."""
-    m = np.concatenate(([False], gap_mask, [False])).astype(np.int8)
-    d = np.diff(m)
-    start = np.flatnonzero(d == 1) / fs_hz
-    end = np.flatnonzero(d == -1) / fs_hz
-    return pd.DataFrame({"start_s": start.astype(np.float64), "end_s": end.astype(np.float64),
-                         "duration_s": (end - start).astype(np.float64)})
 
 
 def _clipping(xyz: np.ndarray, margin_g: float) -> tuple[float, float | None]:

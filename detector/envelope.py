@@ -67,10 +67,10 @@ class PostureTrack:
     use_after: np.ndarray
     block: int
 
-    def at(self, i0: int, i1: int) -> np.ndarray:
-        """Posture for samples ``i0:i1``, shape ``(i1 - i0, 3)``, in g."""
-        blk = np.arange(i0, i1) // self.block
-        return np.where(self.use_after[i0:i1, None], self.after_g[blk], self.before_g[blk])
+    def at(self, idx: np.ndarray) -> np.ndarray:
+        """Posture at sample indices ``idx``, shape ``(len(idx), 3)``, in g."""
+        blk = idx // self.block
+        return np.where(self.use_after[idx, None], self.after_g[blk], self.before_g[blk])
 
 
 def _blocks(x_axes: np.ndarray, block: int) -> np.ndarray:

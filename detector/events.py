@@ -184,18 +184,14 @@ def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndar
     np.cumsum(acc_g[xidx], axis=0, out=cs[1:])
     pos = xfirst[owner] + (idx - x0[owner])                    # event samples in that array
     slow = _moving_mean(cs, pos, half, xfirst[owner], (xfirst + xlen)[owner])
-    blk0 = starts // posture.block
-    p = np.where(posture.use_after[starts, None], posture.after_g[blk0], posture.before_g[blk0])
-    pe = p[owner]
+    pe = posture.at(starts)[owner]
     cos = np.einsum("ij,ij->i", slow, pe) / (
         np.linalg.norm(slow, axis=1) * np.linalg.norm(pe, axis=1) + 1e-12)
     rot = np.degrees(np.arccos(np.clip(np.minimum.reduceat(cos, first), -1.0, 1.0)))
 
     # Slowness: share of the deviation from the posture that a 1/3-s moving average keeps (its
     # first null is at 3 Hz), computed within each event.
-    blk = idx // posture.block
-    post = np.where(posture.use_after[idx, None], posture.after_g[blk], posture.before_g[blk])
-    dev = acc_g[idx] - post
+    dev = acc_g[idx] - posture.at(idx)
     csd = np.zeros((total + 1, 3))
     np.cumsum(dev, axis=0, out=csd[1:])
     dev_low = _moving_mean(csd, np.arange(total), max(int(round(fs_hz / 3.0)), 1) // 2,
@@ -247,9 +243,7 @@ def detect_movements(recording: Recording, config: Config | None = None) -> Dete
     segs = [(i0, i1) for i0, i1 in recording.segments() if (i1 - i0) >= MIN_SEGMENT_S * fs]
     for i0, i1 in segs:
         filt[i0:i1] = bandpass(recording.acc_g[i0:i1], fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
-    analysed = np.zeros(n, bool)
-    for i0, i1 in segs:
-        analysed[i0:i1] = True
+    analysed = np.isfinite(filt[:, 0])
     gap_cum = np.concatenate(([0], np.cumsum(~analysed)))
 
     env, posture = movement_envelope(filt, fs, bp.baseline_window_s, ev.smooth_s)
@@ -265,23 +259,19 @@ def detect_movements(recording: Recording, config: Config | None = None) -> Dete
     starts, ends = starts[keep], ends[keep]
     seg_lo = np.array([a for a, _ in segs], dtype=np.int64)
     seg_hi = np.array([b for _, b in segs], dtype=np.int64)
-    k = np.searchsorted(seg_lo, starts, side="right") - 1 if starts.size else starts
-    lo_b, hi_b = (seg_lo[k], seg_hi[k]) if starts.size else (starts, starts)
+    k = np.searchsorted(seg_lo, starts, side="right") - 1
+    lo_b, hi_b = seg_lo[k], seg_hi[k]
     cols = event_features(filt, posture, env, starts, ends, fs, cl.context_s, lo_b, hi_b)
-    cols["start"], cols["end"] = starts, ends
-    cols["at_gap"] = (starts == lo_b) | (ends == hi_b)
     on[~analysed] = np.nan
     off[~analysed] = np.nan
-    env_all, on_all, off_all = env, on, off
-    n_segments = len(segs)
     events = pd.DataFrame({
-        "start_s": cols["start"] / fs,
-        "end_s": cols["end"] / fs,
+        "start_s": starts / fs,
+        "end_s": ends / fs,
         "peak_g": cols["peak_g"].astype(float),
         "rotation_deg": cols["rotation_deg"].astype(float),
         "context_g": cols["context_g"].astype(float),
         "low_freq_share": cols["low_freq_share"].astype(float),
-        "at_gap": cols["at_gap"].astype(bool),
+        "at_gap": (starts == lo_b) | (ends == hi_b),
     })
     events["duration_s"] = events["end_s"] - events["start_s"]
     events, rejected = classify_events(events, cl)
@@ -291,6 +281,6 @@ def detect_movements(recording: Recording, config: Config | None = None) -> Dete
                             for s in events["start_s"]]
     order = ["start_s", "end_s", "start_time", "duration_s", "kind", "peak_g", "rotation_deg",
              "leg", "at_gap", "context_g", "low_freq_share"]
-    info = {"filter": used, "n_segments_analysed": n_segments,
+    info = {"filter": used, "n_segments_analysed": len(segs),
             "n_rejected_vibration": int(len(rejected))}
-    return Detection(events[order].reset_index(drop=True), env_all, on_all, off_all, rejected, info)
+    return Detection(events[order].reset_index(drop=True), env, on, off, rejected, info)

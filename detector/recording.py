@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Recording", "InputError"]
+__all__ = ["Recording", "InputError", "mask_runs", "gap_table"]
 
 
 class InputError(ValueError):
@@ -73,10 +73,7 @@ class Recording:
 
     def segments(self) -> list[tuple[int, int]]:
         """Return ``[(i0, i1), ...]`` half-open index ranges of contiguous valid samples."""
-        v = np.concatenate(([False], self.valid, [False])).astype(np.int8)
-        d = np.diff(v)
-        starts = np.flatnonzero(d == 1)
-        ends = np.flatnonzero(d == -1)
+        starts, ends = mask_runs(self.valid)
         return list(zip(starts.tolist(), ends.tolist()))
 
     @classmethod
@@ -87,21 +84,19 @@ class Recording:
         if acc.ndim != 2 or acc.shape[1] != 3:
             raise InputError(f"{source}: expected an (n, 3) array of x, y, z, got {acc.shape}")
         valid = np.isfinite(acc).all(axis=1)
-        rec = cls(acc, float(fs_hz), float(t0_unix_s), valid, _empty_gaps(), source, leg, {})
-        gaps = [(a / fs_hz, b / fs_hz) for a, b in _runs(~valid)]
-        return cls(acc, float(fs_hz), float(t0_unix_s), valid,
-                   pd.DataFrame({"start_s": [g[0] for g in gaps], "end_s": [g[1] for g in gaps],
-                                 "duration_s": [g[1] - g[0] for g in gaps]}),
-                   source, leg, {"fs_inferred_hz": None}) if gaps else rec
+        return cls(acc, float(fs_hz), float(t0_unix_s), valid, gap_table(~valid, fs_hz), source,
+                   leg, {})
 
 
-def _empty_gaps() -> pd.DataFrame:
-    return pd.DataFrame({"start_s": pd.Series(dtype=float), "end_s": pd.Series(dtype=float),
-                         "duration_s": pd.Series(dtype=float)})
+def mask_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half-open index ranges ``[starts[k], ends[k])`` where ``mask`` is True, in order."""
+    d = np.diff(np.concatenate(([0], np.asarray(mask, bool).view(np.int8), [0])))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open ``(start, end)`` index ranges where ``mask`` is True."""
-    m = np.concatenate(([False], np.asarray(mask, bool), [False])).astype(np.int8)
-    d = np.diff(m)
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+def gap_table(gap_mask: np.ndarray, fs_hz: float) -> pd.DataFrame:
+    """One row per run of gap samples: ``start_s``, ``end_s`` (half-open) and ``duration_s``."""
+    starts, ends = mask_runs(gap_mask)
+    start, end = starts / fs_hz, ends / fs_hz
+    return pd.DataFrame({"start_s": start.astype(np.float64), "end_s": end.astype(np.float64),
+                         "duration_s": (end - start).astype(np.float64)})

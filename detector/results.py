@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,12 +106,10 @@ class NightResult:
         m = n // step
         env = self.envelope_g[: m * step].reshape(m, step)
         thr = self.threshold_on_g[: m * step].reshape(m, step)
-        with np.errstate(all="ignore"):
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                env_max = np.nanmax(env, axis=1)
-                thr_med = np.median(thr, axis=1)  # NaN in seconds that touch a gap
+        with warnings.catch_warnings():  # all-NaN seconds (gaps) give NaN, silently
+            warnings.simplefilter("ignore", RuntimeWarning)
+            env_max = np.nanmax(env, axis=1)
+        thr_med = np.median(thr, axis=1)  # NaN in seconds that touch a gap
         return pd.DataFrame({"t_s": np.arange(m) * step / fs, "env_max_g": env_max,
                              "threshold_on_g": thr_med})
 

@@ -51,6 +51,8 @@ import numpy as np
 import pandas as pd
 from scipy import signal
 
+from .recording import mask_runs
+
 __all__ = ["Scenario", "SCENARIOS", "SimulatedNight", "SENSORS", "simulate_night",
            "write_simulation", "truth_path_for"]
 
@@ -779,12 +781,6 @@ def _plan_gaps(rng: np.random.Generator, duration_s: float) -> list[tuple[float,
     return out
 
 
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    m = np.concatenate(([0], mask.astype(np.int8), [0]))
-    d = np.diff(m)
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
 def _empty_truth() -> pd.DataFrame:
     return pd.DataFrame({
         "start_s": pd.Series(dtype=float), "end_s": pd.Series(dtype=float),
@@ -949,7 +945,7 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
     jitter = np.clip(r_data.normal(0.0, JITTER_SD_S, n), -jit_max, jit_max)
     ts = start_unix_s + t_s + jitter
     shift = float(jitter[0])  # truth is in seconds from the FIRST timestamp
-    g0, g1 = _runs(gap_mask)
+    g0, g1 = mask_runs(gap_mask)
     gap_start = t_s[g0] - shift
     gap_end = np.where(g1 < n, t_s[np.minimum(g1, n - 1)], n / fs_true) - shift
     keep = ~gap_mask

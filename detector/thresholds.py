@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .envelope import block_medians
+from .recording import mask_runs
 
 __all__ = ["noise_floor", "thresholds", "hysteresis", "refine_edges"]
 
@@ -66,10 +67,7 @@ def hysteresis(envelope_g: np.ndarray, on_g: np.ndarray, off_g: np.ndarray
     starts, ends : ndarray of int
         Half-open sample ranges ``[start, end)`` of the bursts, in order.
     """
-    above_off = envelope_g > off_g
-    edges = np.diff(np.concatenate(([0], above_off.view(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
+    starts, ends = mask_runs(envelope_g > off_g)
     if starts.size == 0:
         return starts, ends
     above_on = np.concatenate(([0], np.cumsum(envelope_g > on_g, dtype=np.int64)))
