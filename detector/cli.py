@@ -26,6 +26,10 @@ EPILOG = """examples:
   legtwitch evaluate results/events.csv night.truth.csv
   legtwitch presets                                list the bundled configuration presets
   legtwitch bench                                  speed and memory figures
+  legtwitch scan                                   find nearby sensors
+  legtwitch record --device ADDRESS --out night1   record a night over BLE, live
+  legtwitch sensor-sim   (then, in another terminal:)  legtwitch record --virtual
+  legtwitch recover night1                         rebuild a recording after a crash
 
 legtwitch describes movement; it does not diagnose anything."""
 
@@ -141,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fs", type=float, default=100.0, help="sampling rate (default 100)")
     p.add_argument("--repeat", type=int, default=3, help="runs per figure, median reported")
     p.add_argument("--keep", metavar="DIR", help="keep the generated files here")
+
+    from firmware_bridge.commands import add_parsers
+
+    add_parsers(sub, _add_config_args)
     return parser
 
 
@@ -337,7 +345,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return COMMANDS[args.command](args)
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args)
+        from firmware_bridge.commands import COMMANDS as BLE_COMMANDS
+
+        if args.command in ("record", "recover"):
+            return BLE_COMMANDS[args.command](args, _config(args))
+        return BLE_COMMANDS[args.command](args)
     except (InputError, ConfigError) as exc:
         print(f"legtwitch {args.command}: error: {exc}", file=sys.stderr)
         return 2

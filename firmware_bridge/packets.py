@@ -1,0 +1,147 @@
+"""What every sensor protocol decodes to: a block of raw accelerometer samples with its clock.
+
+A BLE notification from a sensor is turned into a :class:`SampleBlock` by the callable that
+:func:`make_decoder` returns for the sensor's protocol (``"legaccel"`` or ``"polar"``). Anything that
+cannot be decoded raises :class:`PacketError` naming the field and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from firmware_bridge.constants import PROTOCOLS
+
+__all__ = [
+    "FLAG_CLIPPING", "FLAG_OVERFLOW", "FLAG_FIRST", "KNOWN_FLAGS",
+    "PacketError", "SampleBlock", "make_decoder",
+]
+
+#: Some sample in this packet hit the sensor's range.
+FLAG_CLIPPING = 0x01
+#: The device's buffer overflowed before this packet: samples were lost on the device
+#: (``first_index`` still counts them, so the loss is exact).
+FLAG_OVERFLOW = 0x02
+#: First packet after a start command.
+FLAG_FIRST = 0x04
+#: All flag bits defined by LegAccel v1; other bits are reserved (sent as 0, ignored on receipt).
+KNOWN_FLAGS = FLAG_CLIPPING | FLAG_OVERFLOW | FLAG_FIRST
+
+
+class PacketError(ValueError):
+    """A notification cannot be decoded; the message says which field and what was expected."""
+
+
+@dataclass(frozen=True, eq=False)
+class SampleBlock:
+    """Consecutive accelerometer samples from one notification.
+
+    Attributes
+    ----------
+    protocol : str
+        ``"legaccel"`` or ``"polar"``.
+    counts : ndarray, shape (n, 3), int32
+        Raw counts x, y, z as sent by the sensor.
+    scale_g : float
+        g per count (LegAccel: from the packet; Polar: factor / 1000, counts being mG).
+    fs_hz : float
+        Nominal sample rate, Hz.
+    device_time_s : float
+        Device clock of the first sample, s. LegAccel: seconds since device boot. Polar: unix
+        seconds, the frame's timestamp (last sample) minus ``(n - 1) / fs_hz``.
+    device_time_end_s : float
+        Device clock of the last sample, s (Polar: straight from the frame).
+    session_id : int or None
+        LegAccel: random u32, new on every start. Polar: None.
+    seq : int or None
+        LegAccel: packet number since the session's start. Polar: None.
+    first_index : int or None
+        LegAccel: index of ``counts[0]`` since the session's start. Polar: None.
+    flags : int
+        ``FLAG_*`` bits.
+    range_g : float
+        Full scale of the sensor, +-g (0.0 when unknown).
+    """
+
+    protocol: str
+    counts: np.ndarray
+    scale_g: float
+    fs_hz: float
+    device_time_s: float
+    device_time_end_s: float
+    session_id: int | None
+    seq: int | None
+    first_index: int | None
+    flags: int = 0
+    range_g: float = 0.0
+
+    @property
+    def n(self) -> int:
+        """Number of samples in the block."""
+        return int(self.counts.shape[0])
+
+    @property
+    def acc_g(self) -> np.ndarray:
+        """Acceleration in g, shape (n, 3), float32: ``counts * scale_g``."""
+        return (self.counts * np.float64(self.scale_g)).astype(np.float32)
+
+
+def make_decoder(protocol: str,
+                 stream: Mapping[str, Any] | None = None) -> Callable[[bytes], SampleBlock]:
+    """Return the function that turns one data notification into a :class:`SampleBlock`.
+
+    Parameters
+    ----------
+    protocol : str
+        ``"legaccel"`` or ``"polar"``.
+    stream : mapping, optional
+        Polar only (LegAccel packets describe themselves and ignore it): ``fs_hz`` (Hz, required),
+        ``range_g`` (+-g, default 0 = unknown) and ``factor`` (default 1.0, from the start reply)
+        of the started ACC stream.
+
+    Returns
+    -------
+    callable
+        ``decode(data: bytes) -> SampleBlock``; raises :class:`PacketError` on bad input.
+
+    Raises
+    ------
+    ValueError
+        Unknown protocol, or a Polar stream description without a positive ``fs_hz``.
+    """
+    if protocol == "legaccel":
+        from firmware_bridge import legaccel
+
+        def decode_legaccel(data: bytes) -> SampleBlock:
+            return legaccel.to_block(legaccel.decode_packet(data))
+
+        return decode_legaccel
+    if protocol == "polar":
+        from firmware_bridge import polar_pmd
+
+        stream = dict(stream or {})
+        try:
+            fs_hz = float(stream["fs_hz"])
+            range_g = float(stream.get("range_g", 0.0) or 0.0)
+            factor = float(stream.get("factor", 1.0) if stream.get("factor") is not None else 1.0)
+        except KeyError:
+            raise ValueError("polar decoder needs stream['fs_hz'] (the started sample rate, Hz)"
+                             ) from None
+        except (TypeError, ValueError):
+            raise ValueError(f"polar stream description must hold numbers, got {stream!r}"
+                             ) from None
+        if not np.isfinite(fs_hz) or fs_hz <= 0:
+            raise ValueError(f"polar stream fs_hz must be > 0 Hz, got {fs_hz!r}")
+        if not np.isfinite(factor) or factor <= 0:
+            raise ValueError(f"polar stream factor must be > 0, got {factor!r}")
+
+        def decode_polar(data: bytes) -> SampleBlock:
+            frame = polar_pmd.decode_acc_frame(data, factor=1.0)
+            return polar_pmd.to_block(frame, fs_hz, factor, range_g)
+
+        return decode_polar
+    raise ValueError(f"unknown sensor protocol {protocol!r}; expected one of "
+                     f"{', '.join(repr(p) for p in PROTOCOLS)}")

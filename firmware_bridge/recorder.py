@@ -1,0 +1,417 @@
+"""A night's recording from one or two sensors, with live detection and the report at the end.
+
+``record_night`` runs one :class:`~firmware_bridge.client.SensorLink` per sensor and one consumer.
+The links' callbacks only enqueue; the consumer, for each item in arrival order:
+
+1. appends it to that sensor's raw log (:class:`~firmware_bridge.store.NightStore`; fsynced every
+   few seconds) *before* anything else happens to it;
+2. decodes it, accounts for lost samples and writes decoded samples to rolling Parquet parts;
+3. pushes the samples into a :class:`~detector.stream.StreamingDetector`, printing each twitch, leg
+   movement and PLM series as it is found and appending it to the live ``events.csv``;
+4. prints a status line every few seconds.
+
+On SIGINT/SIGTERM (or ``stop``) the links stop the streams, the queue is drained, each store is
+finalised into ``recording.parquet`` (and CSV on request), and the offline analysis writes the night
+report into ``OUT/report``. A full disk or a read-only folder stops the recording with a clear
+message; what was written stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from detector.config import Config
+from detector.fileio import make_private_dir, open_private
+
+from .client import CONTROL, DATA, EVENT, LinkConfig, SensorLink
+
+__all__ = ["DeviceSpec", "LiveEventLog", "NightRecorder", "record_night", "LIVE_EVENT_COLUMNS",
+           "format_status"]
+
+#: Columns of the live ``events.csv`` (a contract other tools read: add, never rename).
+LIVE_EVENT_COLUMNS = ("detected_time", "kind", "start_time", "end_time", "start_s", "end_s",
+                      "duration_s", "peak_g", "series", "n_lm", "leg", "revised")
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """One sensor to record.
+
+    Attributes
+    ----------
+    label : str
+        Folder name and display name: ``left``, ``right`` or ``sensor``.
+    address : str
+        BLE address (macOS: the UUID bleak reports).
+    protocol : {"legaccel", "polar"}
+    leg : {"left", "right", "unknown"}
+    """
+
+    label: str
+    address: str
+    protocol: str = "legaccel"
+    leg: str = "unknown"
+
+
+def _clock(unix_s: float) -> str:
+    return datetime.fromtimestamp(unix_s, tz=timezone.utc).strftime("%H:%M:%S")
+
+
+def _iso(unix_s: float) -> str:
+    return datetime.fromtimestamp(unix_s, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+class LiveEventLog:
+    """The live ``events.csv`` of one sensor: one line per event as it is detected, flushed at once.
+
+    Opening an existing file (a restarted recorder) appends to it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        new = not path.exists() or path.stat().st_size == 0
+        self._fh: TextIO = open_private(path, "a", newline="")
+        self._csv = csv.writer(self._fh)
+        if new:
+            self._csv.writerow(LIVE_EVENT_COLUMNS)
+            self._fh.flush()
+
+    def write(self, ev: Any, t0_unix_s: float, leg: str) -> None:
+        """Append one :class:`detector.stream.LiveEvent`."""
+        def num(x: Any) -> str:
+            return "" if x is None or (isinstance(x, float) and not math.isfinite(x)) else (
+                f"{x:.3f}" if isinstance(x, float) else str(x))
+
+        self._csv.writerow([
+            _iso(t0_unix_s + ev.detected_at_s), ev.kind, _iso(t0_unix_s + ev.start_s),
+            _iso(t0_unix_s + ev.end_s), num(float(ev.start_s)), num(float(ev.end_s)),
+            num(float(ev.duration_s)), num(float(ev.peak_g)), num(ev.series), num(ev.n_lm), leg,
+            "true" if ev.revised else "false"])
+        self._fh.flush()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._fh.close()
+
+
+def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]]) -> str:
+    """The live status line: elapsed time, then per sensor samples, effective rate, loss %,
+    reconnects, battery and events so far.
+
+    >>> format_status(3725, [{"label": "left", "samples": 372500, "rate_hz": 99.9,
+    ...     "loss_pct": 0.25, "reconnects": 2, "battery_pct": 87, "twitch": 4, "lm": 31,
+    ...     "series": 2, "state": "streaming"}])
+    '01:02:05 | left streaming 372,500 smp 99.9 Hz loss 0.25% reconn 2 batt 87% | 4 twitch 31 LM 2 PLM series'
+    """
+    h, rem = divmod(int(elapsed_s), 3600)
+    m, s = divmod(rem, 60)
+    parts = [f"{h:02d}:{m:02d}:{s:02d}"]
+    for st in per_sensor:
+        batt = "?" if st.get("battery_pct") is None else f"{st['battery_pct']}%"
+        rate = st.get("rate_hz")
+        parts.append(f"{st['label']} {st.get('state', '')} {st.get('samples', 0):,} smp "
+                     f"{'?' if rate is None else f'{rate:.1f}'} Hz loss "
+                     f"{st.get('loss_pct', 0.0):.2f}% reconn {st.get('reconnects', 0)} batt {batt}"
+                     f" | {st.get('twitch', 0)} twitch {st.get('lm', 0)} LM "
+                     f"{st.get('series', 0)} PLM series")
+    return " | ".join(parts)
+
+
+@dataclass
+class _Sensor:
+    spec: DeviceSpec
+    store: Any
+    live: LiveEventLog
+    link: SensorLink | None = None
+    detector: Any = None
+    fs_hz: float | None = None
+    t0_unix_s: float | None = None
+    state: str = "connecting"
+    battery_pct: int | None = None
+    reconnects: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {"twitch": 0, "lm": 0,
+                                                            "sustained": 0, "series": 0})
+
+
+class NightRecorder:
+    """Record one night from one or two sensors into ``out_dir`` (see module docstring).
+
+    Parameters
+    ----------
+    out_dir : path
+        The night's folder; one sub-folder per sensor (its label), plus ``report/``.
+    devices : list of DeviceSpec
+    config : detector.config.Config, optional
+        Thresholds and rules of the live detector and the final report.
+    link : LinkConfig, optional
+    backend : tuple of classes, optional
+        bleak backend classes (the virtual sensor's); None for real hardware.
+    csv : bool
+        Also write ``recording.csv`` when finalising.
+    report : bool
+        Run the offline analysis and write the report when recording stops.
+    status_every_s : float
+        Seconds between status lines.
+    out : callable
+        Where lines go (default: print to stdout, flushed).
+    """
+
+    def __init__(self, out_dir: str | Path, devices: list[DeviceSpec], *,
+                 config: Config | None = None, link: LinkConfig | None = None,
+                 backend: Any = None, csv: bool = False, report: bool = True,
+                 status_every_s: float = 5.0, out: Callable[[str], None] | None = None) -> None:
+        labels = [d.label for d in devices]
+        if not devices:
+            raise ValueError("no sensor given: use --device ADDRESS or --virtual")
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"two sensors share the label {labels}: use left=ADDR and right=ADDR")
+        self.out_dir = Path(out_dir)
+        self.devices = devices
+        self.config = config or Config()
+        self.link_config = link or LinkConfig()
+        self.backend = backend
+        self.csv = csv
+        self.report = report
+        self.status_every_s = status_every_s
+        self.say = out or (lambda line: print(line, flush=True))
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.sensors: dict[str, _Sensor] = {}
+        self.storage_error: Exception | None = None
+        self.started_s = time.time()
+        self.paths: dict[str, Path] = {}
+
+    # -- setup ---------------------------------------------------------------------------------
+    def _open(self) -> None:
+        from .store import NightStore
+
+        make_private_dir(self.out_dir)
+        for spec in self.devices:
+            folder = self.out_dir / spec.label
+            sensor = _Sensor(spec=spec, store=None,
+                             live=LiveEventLog(make_private_dir(folder) / "events.csv"))
+            sensor.store = NightStore(folder, label=spec.label, leg=spec.leg,
+                                      protocol=spec.protocol,
+                                      device={"address": spec.address},
+                                      on_chunk=lambda chunk, s=sensor: self._on_chunk(s, chunk))
+            self.sensors[spec.label] = sensor
+
+    # -- live detection ------------------------------------------------------------------------
+    def _on_chunk(self, sensor: _Sensor, chunk: Any) -> None:
+        from detector.stream import StreamingDetector
+
+        if sensor.detector is None:
+            fs = sensor.fs_hz or self.link_config.fs_hz
+            first_host = sensor.store.stats.first_host_s or time.time()
+            sensor.t0_unix_s = float(first_host) - chunk.start_index / fs
+            sensor.detector = StreamingDetector(fs, self.config, leg=sensor.spec.leg,
+                                                t0_unix_s=sensor.t0_unix_s)
+        for ev in sensor.detector.push(chunk.acc_g, chunk.start_index):
+            self._emit(sensor, ev)
+
+    def _emit(self, sensor: _Sensor, ev: Any) -> None:
+        t0 = sensor.t0_unix_s or 0.0
+        if ev.kind == "plm_series":
+            sensor.counts["series"] = max(sensor.counts["series"], int(ev.series or 0))
+        elif not ev.revised:
+            sensor.counts[ev.kind] = sensor.counts.get(ev.kind, 0) + 1
+        else:
+            sensor.counts[ev.kind] = sensor.counts.get(ev.kind, 0) + 1
+        sensor.live.write(ev, t0, sensor.spec.leg)
+        self.say(f"{_clock(t0 + ev.detected_at_s)} {sensor.spec.label:>6} {ev.line(t0)}")
+
+    # -- the consumer --------------------------------------------------------------------------
+    def _handle(self, item: tuple[str, int, float, Any]) -> None:
+        label, kind, host_s, payload = item
+        sensor = self.sensors[label]
+        if kind == DATA:
+            sensor.store.data(host_s, payload)
+            sensor.state = "streaming"
+        elif kind == CONTROL:
+            sensor.store.control(host_s, payload)
+        else:
+            fields = dict(payload)
+            name = fields.pop("event")
+            sensor.store.event(host_s, name, **fields)
+            self._note_event(sensor, name, fields, host_s)
+
+    def _note_event(self, sensor: _Sensor, name: str, fields: dict[str, Any], host_s: float) -> None:
+        label = sensor.spec.label
+        if name == "stream_started":
+            sensor.fs_hz = float(fields.get("fs_hz") or sensor.fs_hz or self.link_config.fs_hz)
+            sensor.state = "streaming"
+            self.say(f"{_clock(host_s)} {label:>6} stream started: {fields.get('protocol')} "
+                     f"{sensor.fs_hz:g} Hz +-{fields.get('range_g')} g")
+        elif name == "connected":
+            if fields.get("attempt", 1) > 1:
+                sensor.reconnects += 1
+            sensor.state = "connected"
+            self.say(f"{_clock(host_s)} {label:>6} connected to {fields.get('name') or ''} "
+                     f"{fields.get('address', '')}".rstrip())
+        elif name == "disconnected":
+            sensor.state = "reconnecting"
+            self.say(f"{_clock(host_s)} {label:>6} link lost ({fields.get('cause')}); "
+                     "reconnecting")
+        elif name == "watchdog":
+            self.say(f"{_clock(host_s)} {label:>6} no data for {fields.get('silent_s')} s: "
+                     "treating the link as lost")
+        elif name == "battery":
+            sensor.battery_pct = int(fields.get("percent", 0))
+        elif name == "device_info":
+            info = ", ".join(f"{k} {v}" for k, v in fields.items())
+            self.say(f"{_clock(host_s)} {label:>6} {info}")
+
+    def status_line(self) -> str:
+        """The current status line (see :func:`format_status`)."""
+        rows = []
+        for label, s in self.sensors.items():
+            st = s.store.stats
+            rows.append({"label": label, "state": s.state, "samples": st.samples,
+                         "rate_hz": st.effective_rate_hz, "loss_pct": st.loss_pct,
+                         "reconnects": s.reconnects, "battery_pct": s.battery_pct,
+                         "twitch": s.counts["twitch"], "lm": s.counts["lm"],
+                         "series": s.counts["series"]})
+        return format_status(time.time() - self.started_s, rows)
+
+    async def _consume(self, stop: asyncio.Event, links_done: asyncio.Event) -> None:
+        next_status = time.monotonic() + self.status_every_s
+        while True:
+            try:
+                item = await asyncio.wait_for(self.queue.get(), timeout=0.25)
+            except asyncio.TimeoutError:
+                item = None
+            try:
+                if item is not None:
+                    self._handle(item)
+                    # Drain what is already queued before ticking: keeps up with bursts.
+                    while not self.queue.empty():
+                        self._handle(self.queue.get_nowait())
+                now = time.time()
+                for s in self.sensors.values():
+                    s.store.tick(now)
+            except Exception as exc:
+                from .rawlog import StorageError
+
+                if isinstance(exc, (StorageError, OSError)):
+                    self.storage_error = exc
+                    self.say(f"recording stopped: {exc}")
+                    stop.set()
+                    return
+                raise
+            if time.monotonic() >= next_status:
+                self.say(self.status_line())
+                next_status = time.monotonic() + self.status_every_s
+            if links_done.is_set() and self.queue.empty():
+                return
+
+    # -- the night -----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> int:
+        """Record until ``stop`` is set; finalise; write the report. Returns an exit code."""
+        self._open()
+        self.say(f"recording into {self.out_dir} (Ctrl-C to stop and write the report)")
+        links_done = asyncio.Event()
+        tasks = []
+        for spec in self.devices:
+            link = SensorLink(spec.address, spec.protocol, self.queue, label=spec.label,
+                              config=self.link_config, backend=self.backend)
+            self.sensors[spec.label].link = link
+            tasks.append(asyncio.ensure_future(link.run(stop)))
+        consumer = asyncio.ensure_future(self._consume(stop, links_done))
+        try:
+            await stop.wait()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15.0)
+            for t in tasks:
+                t.cancel()
+            links_done.set()
+            if self.storage_error is None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(consumer, 60.0)
+            consumer.cancel()
+        return self._finish()
+
+    def _finish(self) -> int:
+        code = 0
+        for label, s in self.sensors.items():
+            if s.detector is not None and self.storage_error is None:
+                for ev in s.detector.finish():
+                    self._emit(s, ev)
+            s.live.close()
+            try:
+                path = s.store.close(finalize=self.storage_error is None, csv=self.csv)
+            except Exception as exc:  # the log and parts are still on disk
+                self.say(f"{label}: could not finalise ({exc}); nothing is lost: run "
+                         f"`legtwitch recover {self.out_dir}` when the problem is fixed")
+                code = 1
+                continue
+            if path is not None:
+                self.paths[label] = Path(path)
+                st = s.store.stats
+                self.say(f"{label}: {st.samples:,} samples, {st.lost_samples:,} lost "
+                         f"({st.loss_pct:.2f}%), {s.reconnects} reconnects -> {path}")
+        if self.storage_error is not None:
+            self.say(f"nothing written before the error is lost; run `legtwitch recover "
+                     f"{self.out_dir}` once there is space (or the folder is writable)")
+            return 1
+        if self.report and self.paths:
+            code = max(code, write_night_report(self.out_dir, self.paths, self.devices,
+                                                self.config, self.say))
+        return code
+
+
+def write_night_report(out_dir: Path, paths: dict[str, Path], devices: list[DeviceSpec],
+                       config: Config, say: Callable[[str], None]) -> int:
+    """Offline analysis of the finished recording(s) into ``out_dir/report`` (both legs merged
+    by the bilateral rules when there are two sensors). Returns an exit code."""
+    from detector.load import load_recording
+    from detector.output import write_outputs
+    from detector.pipeline import analyze
+    from detector.recording import InputError
+
+    legs = {d.label: d.leg for d in devices}
+    labels = list(paths)
+    try:
+        recs = [load_recording(paths[lb], leg=legs.get(lb, "unknown"), config=config.clean)
+                for lb in labels]
+    except InputError as exc:
+        say(f"report skipped: {exc}")
+        return 1
+    if recs[0].duration_s < 60:
+        say("report skipped: less than a minute was recorded")
+        return 0
+    result = analyze(recs[0], config, other_leg=recs[1] if len(recs) > 1 else None)
+    written = write_outputs(result, Path(out_dir) / "report")
+    summary = result.summary()
+    say(f"night report: {written.get('report', written['summary'])}")
+    say(f"  twitches {summary['n_twitch']}, LMs {summary['n_lm']}, PLMs {summary['n_plm']}, "
+        f"PLM index {summary['plm_index'] if summary['plm_index'] is not None else 'n/a'}"
+        f"/h; pattern: {summary.get('category_title', 'n/a')} (not a diagnosis)")
+    return 0
+
+
+def record_night(out_dir: str | Path, devices: list[DeviceSpec], *,
+                 install_signals: bool = True, **kwargs: Any) -> int:
+    """Run :class:`NightRecorder` until SIGINT/SIGTERM; finalise and report. Returns an exit code."""
+    rec = NightRecorder(out_dir, devices, **kwargs)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, stop.set)
+        return await rec.run(stop)
+
+    return asyncio.run(main())
