@@ -11,16 +11,12 @@ Presets ship in ``configs/`` (packaged as ``detector.presets``): ``default`` (WA
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+import tomllib
 
 __all__ = [
     "ConfigError",

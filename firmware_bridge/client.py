@@ -272,6 +272,15 @@ class SensorLink:
             raise StreamError(f"{self.address}: no reply to {what} within "
                               f"{self.config.reply_timeout_s:g} s") from None
 
+    async def _polar_reply(self, what: str) -> Any:
+        """One PMD control point reply, joined across indications flagged "more"."""
+        from . import polar_pmd as pmd
+
+        parts = [pmd.decode_control_response(await self._reply(what))]
+        while parts[-1].more:
+            parts.append(pmd.decode_control_response(await self._reply(what)))
+        return parts[0] if len(parts) == 1 else pmd.join_control_responses(parts)
+
     async def _start_legaccel(self, client: Any) -> None:
         from . import legaccel
 
@@ -301,34 +310,34 @@ class SensorLink:
 
         cfg = self.config
         features = pmd.decode_features(bytes(await client.read_gatt_char(PMD_CONTROL_UUID)))
-        if pmd.ACC not in features:
+        if pmd.MEAS_ACC not in features:
             raise StreamError(f"{self.address} does not offer an accelerometer stream "
                               f"(PMD features {sorted(features)})")
         await client.start_notify(PMD_CONTROL_UUID, self._on_control)
         await client.start_notify(PMD_DATA_UUID, self._on_data)
-        await client.write_gatt_char(PMD_CONTROL_UUID, pmd.encode_get_settings(pmd.ACC),
+        await client.write_gatt_char(PMD_CONTROL_UUID, pmd.encode_get_settings(pmd.MEAS_ACC),
                                      response=True)
-        settings = pmd.decode_control_response(await self._reply("get settings"))
+        settings = await self._polar_reply("get settings")
         if settings.error != 0:
             raise StreamError(f"{self.address}: settings query failed: "
                               f"{pmd.error_text(settings.error)}")
-        rates = [float(r) for r in settings.settings.get(pmd.SAMPLE_RATE, [])] or [cfg.fs_hz]
-        ranges = [int(r) for r in settings.settings.get(pmd.RANGE, [])] or [cfg.range_g]
+        rates = [float(r) for r in settings.settings.get(pmd.SETTING_SAMPLE_RATE, [])] or [cfg.fs_hz]
+        ranges = [int(r) for r in settings.settings.get(pmd.SETTING_RANGE, [])] or [cfg.range_g]
         fs = min(rates, key=lambda r: abs(r - cfg.fs_hz))
         rng = min(ranges, key=lambda r: abs(r - cfg.range_g))
-        channels = 3 if pmd.CHANNELS in settings.settings else None
-        request = pmd.encode_start(pmd.ACC, int(fs), resolution=16, range_g=rng, channels=channels)
+        channels = 3 if pmd.SETTING_CHANNELS in settings.settings else None
+        request = pmd.encode_start(pmd.MEAS_ACC, int(fs), resolution=16, range_g=rng, channels=channels)
         for attempt in range(2):
             await client.write_gatt_char(PMD_CONTROL_UUID, request, response=True)
-            reply = pmd.decode_control_response(await self._reply("start"))
+            reply = await self._polar_reply("start")
             if reply.error == pmd.ERROR_ALREADY_IN_STATE and attempt == 0:
-                await client.write_gatt_char(PMD_CONTROL_UUID, pmd.encode_stop(pmd.ACC),
+                await client.write_gatt_char(PMD_CONTROL_UUID, pmd.encode_stop(pmd.MEAS_ACC),
                                              response=True)
                 await self._reply("stop")
                 continue
             if reply.error != 0:
                 raise StreamError(f"{self.address}: start refused: {pmd.error_text(reply.error)}")
-            factor = reply.settings.get(pmd.FACTOR, [1.0])
+            factor = reply.settings.get(pmd.SETTING_FACTOR, [1.0])
             self._polar_factor = float(factor[0]) if factor else 1.0
             self._event("stream_started", protocol="polar", fs_hz=fs, range_g=rng,
                         factor=self._polar_factor)
@@ -348,7 +357,7 @@ class SensorLink:
                 else:
                     from . import polar_pmd as pmd
                     await asyncio.wait_for(client.write_gatt_char(
-                        PMD_CONTROL_UUID, pmd.encode_stop(pmd.ACC), response=True), 2.0)
+                        PMD_CONTROL_UUID, pmd.encode_stop(pmd.MEAS_ACC), response=True), 2.0)
         for uuid in (LEGACCEL_DATA_UUID, PMD_DATA_UUID):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.stop_notify(uuid), 1.0)
