@@ -1,8 +1,8 @@
 """What every sensor protocol decodes to: a block of raw accelerometer samples with its clock.
 
 A BLE notification from a sensor is turned into a :class:`SampleBlock` by the callable that
-:func:`make_decoder` returns for the sensor's protocol (``"legaccel"`` or ``"polar"``). Anything that
-cannot be decoded raises :class:`PacketError` naming the field and what was expected.
+:func:`make_decoder` returns for the sensor's protocol (``"legaccel"`` or ``"polar"``). Anything
+that cannot be decoded raises :class:`PacketError` naming the field and what was expected.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def make_decoder(protocol: str,
         try:
             fs_hz = float(stream["fs_hz"])
             range_g = float(stream.get("range_g", 0.0) or 0.0)
-            factor = float(stream.get("factor", 1.0) if stream.get("factor") is not None else 1.0)
+            factor = float(stream["factor"]) if stream.get("factor") is not None else 1.0
         except KeyError:
             raise ValueError("polar decoder needs stream['fs_hz'] (the started sample rate, Hz)"
                              ) from None
@@ -139,8 +139,8 @@ def make_decoder(protocol: str,
             raise ValueError(f"polar stream factor must be > 0, got {factor!r}")
 
         def decode_polar(data: bytes) -> SampleBlock:
-            frame = polar_pmd.decode_acc_frame(data, factor=1.0)
-            return polar_pmd.to_block(frame, fs_hz, factor, range_g)
+            frame = polar_pmd.decode_acc_frame(data, factor=factor)
+            return polar_pmd.to_block(frame, fs_hz, range_g=range_g)
 
         return decode_polar
     raise ValueError(f"unknown sensor protocol {protocol!r}; expected one of "
