@@ -200,7 +200,9 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
     t0 = float(t[0])
     tr = t - t0
     span_s = float(tr[-1])
-    n_grid = int(np.floor(span_s * fs_used + 1e-6)) + 1
+    # Unix-second float64 times resolve ~2.4e-7 s: allow 1e-3 sample so the last sample of an
+    # exact grid is never lost to rounding.
+    n_grid = int(np.floor(span_s * fs_used + 1e-3)) + 1
     if n_grid > MAX_GRID_SAMPLES:
         raise InputError(
             f"{source}: timestamps span {span_s / 3600:.1f} h ({t0:.3f} to {t[-1]:.3f}), which at "

@@ -165,8 +165,8 @@ class SensorLink:
     def _on_disconnect(self, _client: Any) -> None:
         self._lost.set()
 
-    def _event(self, name: str, **fields: Any) -> None:
-        self.queue.put_nowait((self.label, EVENT, time.time(), {"event": name, **fields}))
+    def _event(self, event: str, /, **fields: Any) -> None:
+        self.queue.put_nowait((self.label, EVENT, time.time(), {**fields, "event": event}))
 
     # -- the link ----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -294,10 +294,16 @@ class SensorLink:
         cfg = self.config
         await client.start_notify(LEGACCEL_CONTROL_UUID, self._on_control)
         await client.start_notify(LEGACCEL_DATA_UUID, self._on_data)
+        await client.write_gatt_char(LEGACCEL_CONTROL_UUID, legaccel.info_command(),
+                                     response=True)
+        status = legaccel.decode_status(await self._reply("GET_INFO"))
+        legaccel.check_status(status, legaccel.OP_GET_INFO)
+        info = legaccel.DeviceInfo.decode(status.payload)
+        fs = min(info.rates_hz or (cfg.fs_hz,), key=lambda r: abs(r - cfg.fs_hz))
+        rng = min(info.ranges_g or (cfg.range_g,), key=lambda r: abs(r - cfg.range_g))
         for attempt in range(2):
             await client.write_gatt_char(LEGACCEL_CONTROL_UUID,
-                                         legaccel.start_command(cfg.fs_hz, cfg.range_g),
-                                         response=True)
+                                         legaccel.start_command(fs, rng), response=True)
             status = legaccel.decode_status(await self._reply("START"))
             if status.status == legaccel.STATUS_ALREADY and attempt == 0:
                 # A stream left running from before the disconnect: restart it for a new session.

@@ -138,6 +138,7 @@ class _Sensor:
     fs_hz: float | None = None
     t0_unix_s: float | None = None
     state: str = "connecting"
+    live_error: Exception | None = None
     battery_pct: int | None = None
     reconnects: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {"twitch": 0, "lm": 0,
@@ -208,16 +209,24 @@ class NightRecorder:
 
     # -- live detection ------------------------------------------------------------------------
     def _on_chunk(self, sensor: _Sensor, chunk: Any) -> None:
-        from detector.stream import StreamingDetector
+        if sensor.live_error is not None:
+            return
+        try:
+            if sensor.detector is None:
+                from detector.stream import StreamingDetector
 
-        if sensor.detector is None:
-            fs = sensor.fs_hz or self.link_config.fs_hz
-            first_host = sensor.store.stats.first_host_s or time.time()
-            sensor.t0_unix_s = float(first_host) - chunk.start_index / fs
-            sensor.detector = StreamingDetector(fs, self.config, leg=sensor.spec.leg,
-                                                t0_unix_s=sensor.t0_unix_s)
-        for ev in sensor.detector.push(chunk.acc_g, chunk.start_index):
-            self._emit(sensor, ev)
+                tb = sensor.store.timebase
+                fs = tb.fs_hz if tb is not None else (sensor.fs_hz or self.link_config.fs_hz)
+                t0 = tb.t0_unix_s if tb is not None else time.time() - chunk.start_index / fs
+                sensor.t0_unix_s = float(t0)
+                sensor.detector = StreamingDetector(fs, self.config, leg=sensor.spec.leg,
+                                                    t0_unix_s=sensor.t0_unix_s)
+            for ev in sensor.detector.push(chunk.acc_g, chunk.start_index):
+                self._emit(sensor, ev)
+        except Exception as exc:  # noqa: BLE001 - live view only: never stop the recording
+            sensor.live_error = exc
+            self.say(f"{sensor.spec.label}: live detection stopped ({type(exc).__name__}: "
+                     f"{exc}); recording goes on and the report is made at the end")
 
     def _emit(self, sensor: _Sensor, ev: Any) -> None:
         t0 = sensor.t0_unix_s or 0.0
@@ -344,9 +353,10 @@ class NightRecorder:
     def _finish(self) -> int:
         code = 0
         for label, s in self.sensors.items():
-            if s.detector is not None and self.storage_error is None:
-                for ev in s.detector.finish():
-                    self._emit(s, ev)
+            if s.detector is not None and self.storage_error is None and s.live_error is None:
+                with contextlib.suppress(Exception):
+                    for ev in s.detector.finish():
+                        self._emit(s, ev)
             s.live.close()
             try:
                 path = s.store.close(finalize=self.storage_error is None, csv=self.csv)
