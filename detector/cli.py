@@ -140,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="print speed and memory figures",
                        description="Benchmark on a synthetic 8-hour 100-Hz 3-axis night: bare "
-                       "pandas CSV parse, the whole analysis from CSV and from Parquet, peak memory.")
+                       "pandas CSV parse, the whole analysis from CSV and from Parquet, peak "
+                       "memory, the live (streaming) detector's speed and latency, and the "
+                       "recorder's write, finalize and recover times.")
     p.add_argument("--hours", type=float, default=8.0, help="night length (default 8)")
     p.add_argument("--fs", type=float, default=100.0, help="sampling rate (default 100)")
     p.add_argument("--repeat", type=int, default=3, help="runs per figure, median reported")

@@ -230,12 +230,6 @@ class NightRecorder:
 
     def _emit(self, sensor: _Sensor, ev: Any) -> None:
         t0 = sensor.t0_unix_s or 0.0
-        if ev.kind == "plm_series":
-            sensor.counts["series"] = max(sensor.counts["series"], int(ev.series or 0))
-        elif not ev.revised:
-            sensor.counts[ev.kind] = sensor.counts.get(ev.kind, 0) + 1
-        else:
-            sensor.counts[ev.kind] = sensor.counts.get(ev.kind, 0) + 1
         sensor.live.write(ev, t0, sensor.spec.leg)
         self.say(f"{_clock(t0 + ev.detected_at_s)} {sensor.spec.label:>6} {ev.line(t0)}")
 
@@ -284,6 +278,13 @@ class NightRecorder:
         """The current status line (see :func:`format_status`)."""
         rows = []
         for label, s in self.sensors.items():
+            if s.detector is not None and s.live_error is None:
+                with contextlib.suppress(Exception):
+                    ev = s.detector.events()
+                    kinds = ev["kind"].value_counts()
+                    s.counts["twitch"] = int(kinds.get("twitch", 0))
+                    s.counts["lm"] = int(kinds.get("lm", 0))
+                    s.counts["series"] = int(s.detector.scoring().n_series)
             st = s.store.stats
             rows.append({"label": label, "state": s.state, "samples": st.samples,
                          "rate_hz": st.effective_rate_hz, "loss_pct": st.loss_pct,
