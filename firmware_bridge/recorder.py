@@ -65,7 +65,8 @@ class DeviceSpec:
 
 
 def _clock(unix_s: float) -> str:
-    return datetime.fromtimestamp(unix_s, tz=timezone.utc).strftime("%H:%M:%S")
+    """Local clock time for the terminal (files use UTC ISO 8601)."""
+    return datetime.fromtimestamp(unix_s, tz=timezone.utc).astimezone().strftime("%H:%M:%S")
 
 
 def _iso(unix_s: float) -> str:

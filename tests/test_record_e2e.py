@@ -24,7 +24,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from detector.config import RulesConfig
 from detector.load import load_recording
+from detector.plm import score_plm
 from firmware_bridge.commands import _sim_source
 from firmware_bridge.virtual_sensor import SensorSource
 
@@ -201,6 +203,44 @@ def check_against_source(folder: Path, source: np.ndarray, scale_g: float, sent:
     return gaps
 
 
+def final_live_events(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The movements and PLM series the live view ended with, from the live events.csv: a
+    revised sustained movement replaces the reports it absorbed; a series' last report counts."""
+    live = pd.read_csv(path)
+    moves: list[dict] = []
+    for row in live[live["kind"] != "plm_series"].to_dict("records"):
+        if str(row["revised"]).lower() == "true":
+            moves = [m for m in moves if m["end_s"] <= row["start_s"] or m["start_s"] >= row["end_s"]]
+        moves.append(row)
+    series = live[live["kind"] == "plm_series"].groupby("series").last().reset_index()
+    series = series[series["n_lm"] >= 4]
+    return pd.DataFrame(moves).sort_values("start_s").reset_index(drop=True), series
+
+
+def live_vs_offline(live_csv: Path, report_csv: Path, tol_s: float = 0.5) -> dict:
+    """Match live movements to the offline report's, one to one, onsets within tol_s."""
+    moves, series = final_live_events(live_csv)
+    # The report's table has been through the rules engine, which joins same-leg movements less
+    # than 0.5 s apart (WASM 2016): do the same to the live movements.
+    moves = score_plm(moves[["start_s", "end_s", "kind", "leg"]].assign(
+        leg=moves["leg"].fillna("unknown")), RulesConfig()).events
+    off = pd.read_csv(report_csv)
+    used = np.zeros(len(off), bool)
+    same = 0
+    for m in moves.to_dict("records"):
+        d = np.abs(off["start_s"].to_numpy() - m["start_s"])
+        d[used] = np.inf
+        j = int(np.argmin(d)) if len(d) else -1
+        if j >= 0 and d[j] <= tol_s:
+            used[j] = True
+            same += off["kind"].iloc[j] == m["kind"]
+    off_series = off.dropna(subset=["series"]).groupby("series").agg(
+        start_s=("start_s", "min"), n_lm=("start_s", "size")).reset_index()
+    return {"n_live": len(moves), "n_offline": len(off), "matched": int(used.sum()),
+            "same_kind": int(same), "live_series": series[["start_s", "n_lm"]].to_numpy(),
+            "offline_series": off_series[["start_s", "n_lm"]].to_numpy()}
+
+
 def test_night_with_every_fault_records_the_source_exactly(tmp_path):
     """Drops, duplicates, reorders, disconnects, stalls and a reboot: the recording equals what
     the sensor sent, and each gap is the samples it did not send, sample for sample."""
@@ -235,6 +275,13 @@ def test_night_with_every_fault_records_the_source_exactly(tmp_path):
     for p in (out / "sensor").rglob("*"):
         if p.is_file():
             assert (p.stat().st_mode & 0o777) == 0o600, p
+    # The live detector found what the offline analysis of the same recording finds.
+    agree = live_vs_offline(out / "sensor" / "events.csv", out / "report" / "events.csv")
+    assert agree["n_offline"] > 20
+    assert agree["matched"] >= 0.95 * max(agree["n_live"], agree["n_offline"]), agree
+    assert agree["same_kind"] >= 0.95 * agree["matched"], agree
+    assert len(agree["live_series"]) == len(agree["offline_series"]), agree
+    assert np.allclose(agree["live_series"], agree["offline_series"], atol=0.5), agree
     # legtwitch analyze reads the recording back with the same samples and the gaps as gaps.
     loaded = load_recording(out / "sensor" / "recording.parquet")
     raw = read_recording(out / "sensor")
