@@ -211,29 +211,34 @@ def _resolve_devices(args: argparse.Namespace, backend: Any) -> list[Any]:
     from .recorder import DeviceSpec
 
     wanted = list(args.device)
-    need_scan = not wanted or args.protocol == "auto"
+    if not wanted and backend is None:
+        raise SystemExit("legtwitch record: error: give the sensor's address with --device (find "
+                         "it with `legtwitch scan`), or use --virtual with `legtwitch sensor-sim`")
     found: list[dict[str, Any]] = []
-    if need_scan:
-        found = asyncio.run(_discover(backend, 5.0 if backend is None else 2.0))
+    if not wanted or args.protocol == "auto":
+        try:
+            found = asyncio.run(_discover(backend, 5.0 if backend is None else 2.0))
+        except Exception as exc:  # noqa: BLE001 - no adapter, Bluetooth off, sim not running
+            where = ("the virtual sensor's link (is `legtwitch sensor-sim` running?)"
+                     if backend is not None else "Bluetooth (is it on?)")
+            raise SystemExit(f"legtwitch record: error: cannot scan {where}: "
+                             f"{type(exc).__name__}: {exc}") from None
     if not wanted:
-        if backend is None:
-            raise SystemExit("record: give the sensor's address with --device (find it with "
-                             "`legtwitch scan`), or use --virtual with `legtwitch sensor-sim`")
         if not found:
             host, port = args.virtual
-            raise SystemExit(f"record: no virtual sensor found at {host}:{port}: start "
+            raise SystemExit(f"legtwitch record: error: no virtual sensor found at {host}:{port}: start "
                              "`legtwitch sensor-sim` in another terminal first")
         found = sorted(found, key=lambda r: r["address"])[:2]
         wanted = [(None, r["address"]) for r in found]
     labels: list[str] = []
     if len(wanted) > 2:
-        raise SystemExit("record: at most two sensors (left and right)")
+        raise SystemExit("legtwitch record: error: at most two sensors (left and right)")
     for i, (label, _addr) in enumerate(wanted):
         if label is None:
             label = "sensor" if len(wanted) == 1 else ("left", "right")[i]
         labels.append(label)
     if len(set(labels)) != len(labels):
-        raise SystemExit(f"record: two sensors with the label {labels[0]!r}: use "
+        raise SystemExit(f"legtwitch record: error: two sensors with the label {labels[0]!r}: use "
                          "--device left=ADDR1 --device right=ADDR2")
     by_addr = {r["address"].lower(): r for r in found}
     specs = []
@@ -242,7 +247,7 @@ def _resolve_devices(args: argparse.Namespace, backend: Any) -> list[Any]:
         if proto == "auto":
             row = by_addr.get(addr.lower())
             if row is None:
-                raise SystemExit(f"record: {addr} was not seen advertising, so its protocol is "
+                raise SystemExit(f"legtwitch record: error: {addr} was not seen advertising, so its protocol is "
                                  "unknown: give --protocol legaccel or --protocol polar")
             proto = row["protocol"]
         specs.append(DeviceSpec(label=label, address=addr, protocol=proto,
