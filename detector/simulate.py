@@ -797,7 +797,7 @@ def _empty_truth() -> pd.DataFrame:
 
 def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 100.0,
                    seed: int = 0, *, leg: str = "left", start_unix_s: float = 1_700_000_000.0,
-                   sensor: str | None = None) -> SimulatedNight:
+                   sensor: str | None = None, packet_loss: bool = True) -> SimulatedNight:
     """Simulate a night of shin-worn accelerometer data with known events.
 
     Parameters
@@ -817,6 +817,9 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
         Unix time (s) of the first sample, before its jitter.
     sensor : str, optional
         A key of :data:`SENSORS`; by default one of ``int16_8g`` and ``polar_mg`` is drawn.
+    packet_loss : bool
+        Remove blocks of rows as lost BLE packets would (default). The virtual sensor streams a
+        night without them and injects its own faults.
 
     Returns
     -------
@@ -938,7 +941,8 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
 
     # ---- data path: gaps, jitter, timestamps
     gap_mask = np.zeros(n, dtype=bool)
-    for s, e in _plan_gaps(r_data, duration_s):
+    planned = _plan_gaps(r_data, duration_s)      # drawn either way: same night otherwise
+    for s, e in (planned if packet_loss else []):
         gap_mask[int(np.ceil(s * fs_true)):int(np.ceil(e * fs_true))] = True
     gap_mask[0] = False
     jit_max = min(JITTER_MAX_S, 0.4 / fs_hz)

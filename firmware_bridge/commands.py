@@ -379,8 +379,9 @@ def _sim_source(args: argparse.Namespace, i: int) -> Any:
                      (52.0 if args.model == "sense" else 50.0))
     from detector.clean import clean
 
+    # No simulated packet loss: the virtual sensor injects (and logs) its own faults.
     sim = simulate_night(scenario=args.scenario, hours=args.hours, fs_hz=fs,
-                         seed=args.seed + i, leg=("left", "right")[i])
+                         seed=args.seed + i, leg=("left", "right")[i], packet_loss=False)
     s = sim.samples
     return clean(s["timestamp"].to_numpy(), s[["x", "y", "z"]].to_numpy(), fs_hz=fs,
                  source=f"synthetic {args.scenario} night (seed {args.seed + i})")

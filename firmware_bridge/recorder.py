@@ -315,7 +315,8 @@ class NightRecorder:
 
                 if isinstance(exc, (StorageError, OSError)):
                     self.storage_error = exc
-                    self.say(f"recording stopped: {exc}")
+                    self.say(str(exc) if isinstance(exc, StorageError)
+                             else f"recording stopped: {exc}")
                     stop.set()
                     return
                 raise

@@ -154,16 +154,18 @@ def align_runs(recorded: pd.DataFrame, source: np.ndarray, scale_g: float) -> li
     keys = {}
     view = np.ascontiguousarray(src).view(np.dtype((np.void, 24)))[:, 0]
     for i in range(len(src) - key_len + 1):
-        keys.setdefault(view[i:i + key_len].tobytes(), i)
+        keys.setdefault(view[i:i + key_len].tobytes(), []).append(i)
     runs = []
     for a, b in zip(starts, ends):
         if b - a < key_len:
             continue                        # too short to place by content (checked by count)
         key = np.ascontiguousarray(counts[a:a + key_len]).view(np.dtype((np.void, 24)))[:, 0]
-        pos = keys.get(key.tobytes())
-        assert pos is not None, f"recorded run at sample_index {idx[a]} is not in the source"
-        assert np.array_equal(counts[a:b], src[pos:pos + (b - a)]), \
-            f"recorded run at sample_index {idx[a]} differs from the source"
+        places = [p for p in keys.get(key.tobytes(), [])
+                  if np.array_equal(counts[a:b], src[p:p + (b - a)])]
+        assert places, f"recorded run at sample_index {idx[a]} is not in the source"
+        # A flat stretch could match in several places: take the first after the previous run.
+        after = [p for p in places if not runs or p >= runs[-1][1] + runs[-1][2]]
+        pos = (after or places)[0]
         runs.append((int(idx[a]), pos, int(b - a)))
     return runs
 
