@@ -60,6 +60,8 @@ POSTURE_LOOKAHEAD_S = 0.5
 #: and at least ``STILL_MIN_G`` (offline: ``envelope.posture_baselines`` defaults).
 STILL_FACTOR = 4.0
 STILL_MIN_G = 0.006
+#: The running median spread starts from this many blocks of a quiet sensor (1.5 mg).
+STILL_PRIOR_BLOCKS = 60
 #: After a gap that ends while the leg moves, the first posture it rests in within this many
 #: seconds is taken as the posture to come (it may have turned over during the gap).
 SEEK_AFTER_GAP_S = 10.0
@@ -69,6 +71,9 @@ GATE_GAP_BLOCKS = 2
 #: short the movement was: leg movements turn the shin less (PLMs: ankle, knee, hip flexion of
 #: a few to tens of degrees).
 BIG_CHANGE_DEG = 45.0
+#: After a gap, a resting posture this far (degrees) from the one before the gap is a new one
+#: (postures after turning over differ by more; most leg movements turn the shin less).
+GAP_CHANGE_DEG = 20.0
 
 # Rows of the buffer (float32, one column per sample): raw x y z, forward-filtered,
 # band-passed, the posture each sample is compared to, raw distance, envelope, thresholds.
@@ -125,8 +130,11 @@ class SignalFront:
         self.long_blocks = int(math.ceil(config.classify.lm_max_s)) + 1
         # Distance (g) between two 1-g postures BIG_CHANGE_DEG apart.
         self.far_g = 2.0 * math.sin(math.radians(BIG_CHANGE_DEG) / 2.0)
+        self.fresh_g = 2.0 * math.sin(math.radians(GAP_CHANGE_DEG) / 2.0)
         self.blocks = Blocks()
-        self._spreads: list[float] = []            # sorted spreads of all analysed blocks
+        # Sorted spreads of all analysed blocks, starting from a prior of quiet ones: early in
+        # a night the running median can be dominated by movement (offline: whole night).
+        self._spreads: list[float] = [STILL_MIN_G / STILL_FACTOR] * STILL_PRIOR_BLOCKS
         self._limits: list[tuple[int, float]] = []  # (block, still limit once it was known)
         self.alt_q: np.ndarray | None = None        # "after" posture of a sustained movement
         self.alt_until = -1                         # ... used up to this sample index
@@ -378,7 +386,7 @@ class SignalFront:
                 return
             if self.run_next < k:
                 self._count_activity(k)
-            if self.fresh and not self._fresh_posture(final):
+            if self.fresh and not self._fresh_posture(final, p):
                 return
             # After a gap the leg may still be moving: the first posture it rests in is
             # looked for as at the end of a sustained movement.
@@ -415,8 +423,12 @@ class SignalFront:
                             x, d = x[:, : j - i], d[: j - i]
             self.buf[POST, i:j] = p[:, None]
             if gate or big or (self.alt_q is not None and a < self.alt_until):
-                q = self._after_posture(a, stop, gate, first_only=seeking,
-                                        away_from=None if gate else p)
+                if seeking:
+                    q = self._after_posture(a, stop, True, first_only=True, away_from=p,
+                                            away_g=self.fresh_g)
+                else:
+                    q = self._after_posture(a, stop, gate, away_from=None if gate else p,
+                                            away_g=self.far_g)
                 if q is not None:
                     dev = x - q
                     dq = np.sqrt(np.einsum("ij,ij->j", dev, dev))
@@ -426,11 +438,13 @@ class SignalFront:
             self.buf[DIST, i:j] = d
             self.dist_end = stop
 
-    def _fresh_posture(self, final: bool) -> bool:
+    def _fresh_posture(self, final: bool, posture: np.ndarray) -> bool:
         """After a gap the leg may rest in a posture the history has not seen (it turned over
         during the gap; offline, the "after" posture shows it). When the first ``q_look``
-        samples of the segment are still, their mean is taken as the posture to come, as at
-        the end of a sustained movement. Returns False until those samples are known."""
+        samples of the segment are still and at least ``GAP_CHANGE_DEG`` from the resting
+        ``posture``, their mean is taken as the posture to come, as at the end of a sustained
+        movement; when they are not still, the first still stretch that far from it within
+        ``SEEK_AFTER_GAP_S`` is. Returns False until those samples are known."""
         end = self.seg0 + self.q_look
         if self.filt_end < end and not final:
             return False
@@ -438,23 +452,27 @@ class SignalFront:
         x = self.view(FILT, self.seg0, min(end, self.filt_end)).astype(np.float64)
         limit = self.limit_before(self.seg0 // self.block)
         if x.shape[1] >= 2 and math.sqrt(float(x.var(axis=1).max())) <= limit:
-            self.alt_q = x.mean(axis=1).astype(np.float32)
-            self.alt_until = self.seg0 + int(round(self.base_w * self.fs))
+            mean = x.mean(axis=1)
+            if math.dist(mean.tolist(), posture.tolist()) > self.fresh_g:
+                self.alt_q = mean.astype(np.float32)
+                self.alt_until = self.seg0 + int(round(self.base_w * self.fs))
         else:
             self.seeking_until = self.seg0 + int(round(SEEK_AFTER_GAP_S * self.fs))
         return True
 
     def _after_posture(self, a: int, stop: int, gate: bool, first_only: bool = False,
-                       away_from: np.ndarray | None = None) -> np.ndarray | None:
+                       away_from: np.ndarray | None = None, away_g: float = 0.0
+                       ) -> np.ndarray | None:
         """Per-sample "after" posture (3, n) for samples ``[a, stop)`` (inf where there is none).
 
         During a sustained movement (``gate``) each sample around which the leg is still, from
         ``q_back`` samples before it to ``q_look`` samples after it, takes the mean of that
         stretch as the posture to come; other samples keep the last one found, which is kept
         for ``baseline_window_s`` seconds. With ``first_only`` (after a gap) only the first such
-        posture is taken, and the search ends there. Outside a sustained movement, only a still
-        stretch at least ``BIG_CHANGE_DEG`` away from the resting posture ``away_from`` counts
-        (no LM turns the shin that far).
+        posture is taken, and the search ends there. With ``away_from``, only a still stretch
+        further than ``away_g`` (g) from that resting posture, and from the posture a movement
+        last settled in, counts (outside a sustained movement: ``BIG_CHANGE_DEG``, further than
+        leg movements turn the shin).
         """
         m = stop - a
         q = np.full((3, m), np.inf, np.float32)
@@ -485,7 +503,7 @@ class SignalFront:
                                            and a < self.alt_until else [])
                     for pk in known:
                         gone = mean - pk[:, None].astype(np.float64)
-                        ok[full] &= np.sqrt(np.einsum("ij,ij->j", gone, gone)) > self.far_g
+                        ok[full] &= np.sqrt(np.einsum("ij,ij->j", gone, gone)) > away_g
                 if first_only and ok.any():
                     ok[int(np.flatnonzero(ok)[0]) + 1:] = False
                     self.seeking_until = -1

@@ -281,11 +281,7 @@ class NightRecorder:
         for label, s in self.sensors.items():
             if s.detector is not None and s.live_error is None:
                 with contextlib.suppress(Exception):
-                    ev = s.detector.events()
-                    kinds = ev["kind"].value_counts()
-                    s.counts["twitch"] = int(kinds.get("twitch", 0))
-                    s.counts["lm"] = int(kinds.get("lm", 0))
-                    s.counts["series"] = int(s.detector.scoring().n_series)
+                    s.counts.update(s.detector.counts())
             st = s.store.stats
             rows.append({"label": label, "state": s.state, "samples": st.samples,
                          "rate_hz": st.effective_rate_hz, "loss_pct": st.loss_pct,
