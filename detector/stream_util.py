@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 from scipy import signal
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
+from .envelope import _shifted
 
 __all__ = ["sosfilt_rows", "filter_lookahead", "moving_window", "window_max", "window_mean",
            "block_median", "Blocks", "TrailingWindow", "FILTER_TAIL", "MAX_FILTER_LOOKAHEAD_S"]
@@ -52,25 +52,9 @@ def filter_lookahead(sos: np.ndarray, fs_hz: float) -> int:
     return max(1, min(tail, int(math.ceil(MAX_FILTER_LOOKAHEAD_S * fs_hz))))
 
 
-def moving_window(a: np.ndarray, size: int, op: str) -> np.ndarray:
-    """Moving maximum or mean over ``size`` samples, window ``[i - size//2, i + size - size//2)``,
-    shrinking at the ends (the offline envelope smoothing, :mod:`detector.envelope`)."""
-    if size > 32:
-        f = maximum_filter1d if op == "max" else uniform_filter1d
-        return f(a, size, mode="nearest")
-    out = a.copy()
-    count = np.ones(len(a), np.float32) if op == "mean" else None
-    lo = -(size // 2)
-    for k in range(lo, lo + size):
-        if k == 0 or abs(k) >= len(a):
-            continue
-        dst, src = (out[-k:], a[:k]) if k < 0 else (out[:-k], a[k:])
-        if op == "max":
-            np.maximum(dst, src, out=dst)
-        else:
-            dst += src
-            (count[-k:] if k < 0 else count[:-k])[...] += 1
-    return out if op == "max" else out / count
+#: Moving maximum or mean over ``size`` samples, window ``[i - size//2, i + size - size//2)``,
+#: shrinking at the ends: the offline envelope smoothing itself.
+moving_window = _shifted
 
 
 class Blocks:
