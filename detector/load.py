@@ -508,6 +508,53 @@ def _detect_units(xyz: np.ndarray, source: str) -> str | None:
                      "give the units with --units g|mg|m/s2")
 
 
+def _read_recorder_parquet(path: str | Path, fs_hz: float | None, leg: str) -> Recording | None:
+    """A ``recording.parquet`` written by ``legtwitch record``, placed on its grid exactly.
+
+    Its rows carry ``sample_index`` on a uniform grid at the rate in the file's metadata, so the
+    samples are put where they belong with no resampling, and every missing index is a gap (the
+    recorder lists each one in ``gaps.csv`` with its cause). Returns None for any other file.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in (".parquet", ".pq") or not p.is_file():
+        return None
+    try:
+        schema = pq.read_schema(p)
+    except (pa.ArrowException, OSError):
+        return None                      # the generic reader reports what is wrong
+    meta = schema.metadata or {}
+    want = {"timestamp", "x", "y", "z", "sample_index"}
+    if RECORDER_META_KEY not in meta or b"fs_hz" not in meta or not want <= set(schema.names):
+        return None
+    source = str(path)
+    try:
+        table = pq.read_table(p, columns=sorted(want))
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{source}: cannot read as Parquet ({_short(exc)})") from None
+    if table.num_rows == 0:
+        raise InputError(f"{source}: the recording holds no samples")
+    fs = float(fs_hz) if fs_hz is not None else float(meta[b"fs_hz"])
+    idx = table.column("sample_index").to_numpy().astype(np.int64)
+    if idx.min() < 0 or np.any(np.diff(idx) <= 0):
+        raise InputError(f"{source}: column sample_index must increase strictly from >= 0")
+    idx = idx - idx[0]
+    n = int(idx[-1]) + 1
+    acc = np.full((n, 3), np.nan, np.float32)
+    for i, axis in enumerate("xyz"):
+        acc[idx, i] = table.column(axis).to_numpy()
+    t0 = float(table.column("timestamp")[0].as_py())
+    if leg == "unknown":
+        recorded = (meta.get(b"leg") or b"unknown").decode("utf-8", "replace")
+        leg = recorded if recorded in ("left", "right") else "unknown"
+    rec = Recording.from_array(acc, fs, t0, source=source, leg=leg)
+    rec.info.update({"file": source, "n_rows_read": int(table.num_rows),
+                     "time_column": "timestamp", "axis_columns": ["x", "y", "z"],
+                     "time_format": "unix_s", "units": "g", "units_from": "recorder",
+                     "fs_hz": fs, "fs_given": fs_hz is not None, "recorder_grid": True,
+                     "n_gaps": int(len(rec.gaps)), "gap_s": rec.gap_s})
+    return rec
+
+
 def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str | None = None,
                    leg: str = "unknown", config: CleanConfig = CleanConfig()) -> Recording:
     """Load a CSV, CSV.gz or Parquet recording and clean it onto a uniform grid.
@@ -547,6 +594,9 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
         :func:`detector.clean.clean` rejects.
     """
     unit_arg = normalize_units(units) if units is not None else None
+    exact = _read_recorder_parquet(path, fs_hz, leg)
+    if exact is not None:
+        return exact
     tab, source = _read(path, pick=True)
     table = tab.table
     names = table.column_names
