@@ -403,8 +403,9 @@ def write_night_report(out_dir: Path, paths: dict[str, Path], devices: list[Devi
     written = write_outputs(result, Path(out_dir) / "report")
     summary = result.summary()
     say(f"night report: {written.get('report', written['summary'])}")
+    plmi = summary["plm_index"]
     say(f"  twitches {summary['n_twitch']}, LMs {summary['n_lm']}, PLMs {summary['n_plm']}, "
-        f"PLM index {summary['plm_index'] if summary['plm_index'] is not None else 'n/a'}"
+        f"PLM index {'n/a' if plmi is None else f'{plmi:.1f}'}"
         f"/h; pattern: {summary.get('category_title', 'n/a')} (not a diagnosis)")
     return 0
 
