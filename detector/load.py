@@ -216,20 +216,11 @@ def _read_parquet(path: Path, source: str, pick: bool) -> _Table:
         positions = _wanted(names, source)
         table = pq.read_table(path, columns=list(dict.fromkeys(names[i] for i in positions)))
         table = table.select([table.column_names.index(names[i]) for i in positions])
-        meta = pq.read_schema(path).metadata or {}
     except InputError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InputError(f"{source}: cannot read as Parquet ({_short(exc)})") from None
-    info: dict = {"n_malformed_rows": 0}
-    if RECORDER_META_KEY in meta and b"fs_hz" in meta:
-        # Written by `legtwitch record`: samples lie on an exact grid at this rate.
-        try:
-            info["recorded_fs_hz"] = float(meta[b"fs_hz"])
-            info["recorded_leg"] = (meta.get(b"leg") or b"unknown").decode()
-        except ValueError:
-            pass
-    return _Table(table, 1, is_csv=False, info=info)
+    return _Table(table, 1, is_csv=False, info={"n_malformed_rows": 0})
 
 
 def _wanted(names: list[str], source: str) -> list[int]:
@@ -629,19 +620,6 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
             "time_relative": time_format == "relative_s", "units": unit,
             "units_detected": unit_from in ("column name", "magnitude"), "units_from": unit_from,
             **tab.info}
-    recorded_fs = info.pop("recorded_fs_hz", None)
-    recorded_leg = info.pop("recorded_leg", None)
-    if recorded_fs is not None:
-        # A recording of ours: its samples are on an exact grid, so use that rate and treat any
-        # missing sample as a gap (the recorder lists each in gaps.csv with its cause).
-        info["recorder_grid"] = True
-        if fs_hz is None:
-            fs_hz = recorded_fs
-        import dataclasses
-        config = dataclasses.replace(config, max_interp_s=min(config.max_interp_s,
-                                                               1.5 / float(fs_hz)))
-        if leg == "unknown" and recorded_leg in ("left", "right"):
-            leg = recorded_leg
     del table, tab  # the columns are copied out: give the file's memory back before resampling
     pa.default_memory_pool().release_unused()
     return clean(t_s, xyz, fs_hz=fs_hz, config=config, source=source, leg=leg, info=info)

@@ -269,7 +269,7 @@ class SensorLink:
         try:
             while True:
                 data = await asyncio.wait_for(self._replies.get(), self.config.reply_timeout_s)
-                if data[:1] == b"\xf0":
+                if data[:1] == b"\xf0":     # not e.g. Polar's own "measurement stopped"
                     return data
         except asyncio.TimeoutError:
             raise StreamError(f"{self.address}: no reply to {what} within "
@@ -279,13 +279,9 @@ class SensorLink:
         """One PMD control point reply, joined across indications flagged "more"."""
         from . import polar_pmd as pmd
 
-        parts: list[Any] = []
-        while not parts or parts[-1].more:
-            data = await self._reply(what)
-            if not data or data[0] != 0xF0:
-                # e.g. the sensor's own "measurement stopped" indication: not our reply.
-                continue
-            parts.append(pmd.decode_control_response(data))
+        parts = [pmd.decode_control_response(await self._reply(what))]
+        while parts[-1].more:
+            parts.append(pmd.decode_control_response(await self._reply(what)))
         return parts[0] if len(parts) == 1 else pmd.join_control_responses(parts)
 
     async def _start_legaccel(self, client: Any) -> None:

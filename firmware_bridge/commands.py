@@ -257,7 +257,7 @@ def _resolve_devices(args: argparse.Namespace, backend: Any) -> list[Any]:
 
 def cmd_record(args: argparse.Namespace, config: Any) -> int:
     from .client import LinkConfig
-    from .recorder import NightRecorder
+    from .recorder import record_night
 
     backend = _backend(args.virtual)
     devices = _resolve_devices(args, backend)
@@ -268,20 +268,9 @@ def cmd_record(args: argparse.Namespace, config: Any) -> int:
                       backoff_max_s=max(args.max_backoff_s, 0.1),
                       backoff_initial_s=min(1.0, max(args.max_backoff_s, 0.1)))
     out = args.out or time.strftime("night-%Y%m%d-%H%M")
-    rec = NightRecorder(out, devices, config=config, link=link, backend=backend, csv=args.csv,
-                        report=not args.no_report, status_every_s=args.status_every_s)
-
-    async def main() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-        if args.stop_after_s is not None:
-            loop.call_later(args.stop_after_s, stop.set)
-        return await rec.run(stop)
-
-    return asyncio.run(main())
+    return record_night(out, devices, stop_after_s=args.stop_after_s, config=config, link=link,
+                        backend=backend, csv=args.csv, report=not args.no_report,
+                        status_every_s=args.status_every_s)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

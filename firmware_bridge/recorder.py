@@ -21,10 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import io
 import math
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,7 +32,7 @@ from typing import Any, Callable, TextIO
 from detector.config import Config
 from detector.fileio import make_private_dir, open_private
 
-from .client import CONTROL, DATA, EVENT, LinkConfig, SensorLink
+from .client import CONTROL, DATA, LinkConfig, SensorLink
 
 __all__ = ["DeviceSpec", "LiveEventLog", "NightRecorder", "record_night", "LIVE_EVENT_COLUMNS",
            "format_status"]
@@ -411,8 +409,10 @@ def write_night_report(out_dir: Path, paths: dict[str, Path], devices: list[Devi
 
 
 def record_night(out_dir: str | Path, devices: list[DeviceSpec], *,
-                 install_signals: bool = True, **kwargs: Any) -> int:
-    """Run :class:`NightRecorder` until SIGINT/SIGTERM; finalise and report. Returns an exit code."""
+                 stop_after_s: float | None = None, install_signals: bool = True,
+                 **kwargs: Any) -> int:
+    """Run :class:`NightRecorder` until SIGINT/SIGTERM (or ``stop_after_s`` seconds); finalise
+    and report. ``kwargs`` go to :class:`NightRecorder`. Returns an exit code."""
     rec = NightRecorder(out_dir, devices, **kwargs)
 
     async def main() -> int:
@@ -422,6 +422,8 @@ def record_night(out_dir: str | Path, devices: list[DeviceSpec], *,
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.add_signal_handler(sig, stop.set)
+        if stop_after_s is not None:
+            loop.call_later(stop_after_s, stop.set)
         return await rec.run(stop)
 
     return asyncio.run(main())
