@@ -9,19 +9,29 @@ Steps, each callable on its own::
 
 Lower-level steps: :func:`detector.filters.bandpass`, :func:`detector.envelope.movement_envelope`,
 :func:`detector.thresholds.noise_floor`, :func:`detector.thresholds.hysteresis`,
-:func:`detector.events.detect_movements`, :func:`detector.plm.score_plm`.
+:func:`detector.events.find_movements`, :func:`detector.plm.score_plm`.
+
+In a notebook, one call gives a results object that re-detects in a fraction of a second::
+
+    res = detect_movements("night.csv")            # or a DataFrame, an array with fs=...
+    res2 = res.rethreshold(on_factor=6)            # cached filtered signal and envelope
+    res2.config.to_toml("tuned.toml")              # legtwitch analyze --config tuned.toml
 
 Not a diagnosis: see the README for what an accelerometer cannot see.
 """
 
+from .compare import compare_events
 from .config import Config, ConfigError, load_config
-from .events import detect_movements
+from .events import find_movements
 from .load import load_recording
 from .pipeline import analyze
 from .plm import merge_bilateral, score_plm
 from .recording import InputError, Recording
+from .simulate import simulate_night
+from .tuning import MovementResults, detect_movements
 
 __version__ = "0.1.0"
 
-__all__ = ["Config", "ConfigError", "InputError", "Recording", "analyze", "detect_movements",
-           "load_config", "load_recording", "merge_bilateral", "score_plm", "__version__"]
+__all__ = ["Config", "ConfigError", "InputError", "MovementResults", "Recording", "analyze",
+           "compare_events", "detect_movements", "find_movements", "load_config", "load_recording",
+           "merge_bilateral", "score_plm", "simulate_night", "__version__"]

@@ -99,8 +99,9 @@ class BandpassConfig(_Section):
         source="PAM-RL band 0.3-20 Hz; twitch transients up to 10-20 Hz")
     order: int = _f(4, "Butterworth order (doubled by the zero-phase forward-backward pass).", 1, 10)
     baseline_window_s: float = _f(
-        30.0, "Length of the posture baseline on each side of a sample (running median of 1-s "
-        "block medians). Must exceed the longest leg movement (10 s).", 12.0, 600.0)
+        30.0, "Length of the posture baseline on each side of a sample (median of the mean "
+        "vectors of the still 1-s blocks in that window). Must exceed the longest leg movement "
+        "(10 s).", 12.0, 600.0)
 
 
 @dataclass(frozen=True)
@@ -327,9 +328,97 @@ class Config:
             data[section][key] = value
         return Config.from_dict(data, origin="--set")
 
-    def to_toml(self) -> str:
-        """Render the configuration as a TOML preset, documenting each key and its source."""
-        lines: list[str] = []
+    def with_values(self, **overrides: Any) -> "Config":
+        """Return a copy with some values changed, for notebooks and scripts.
+
+        Parameters
+        ----------
+        **overrides
+            Any of: ``on_factor=6`` (a key name that exists in one section only),
+            ``envelope__on_factor=6`` (section and key, for names in two sections such as
+            ``lm_max_s``), ``envelope={"on_factor": 6}`` (a section's keys at once) and
+            ``rules="aasm2012"`` (a named rule set, applied before the other rules keys).
+
+        Raises
+        ------
+        ConfigError
+            On an unknown or ambiguous key, a wrong type or an out-of-range value.
+        """
+        data = self.to_dict()
+        owners: dict[str, list[str]] = {}
+        for section, values in data.items():
+            for key in values:
+                owners.setdefault(key, []).append(section)
+        rules_name = overrides.get("rules")
+        if isinstance(rules_name, str):
+            if rules_name not in RULES:
+                raise ConfigError(f"rules={rules_name!r}: expected one of {', '.join(RULES)} "
+                                  "(or rules__<key>=... for single rules)")
+            data["rules"] = RULES[rules_name].to_dict()
+        for name, value in overrides.items():
+            if name in data:
+                if isinstance(value, str) and name == "rules":
+                    continue
+                if not isinstance(value, Mapping):
+                    raise ConfigError(f"{name}={value!r}: a section takes a dict of keys, e.g. "
+                                      f"{name}={{{next(iter(data[name]))!r}: ...}}")
+                unknown = [k for k in value if k not in data[name]]
+                if unknown:
+                    raise ConfigError(f"unknown key {name}.{unknown[0]}; expected one of "
+                                      f"{', '.join(sorted(data[name]))}")
+                data[name].update(value)
+                continue
+            section, _, key = name.partition("__")
+            if key:
+                if section not in data or key not in data[section]:
+                    raise ConfigError(f"{name}: unknown key {section}.{key}")
+            else:
+                key = name
+                found = owners.get(key, [])
+                if not found:
+                    close = sorted(k for k in owners if key.split("_")[0] in k)
+                    hint = f"; similar: {', '.join(close)}" if close else ""
+                    raise ConfigError(f"{name}: unknown setting{hint}")
+                if len(found) > 1:
+                    raise ConfigError(f"{name} exists in {' and '.join(found)}; write "
+                                      + " or ".join(f"{s}__{key}" for s in found))
+                section = found[0]
+            data[section][key] = value
+        return Config.from_dict(data, origin="overrides")
+
+    def describe(self, fs_hz: float | None = None) -> str:
+        """A methods paragraph for a paper: every step, threshold and rule, with citations.
+
+        See :func:`detector.describe.describe`.
+        """
+        from .describe import describe
+
+        return describe(self, fs_hz=fs_hz)
+
+    def to_toml(self, path: str | Path | None = None) -> str:
+        """Render the configuration as a TOML preset, documenting each key and its source.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Also write the preset there (readable by its owner only), for
+            ``legtwitch analyze --config PATH``. Loading it gives back an equal ``Config``.
+
+        Returns
+        -------
+        str
+            The TOML text.
+        """
+        text = self._toml_text()
+        if path is not None:
+            from .fileio import write_private
+
+            write_private(Path(path), text)
+        return text
+
+    def _toml_text(self) -> str:
+        lines: list[str] = ["# legtwitch preset: load with `legtwitch analyze --config FILE` or "
+                            "load_config(FILE).", ""]
         for name, klass in _SECTIONS.items():
             lines.append(f"[{name}]")
             for f in fields(klass):

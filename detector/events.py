@@ -1,6 +1,6 @@
 """Step 4 of detection: bursts -> movement events with features, per contiguous segment.
 
-``detect_movements`` runs the named steps (band-pass, envelope, noise floor, hysteresis, merge,
+``find_movements`` runs the named steps (band-pass, envelope, noise floor, hysteresis, merge,
 minimum duration, features, classification) on every gap-free segment of a recording, so that no
 event is ever detected or interpolated across a gap.
 """
@@ -16,13 +16,14 @@ import pandas as pd
 from scipy.ndimage import uniform_filter1d
 
 from .classify import classify_events
-from .config import Config
+from .config import BandpassConfig, Config
 from .envelope import PostureTrack, movement_envelope
 from .filters import bandpass, design_bandpass
 from .recording import Recording
 from .thresholds import hysteresis, noise_floor, refine_edges, thresholds
 
-__all__ = ["Detection", "detect_movements", "merge_bursts", "merge_bouts", "event_features"]
+__all__ = ["Detection", "SignalTrace", "signal_trace", "find_events", "find_movements",
+           "filter_segments", "merge_bursts", "merge_bouts", "event_features"]
 
 #: Segments shorter than this (seconds) between gaps are not analysed: too short for a posture
 #: baseline, and any movement in them would be cut by the gaps.
@@ -217,37 +218,109 @@ def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndar
             "context_g": ctx.astype(f32), "low_freq_share": low.astype(f32)}
 
 
-def detect_movements(recording: Recording, config: Config | None = None) -> Detection:
-    """Find and classify movement events in a cleaned recording.
+@dataclass(frozen=True, eq=False)
+class SignalTrace:
+    """The threshold-independent part of detection: filtered signal, envelope and noise floor.
+
+    Computing it is most of the cost of a detection (filtering, posture baselines, envelope).
+    :func:`find_events` turns it into events for any thresholds, so re-thresholding a night only
+    repeats the cheap steps (see :meth:`detector.tuning.MovementResults.rethreshold`).
+
+    Attributes
+    ----------
+    filtered_g : ndarray, shape (n, 3), float32
+        Band-passed acceleration in g, NaN in gaps and in segments too short to analyse.
+    seg_lo, seg_hi : ndarray of int
+        Half-open sample ranges of the analysed gap-free segments.
+    envelope_g : ndarray, shape (n,), float32
+        Movement envelope in g (NaN where not analysed).
+    posture : PostureTrack
+        Resting posture each sample was compared to.
+    floor_g : ndarray, shape (n_blocks,), float32
+        Noise floor per 1-s block, in g.
+    filter_used : tuple
+        Corners actually used (after clamping to the sampling rate).
+    gap_cum : ndarray of int, shape (n + 1,), optional
+        Cumulative count of samples not analysed (computed when not given).
+    """
+
+    filtered_g: np.ndarray
+    seg_lo: np.ndarray
+    seg_hi: np.ndarray
+    envelope_g: np.ndarray
+    posture: PostureTrack
+    floor_g: np.ndarray
+    filter_used: Any = None
+    gap_cum: np.ndarray | None = None
+
+    def barrier_cum(self) -> np.ndarray:
+        """Cumulative count of samples not analysed (length n + 1): events never join across."""
+        if self.gap_cum is not None:
+            return self.gap_cum
+        return np.concatenate(([0], np.cumsum(~np.isfinite(self.filtered_g[:, 0]))))
+
+
+def filter_segments(recording: Recording, bp: BandpassConfig) -> tuple[np.ndarray, np.ndarray,
+                                                                       np.ndarray, Any]:
+    """Band-pass each gap-free segment of at least :data:`MIN_SEGMENT_S` on its own.
+
+    Returns
+    -------
+    filtered_g : ndarray, shape (n, 3), float32
+        NaN in gaps and in segments too short to analyse.
+    seg_lo, seg_hi : ndarray of int
+        The analysed segments.
+    used : tuple
+        The filter corners used.
+    """
+    fs = recording.fs_hz
+    _, used = design_bandpass(fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
+    filt = np.full((recording.n_samples, 3), np.nan, np.float32)
+    segs = [(i0, i1) for i0, i1 in recording.segments() if (i1 - i0) >= MIN_SEGMENT_S * fs]
+    for i0, i1 in segs:
+        filt[i0:i1] = bandpass(recording.acc_g[i0:i1], fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
+    seg_lo = np.array([a for a, _ in segs], dtype=np.int64)
+    seg_hi = np.array([b for _, b in segs], dtype=np.int64)
+    return filt, seg_lo, seg_hi, used
+
+
+def signal_trace(recording: Recording, config: Config | None = None) -> SignalTrace:
+    """Band-pass, envelope and noise floor of a recording (the expensive steps of detection).
 
     Parameters
     ----------
     recording : Recording
-        Acceleration on a uniform grid with its gaps (see :func:`detector.load.load_recording`).
     config : Config, optional
-        Thresholds; defaults to ``Config()`` (``configs/default.toml``).
+        Only ``bandpass`` and the envelope's ``smooth_s``, ``noise_window_s`` and
+        ``noise_quantile`` are used.
+    """
+    cfg = config or Config()
+    fs = recording.fs_hz
+    filt, seg_lo, seg_hi, used = filter_segments(recording, cfg.bandpass)
+    env, posture = movement_envelope(filt, fs, cfg.bandpass.baseline_window_s,
+                                     cfg.envelope.smooth_s)
+    floor = noise_floor(env, fs, cfg.envelope.noise_window_s, cfg.envelope.noise_quantile)
+    return SignalTrace(filt, seg_lo, seg_hi, env, posture, floor, used)
+
+
+def find_events(recording: Recording, trace: SignalTrace, config: Config | None = None
+                ) -> Detection:
+    """Thresholds, hysteresis, merging, features and classes from a :class:`SignalTrace`.
+
+    Uses ``envelope`` settings other than the trace's own (``on_factor``, ``min_on_g``,
+    ``off_ratio``, ``min_off_g``, ``edge_factor``, ``max_edge_shift_s``, ``merge_gap_s``,
+    ``min_duration_s``, ``bout_merge_gap_s``) and the ``classify`` section.
 
     Returns
     -------
     Detection
-        Events (twitch / lm / sustained) with features, and the envelope and thresholds.
     """
     cfg = config or Config()
     fs = recording.fs_hz
     n = recording.n_samples
-    bp, ev, cl = cfg.bandpass, cfg.envelope, cfg.classify
-    _, used = design_bandpass(fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
-    # Band-pass each gap-free segment on its own; everything after runs once on the whole night,
-    # with NaN in the gaps, so that a night with hundreds of lost packets costs no more.
-    filt = np.full((n, 3), np.nan, np.float32)
-    segs = [(i0, i1) for i0, i1 in recording.segments() if (i1 - i0) >= MIN_SEGMENT_S * fs]
-    for i0, i1 in segs:
-        filt[i0:i1] = bandpass(recording.acc_g[i0:i1], fs, bp.lowcut_hz, bp.highcut_hz, bp.order)
-    analysed = np.isfinite(filt[:, 0])
-    gap_cum = np.concatenate(([0], np.cumsum(~analysed)))
-
-    env, posture = movement_envelope(filt, fs, bp.baseline_window_s, ev.smooth_s)
-    floor = noise_floor(env, fs, ev.noise_window_s, ev.noise_quantile)
+    ev, cl = cfg.envelope, cfg.classify
+    filt, env, posture, floor = trace.filtered_g, trace.envelope_g, trace.posture, trace.floor_g
+    gap_cum = trace.barrier_cum()
     on, off = thresholds(floor, n, fs, ev.on_factor, ev.min_on_g, ev.off_ratio, ev.min_off_g)
     starts, ends = hysteresis(env, on, off)
     level = np.repeat(ev.edge_factor * floor, max(int(round(fs)), 1))[:n]
@@ -257,13 +330,13 @@ def detect_movements(recording: Recording, config: Config | None = None) -> Dete
                                int(round(ev.bout_merge_gap_s * fs)), gap_cum)
     keep = (ends - starts) >= max(ev.min_duration_s * fs, 1)
     starts, ends = starts[keep], ends[keep]
-    seg_lo = np.array([a for a, _ in segs], dtype=np.int64)
-    seg_hi = np.array([b for _, b in segs], dtype=np.int64)
+    seg_lo, seg_hi = trace.seg_lo, trace.seg_hi
     k = np.searchsorted(seg_lo, starts, side="right") - 1
     lo_b, hi_b = seg_lo[k], seg_hi[k]
     cols = event_features(filt, posture, env, starts, ends, fs, cl.context_s, lo_b, hi_b)
-    on[~analysed] = np.nan
-    off[~analysed] = np.nan
+    not_analysed = ~np.isfinite(filt[:, 0])
+    on[not_analysed] = np.nan
+    off[not_analysed] = np.nan
     events = pd.DataFrame({
         "start_s": starts / fs,
         "end_s": ends / fs,
@@ -281,6 +354,27 @@ def detect_movements(recording: Recording, config: Config | None = None) -> Dete
                             for s in events["start_s"]]
     order = ["start_s", "end_s", "start_time", "duration_s", "kind", "peak_g", "rotation_deg",
              "leg", "at_gap", "context_g", "low_freq_share"]
-    info = {"filter": used, "n_segments_analysed": len(segs),
+    info = {"filter": trace.filter_used, "n_segments_analysed": len(seg_lo),
             "n_rejected_vibration": int(len(rejected))}
     return Detection(events[order].reset_index(drop=True), env, on, off, rejected, info)
+
+
+def find_movements(recording: Recording, config: Config | None = None) -> Detection:
+    """Find and classify movement events in a cleaned recording (the pipeline's detection step).
+
+    For notebooks, :func:`detector.detect_movements` wraps this in a results object that can be
+    re-thresholded in a fraction of the time.
+
+    Parameters
+    ----------
+    recording : Recording
+        Acceleration on a uniform grid with its gaps (see :func:`detector.load.load_recording`).
+    config : Config, optional
+        Thresholds; defaults to ``Config()`` (``configs/default.toml``).
+
+    Returns
+    -------
+    Detection
+        Events (twitch / lm / sustained) with features, and the envelope and thresholds.
+    """
+    return find_events(recording, signal_trace(recording, config), config)

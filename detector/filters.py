@@ -12,6 +12,10 @@ from scipy import signal
 
 __all__ = ["design_bandpass", "bandpass"]
 
+#: The low-pass corner is clamped to this fraction of the sampling rate (below Nyquist, so the
+#: design stays stable).
+HIGHCUT_MAX_FRACTION = 0.45
+
 
 @lru_cache(maxsize=32)
 def design_bandpass(fs_hz: float, lowcut_hz: float, highcut_hz: float, order: int) -> tuple[
@@ -35,7 +39,7 @@ def design_bandpass(fs_hz: float, lowcut_hz: float, highcut_hz: float, order: in
     used : dict
         The corners actually used: ``lowcut_hz``, ``highcut_hz``.
     """
-    high = min(float(highcut_hz), 0.45 * fs_hz)
+    high = min(float(highcut_hz), HIGHCUT_MAX_FRACTION * fs_hz)
     if lowcut_hz > 0:
         if lowcut_hz >= high:
             raise ValueError(f"bandpass.lowcut_hz={lowcut_hz} must be below the high corner "

@@ -10,11 +10,11 @@ import pandas as pd
 
 from .category import categorize
 from .config import Config
-from .events import Detection, detect_movements
+from .events import Detection, find_movements
 from .recording import Recording
 from .results import EVENT_COLUMNS, NightResult
 
-__all__ = ["analyze", "settling_rates", "events_table"]
+__all__ = ["analyze", "score_night", "settling_rates", "events_table"]
 
 Progress = Callable[[str], None]
 
@@ -33,14 +33,23 @@ def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
         sustained movements per hour of valid recording; None when a part is empty).
     """
     fs = recording.fs_hz
-    valid_s = np.cumsum(recording.valid) / fs
-    if valid_s.size == 0 or valid_s[-1] <= 0:
+    valid = recording.valid
+    total = int(np.count_nonzero(valid))
+    if valid.size == 0 or total == 0:
         return {"settling_h": 0.0, "settling_rate_per_h": None, "later_h": 0.0,
                 "later_rate_per_h": None}
+    # The cumulative valid time is only needed up to the end of the window: look at a prefix
+    # long enough to hold it (the whole night when gaps fill most of it).
+    need = int(np.ceil(window_min * 60.0 * fs)) + 1
+    m = valid.size
+    prefix = min(m, 2 * need)
+    if int(np.count_nonzero(valid[:prefix])) >= need:
+        m = prefix
+    valid_s = np.cumsum(valid[:m]) / fs
     cut_i = int(np.searchsorted(valid_s, window_min * 60.0))
     cut_s = cut_i / fs
-    settle_h = valid_s[min(cut_i, len(valid_s) - 1)] / 3600.0
-    later_h = valid_s[-1] / 3600.0 - settle_h
+    settle_h = (valid_s[cut_i] if cut_i < m else total / fs) / 3600.0
+    later_h = total / fs / 3600.0 - settle_h
     moving = events[events["kind"].isin(["lm", "sustained"])]
     n_early = int((moving["start_s"] < cut_s).sum())
     n_late = int(len(moving) - n_early)
@@ -97,40 +106,65 @@ def analyze(recording: Recording, config: Config | None = None, *,
     -------
     NightResult
     """
-    from .metrics import events_per_hour, imi_histogram, ln_imi_histogram, night_metrics
-    from .plm import merge_bilateral, score_plm
+    from .plm import merge_bilateral
 
     cfg = config or Config()
     say = progress or (lambda _msg: None)
-    timings: dict[str, float] = {}
     t = time.perf_counter()
     say(f"detecting movements in {recording.duration_s / 3600:.2f} h at {recording.fs_hz:g} Hz")
-    det = detect_movements(recording, cfg)
+    det = find_movements(recording, cfg)
     events = det.events
     if other_leg is not None:
-        det2 = detect_movements(other_leg, cfg)
+        det2 = find_movements(other_leg, cfg)
         right = _shift_events(det2, other_leg.t0_unix_s - recording.t0_unix_s)
         events = merge_bilateral(events, right, cfg.rules)
-    timings["detect_s"] = time.perf_counter() - t
+    detect_s = time.perf_counter() - t
+    say(f"scoring PLM series ({cfg.rules.standard})")
+    result = score_night(recording, cfg, det, events, respiratory=respiratory)
+    result.info["timings"]["detect_s"] = detect_s
+    if other_leg is not None:
+        result.info["other_leg"] = other_leg.leg if other_leg.leg != recording.leg else "other"
+        result.info["other_source"] = other_leg.source
+    return result
+
+
+def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.DataFrame, *,
+                respiratory: pd.DataFrame | None = None,
+                result_class: type[NightResult] = NightResult, **extra: Any) -> NightResult:
+    """Score detected movements into a night result: PLM series, metrics, article category.
+
+    Parameters
+    ----------
+    recording : Recording
+    cfg : Config
+    det : Detection
+        The detection the events came from (envelope, thresholds, info).
+    events : DataFrame
+        Its events (or the bilateral merge of both legs' events).
+    respiratory : DataFrame, optional
+        See :func:`analyze`.
+    result_class : type
+        :class:`NightResult` or a subclass; ``extra`` are its additional fields.
+
+    Returns
+    -------
+    NightResult
+    """
+    from .metrics import events_per_hour, imi_histogram, ln_imi_histogram, night_metrics
+    from .plm import score_plm
 
     t = time.perf_counter()
-    say(f"scoring PLM series ({cfg.rules.standard})")
     scoring = score_plm(events, cfg.rules, respiratory)
-    gap_s = recording.gap_s
-    metrics = night_metrics(scoring, recording_s=recording.duration_s, gap_s=gap_s)
+    metrics = night_metrics(scoring, recording_s=recording.duration_s, gap_s=recording.gap_s)
     metrics["n_rejected_vibration"] = det.info["n_rejected_vibration"]
     settling = settling_rates(scoring.events, recording, cfg.category.settling_window_min)
     metrics.update({f"settling_{k}" if not k.startswith("settling") else k: v
                     for k, v in settling.items()})
     category = categorize(metrics, settling, cfg.category)
     table = events_table(scoring.events)
-    timings["score_s"] = time.perf_counter() - t
     info = dict(det.info)
-    info["timings"] = timings
-    if other_leg is not None:
-        info["other_leg"] = other_leg.leg if other_leg.leg != recording.leg else "other"
-        info["other_source"] = other_leg.source
-    return NightResult(
+    info["timings"] = {"score_s": time.perf_counter() - t}
+    return result_class(
         events=table,
         series=scoring.series,
         metrics=metrics,
@@ -143,4 +177,5 @@ def analyze(recording: Recording, config: Config | None = None, *,
         ln_imi_hist=ln_imi_histogram(scoring),
         hourly=events_per_hour(scoring.events, recording.duration_s),
         info=info,
+        **extra,
     )

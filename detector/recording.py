@@ -90,8 +90,15 @@ class Recording:
 
 def mask_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Half-open index ranges ``[starts[k], ends[k])`` where ``mask`` is True, in order."""
-    d = np.diff(np.concatenate(([0], np.asarray(mask, bool).view(np.int8), [0])))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    m = np.asarray(mask, bool)
+    if m.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    edges = np.flatnonzero(m[1:] != m[:-1]) + 1      # every change, in order: start, end, ...
+    if m[0]:
+        edges = np.concatenate(([0], edges))
+    if m[-1]:
+        edges = np.concatenate((edges, [m.size]))
+    return edges[0::2].astype(np.int64), edges[1::2].astype(np.int64)
 
 
 def gap_table(gap_mask: np.ndarray, fs_hz: float) -> pd.DataFrame:

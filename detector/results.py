@@ -125,6 +125,99 @@ class NightResult:
 
         return plot_examples(self, kind=kind, n=n)
 
+    def event_row(self, event: Any) -> pd.Series:
+        """An event as a row: ``i`` (position in :attr:`events`), a row of any event table with
+        ``start_s`` (e.g. a miss from :func:`detector.compare.compare_events`), or a time in
+        seconds from the first sample (shown as an instant)."""
+        if isinstance(event, (int, np.integer)) and not isinstance(event, bool):
+            n = len(self.events)
+            if not -n <= int(event) < n:
+                raise IndexError(f"event {event}: this night has {n} events (0 to {n - 1})")
+            return self.events.iloc[int(event)]
+        if isinstance(event, (float, np.floating)):
+            t = float(event)
+            return pd.Series({"start_s": t, "end_s": t, "duration_s": 0.0, "kind": "time"})
+        row = pd.Series(event) if isinstance(event, dict) else event
+        if not isinstance(row, pd.Series) or "start_s" not in row:
+            raise TypeError("event: expected a position in events, a row with start_s, or a "
+                            f"time in seconds; got {type(event).__name__}")
+        row = row.copy()
+        if "end_s" not in row or pd.isna(row["end_s"]):
+            row["end_s"] = row["start_s"] + float(row.get("duration_s", 0.0) or 0.0)
+        row["duration_s"] = float(row["end_s"]) - float(row["start_s"])
+        return row
+
+    def plot_event(self, event: Any = 0, ax: Any = None) -> Any:
+        """Plot one event over its duration +- 5 s: raw axes, envelope, on threshold.
+
+        Parameters
+        ----------
+        event : int, Series, dict or float
+            See :meth:`event_row`.
+        ax : matplotlib Axes, optional
+        """
+        from .plots import plot_event
+
+        return plot_event(self, self.event_row(event), ax=ax)
+
+    def plot_average(self, kind: str | list[str] | None = None) -> Any:
+        """Average envelope of each kind aligned on the onsets, with its spread.
+
+        See :func:`detector.plot_average.plot_average`.
+        """
+        from .plot_average import plot_average
+
+        return plot_average(self, kind)
+
+    def get_mask(self, kind: str | list[str] | None = None) -> np.ndarray:
+        """Boolean mask on the recording grid: True inside events of the given kind(s).
+
+        Parameters
+        ----------
+        kind : str or list of str, optional
+            ``twitch``, ``lm``, ``sustained`` and/or ``plm`` (LMs in a PLM series); all events
+            by default.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_samples,)
+            Sample ``k`` is at ``k / fs_hz`` seconds from the first sample.
+        """
+        kinds = [kind] if isinstance(kind, str) else list(kind or ["twitch", "lm", "sustained"])
+        known = {"twitch", "lm", "sustained", "plm"}
+        bad = [k for k in kinds if k not in known]
+        if bad:
+            raise ValueError(f"kind {bad[0]!r}: expected one of {', '.join(sorted(known))}")
+        ev = self.events
+        sel = ev["kind"].isin([k for k in kinds if k != "plm"]).to_numpy().copy()
+        if "plm" in kinds:
+            sel |= ev["plm"].fillna(False).astype(bool).to_numpy()
+        n = self.recording.n_samples
+        fs = self.recording.fs_hz
+        i0 = np.clip(np.round(ev["start_s"].to_numpy(float)[sel] * fs).astype(np.int64), 0, n)
+        i1 = np.clip(np.round(ev["end_s"].to_numpy(float)[sel] * fs).astype(np.int64), 0, n)
+        edges = np.zeros(n + 1, np.int64)
+        np.add.at(edges, i0, 1)
+        np.add.at(edges, i1, -1)
+        return np.cumsum(edges[:n]) > 0
+
+    def event_summary(self) -> pd.DataFrame:
+        """One row per kind (``twitch``, ``lm``, ``plm``, ``sustained``): count, rate per hour
+        of analysed rest, median duration (s), peak (g) and rotation (degrees)."""
+        ev = self.events
+        rest_h = max(float(self.metrics.get("rest_h") or 0.0), 1e-9)
+        rows = []
+        for kind in ("twitch", "lm", "plm", "sustained"):
+            sel = (ev["plm"].fillna(False).astype(bool) if kind == "plm"
+                   else ev["kind"] == kind).to_numpy()
+            part = ev[sel]
+            rows.append({"kind": kind, "count": int(sel.sum()),
+                         "per_h": round(int(sel.sum()) / rest_h, 2),
+                         "median_duration_s": part["duration_s"].median(),
+                         "median_peak_g": part["peak_g"].median(),
+                         "median_rotation_deg": part["rotation_deg"].median()})
+        return pd.DataFrame(rows).set_index("kind")
+
     def compare_detection(self, truth: pd.DataFrame, tolerance_s: float = 1.0) -> pd.DataFrame:
         """Precision, recall and F1 per kind against a reference event table."""
         from .evaluate import compare_detection

@@ -4,7 +4,7 @@ The recorder pushes each decoded packet of samples into a :class:`StreamingDetec
 reports every twitch, leg movement (LM) and sustained movement at most about 2 s (signal time)
 after it ends, and every PLM series as it forms (at its ``rules.min_series``-th LM) and grows.
 After the night, :meth:`StreamingDetector.events` is the event table the offline
-:func:`detector.events.detect_movements` gives for the same recording, up to rare borderline
+:func:`detector.events.find_movements` gives for the same recording, up to rare borderline
 events: on 80 simulated 1-h nights (16 of each scenario of :mod:`detector.simulate`, 6 of them
 with 5 extra gaps) 99.9 % of the offline events were matched one-to-one (same kind, onsets
 within 0.5 s), 99.75 % of the live ones, and every PLM series had the same LMs;
@@ -69,7 +69,7 @@ from .thresholds import hysteresis, refine_edges
 __all__ = ["LiveEvent", "StreamingDetector", "stream_benchmark", "classify_kinds",
            "near_segment_edge", "EVENT_TABLE_COLUMNS"]
 
-#: Columns of :meth:`StreamingDetector.events` (those of ``detect_movements().events``).
+#: Columns of :meth:`StreamingDetector.events` (those of ``find_movements().events``).
 EVENT_TABLE_COLUMNS = ["start_s", "end_s", "start_time", "duration_s", "kind", "peak_g",
                        "rotation_deg", "leg", "at_gap", "context_g", "low_freq_share"]
 
@@ -315,7 +315,7 @@ class StreamingDetector:
         return out
 
     def events(self) -> pd.DataFrame:
-        """All movements so far, with the columns of ``detect_movements().events``.
+        """All movements so far, with the columns of ``find_movements().events``.
 
         During the stream the last few rows may still be revised (see the module notes); after
         :meth:`finish` the table is final.

@@ -70,8 +70,10 @@ def hysteresis(envelope_g: np.ndarray, on_g: np.ndarray, off_g: np.ndarray
     starts, ends = mask_runs(envelope_g > off_g)
     if starts.size == 0:
         return starts, ends
-    above_on = np.concatenate(([0], np.cumsum(envelope_g > on_g, dtype=np.int64)))
-    keep = above_on[ends] - above_on[starts] > 0
+    # any sample above the on threshold inside each run: sums over [start, end) by reduceat on
+    # the interleaved edges (an end at n is handled by the padding sample)
+    above = np.concatenate((envelope_g > on_g, [False]))
+    keep = np.logical_or.reduceat(above, np.ravel(np.column_stack((starts, ends))))[::2]
     return starts[keep], ends[keep]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from detector.config import Config
-from detector.events import detect_movements, merge_bouts, merge_bursts
+from detector.events import find_movements, merge_bouts, merge_bursts
 from detector.recording import Recording
 from detector.thresholds import hysteresis, refine_edges
 from synth import quantise, rest, rotate, turn_over, twitch, vibration
@@ -42,7 +42,7 @@ def kinds_and_onsets(events):
 
 @pytest.mark.parametrize("fs", [100.0, 52.0, 25.0])
 def test_every_planted_event_found_once_with_its_kind_and_onset(fs):
-    det = detect_movements(Recording.from_array(night(fs), fs))
+    det = find_movements(Recording.from_array(night(fs), fs))
     ev = det.events
     expected = ([("lm", t0, d) for t0, d, *_ in LMS] + [("twitch", t0, 0.15) for t0 in TWITCHES]
                 + [("sustained", TURN[0], TURN[1]), ("lm", LM_AFTER_TURN[0], LM_AFTER_TURN[1])])
@@ -58,7 +58,7 @@ def test_every_planted_event_found_once_with_its_kind_and_onset(fs):
 
 
 def test_rotation_angles_are_measured():
-    ev = detect_movements(Recording.from_array(night(), FS)).events
+    ev = find_movements(Recording.from_array(night(), FS)).events
     lm = ev[ev["kind"] == "lm"].sort_values("start_s")
     true_deg = [deg for _, _, deg, _ in sorted(LMS + [LM_AFTER_TURN])]
     np.testing.assert_allclose(lm["rotation_deg"], true_deg, rtol=0.25, atol=0.5)
@@ -70,15 +70,15 @@ def test_an_hour_of_noise_with_partner_vibration_and_drift_has_no_events():
     acc[:, 0] += np.linspace(0, 0.05, acc.shape[0])  # 50 mg of thermal bias drift
     for k, t0 in enumerate(range(100, 3500, 300)):
         vibration(acc, fs, t0, 5 + k % 3 * 5, rms_g=0.004 + 0.002 * (k % 3), seed=k)
-    det = detect_movements(Recording.from_array(quantise(acc, 0.001), fs))  # Polar 1-mg steps
+    det = find_movements(Recording.from_array(quantise(acc, 0.001), fs))  # Polar 1-mg steps
     assert len(det.events) == 0, det.events
 
 
 def test_same_events_whatever_the_sensor_orientation():
     acc = night()
-    base = detect_movements(Recording.from_array(acc, FS)).events
+    base = find_movements(Recording.from_array(acc, FS)).events
     rot = np.array([[0, 0, 1], [0, 1, 0], [-1, 0, 0]], float)  # gravity now on x
-    turned = detect_movements(Recording.from_array(acc @ rot.T, FS)).events
+    turned = find_movements(Recording.from_array(acc @ rot.T, FS)).events
     assert list(turned["kind"]) == list(base["kind"])
     np.testing.assert_allclose(turned["start_s"], base["start_s"], atol=0.05)
 
@@ -89,7 +89,7 @@ def test_no_event_across_a_gap_and_events_at_a_gap_are_flagged():
     rotate(acc, FS, 200, 2.0, 8)   # untouched
     acc[int(102 * FS):int(130 * FS)] = np.nan
     rec = Recording.from_array(acc, FS)
-    ev = detect_movements(rec).events
+    ev = find_movements(rec).events
     assert len(rec.gaps) == 1
     inside = (ev["end_s"] > 102.0) & (ev["start_s"] < 130.0)
     assert not inside.any(), "an event reaches into the gap"
@@ -102,7 +102,7 @@ def test_no_event_across_a_gap_and_events_at_a_gap_are_flagged():
 def test_envelope_is_nan_inside_gaps():
     acc = rest(120, FS)
     acc[3000:6000] = np.nan
-    det = detect_movements(Recording.from_array(acc, FS))
+    det = find_movements(Recording.from_array(acc, FS))
     assert np.isnan(det.envelope_g[3000:6000]).all()
     assert np.isfinite(det.envelope_g[:3000]).all() and np.isfinite(det.envelope_g[6000:]).all()
 
@@ -110,7 +110,7 @@ def test_envelope_is_nan_inside_gaps():
 def test_raising_the_threshold_loses_the_small_movement_only():
     acc = night()
     cfg = Config().with_overrides(["envelope.min_on_g=0.07"])
-    ev = detect_movements(Recording.from_array(acc, FS), cfg).events
+    ev = find_movements(Recording.from_array(acc, FS), cfg).events
     lm_onsets = ev.loc[ev["kind"] == "lm", "start_s"].to_numpy()
     assert not np.any(np.abs(lm_onsets - 250) < 1), "the 3-degree movement peaks near 50 mg"
     assert np.any(np.abs(lm_onsets - 200) < 1)

@@ -24,7 +24,7 @@ import pytest
 from detector.classify import classify_events
 from detector.clean import clean
 from detector.config import RULES, ClassifyConfig
-from detector.events import detect_movements
+from detector.events import find_movements
 from detector.plm import score_plm
 from detector.recording import InputError, Recording
 from detector.simulate import simulate_night
@@ -79,7 +79,7 @@ def random_sizes(seed: int, lo: int = 10, hi: int = 70):
 @functools.lru_cache(maxsize=None)
 def compared(scenario: str, seed: int, extra_gaps: int):
     rec = night(scenario, seed, extra_gaps)
-    offline = detect_movements(rec).events
+    offline = find_movements(rec).events
     det, live = push_in_packets(rec, random_sizes(seed))
     return rec, offline, det, live
 
@@ -231,7 +231,7 @@ def test_lm_and_twitch_reported_with_their_onsets():
     assert [k for k, _ in kinds] == ["lm", "twitch"]
     assert abs(kinds[0][1] - 30.0) < 0.3 and abs(kinds[1][1] - 60.0) < 0.1
     assert all(e.detected_at_s - e.end_s <= 2.0 for e in live)
-    offline = detect_movements(Recording.from_array(acc, FS)).events
+    offline = find_movements(Recording.from_array(acc, FS)).events
     assert len(match(offline, det.events())) == len(offline) == 2
 
 
@@ -250,7 +250,7 @@ def test_lm_just_before_turning_over_is_absorbed_by_it():
     assert any(e.kind == "sustained" and e.revised for e in live)
     ev = det.events()
     assert list(ev["kind"]) == ["sustained"] and abs(ev["start_s"].iloc[0] - 40.0) < 0.3
-    offline = detect_movements(Recording.from_array(acc, FS)).events
+    offline = find_movements(Recording.from_array(acc, FS)).events
     assert len(match(offline, ev)) == len(offline) == 1
 
 
@@ -266,7 +266,7 @@ def test_gaps_split_segments_and_short_segments_are_ignored():
     ev = det.events()
     assert len(ev) == 2 and (ev["kind"] == "lm").all()
     assert abs(ev["start_s"].iloc[0] - 20.0) < 0.3 and abs(ev["start_s"].iloc[1] - 70.0) < 0.3
-    offline = detect_movements(rec).events
+    offline = find_movements(rec).events
     assert len(match(offline, ev)) == len(offline) == 2
     # NaN rows inside one packet are lost samples too: the same result in one push.
     one = StreamingDetector(FS)
