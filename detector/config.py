@@ -11,6 +11,7 @@ Presets ship in ``configs/`` (packaged as ``detector.presets``): ``default`` (WA
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -376,8 +377,8 @@ class Config:
                 key = name
                 found = owners.get(key, [])
                 if not found:
-                    close = sorted(k for k in owners if key.split("_")[0] in k)
-                    hint = f"; similar: {', '.join(close)}" if close else ""
+                    close = difflib.get_close_matches(key, list(owners), n=3)
+                    hint = f"; did you mean {' or '.join(close)}?" if close else ""
                     raise ConfigError(f"{name}: unknown setting{hint}")
                 if len(found) > 1:
                     raise ConfigError(f"{name} exists in {' and '.join(found)}; write "

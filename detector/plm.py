@@ -39,6 +39,7 @@ __all__ = [
     "PlmScoring",
     "read_lm_table",
     "read_respiratory_events",
+    "parse_interval_csv",
     "merge_bilateral",
     "score_plm",
     "kind_from_rules",
@@ -52,12 +53,12 @@ TIME_EPS_S = 1e-6
 
 KINDS = ("twitch", "lm", "sustained")
 LEGS = ("left", "right", "bilateral", "unknown")
-_LEG_ALIASES = {"l": "left", "r": "right", "both": "bilateral", "bil": "bilateral",
+LEG_ALIASES = {"l": "left", "r": "right", "both": "bilateral", "bil": "bilateral",
                 "": "unknown", "nan": "unknown", "none": "unknown"}
 
-_START_ALIASES = ("start_s", "onset_s", "onset", "start")
-_END_ALIASES = ("end_s", "offset_s", "offset", "end")
-_DURATION_ALIASES = ("duration_s", "duration")
+START_ALIASES = ("start_s", "onset_s", "onset", "start")
+END_ALIASES = ("end_s", "offset_s", "offset", "end")
+DURATION_ALIASES = ("duration_s", "duration")
 
 #: Columns that describe a merged bilateral LM by the largest value of its parts.
 _MAX_OF_PARTS = ("peak_g", "rotation_deg")
@@ -172,6 +173,30 @@ def _read_interval_csv(path: str | Path, what: str) -> pd.DataFrame:
         raise InputError(f"{path}: not a UTF-8 text file; expected a CSV of {what}s") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    return parse_interval_csv(text, str(path), what)
+
+
+def parse_interval_csv(text: str, source: str, what: str = "leg movement", *,
+                       allow_negative: bool = False) -> pd.DataFrame:
+    """Parse the text of a CSV of time intervals, checking every line.
+
+    Parameters
+    ----------
+    text : str
+        The file's content (see :func:`read_lm_table` for the columns).
+    source : str
+        Name used in messages (the file).
+    what : str
+        What a row is, for messages ("leg movement", "respiratory event").
+    allow_negative : bool
+        Accept starts before second 0 (a reference scoring that began before the recording).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`read_lm_table`.
+    """
+    path = source
     numbered = [(i + 1, line) for i, line in enumerate(text.splitlines())
                 if line.strip() and not line.lstrip().startswith("#")]
     expected = ("expected a header line with start_s and end_s columns (or onset/offset, or "
@@ -198,8 +223,8 @@ def _read_interval_csv(path: str | Path, what: str) -> pd.DataFrame:
     def pick(aliases: tuple[str, ...]) -> str | None:
         return next((a for a in aliases if a in header), None)
 
-    start_col, end_col, dur_col = (pick(_START_ALIASES), pick(_END_ALIASES),
-                                   pick(_DURATION_ALIASES))
+    start_col, end_col, dur_col = (pick(START_ALIASES), pick(END_ALIASES),
+                                   pick(DURATION_ALIASES))
     if start_col is None or (end_col is None and dur_col is None):
         raise InputError(f"{path}, line {numbered[0][0]}: header has columns "
                          f"{', '.join(header) or '(none)'}; {expected}")
@@ -228,7 +253,7 @@ def _read_interval_csv(path: str | Path, what: str) -> pd.DataFrame:
             raise InputError(f"{path}, line {line_no[k]}, column '{dur_col}': duration "
                              f"{duration_s[k]:g} s is negative; expected >= 0")
         end_s = start_s + duration_s
-    for k in np.flatnonzero(start_s < 0)[:1]:
+    for k in np.flatnonzero(start_s < 0)[:0 if allow_negative else 1]:
         raise InputError(f"{path}, line {line_no[k]}, column '{start_col}': start "
                          f"{start_s[k]:g} s is negative; expected seconds from the recording start")
     for k in np.flatnonzero(end_s < start_s)[:1]:
@@ -241,7 +266,7 @@ def _read_interval_csv(path: str | Path, what: str) -> pd.DataFrame:
             continue
         values = column(name)
         if name == "leg":
-            table["leg"] = _normalise(values, _LEG_ALIASES, LEGS, "leg",
+            table["leg"] = _normalise(values, LEG_ALIASES, LEGS, "leg",
                                       lambda k: f"{path}, line {line_no[k]}, column 'leg'")
         elif name == "kind":
             table["kind"] = _normalise(values, {"": None}, KINDS, "kind",
@@ -333,7 +358,7 @@ def _prepare_events(events: pd.DataFrame, rules: RulesConfig, name: str) -> pd.D
     df = events.copy() if len(events.columns) else pd.DataFrame(index=events.index)
     df["start_s"], df["end_s"], df["duration_s"] = start, end, end - start
     where = (lambda col: lambda k: f"{name}, row {k} (index {events.index[k]!r}), column '{col}'")
-    legs = (_normalise(df["leg"], _LEG_ALIASES, LEGS, "leg", where("leg"))
+    legs = (_normalise(df["leg"], LEG_ALIASES, LEGS, "leg", where("leg"))
             if "leg" in df.columns else ["unknown"] * len(df))
     df["leg"] = np.array(legs, dtype=object)
     bilateral = (df["leg"] == "bilateral").to_numpy()
