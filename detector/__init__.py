@@ -27,6 +27,7 @@ from .load import load_recording
 from .pipeline import analyze
 from .plm import merge_bilateral, score_plm
 from .recording import InputError, Recording
+from .reference import Reference, read_reference
 from .simulate import simulate_night
 from .tuning import MovementResults, detect_movements
 
@@ -34,4 +35,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Config", "ConfigError", "InputError", "MovementResults", "Recording", "analyze",
            "compare_events", "detect_movements", "find_movements", "load_config", "load_recording",
-           "merge_bilateral", "score_plm", "simulate_night", "__version__"]
+           "merge_bilateral", "read_reference", "Reference", "score_plm", "simulate_night",
+           "__version__"]
