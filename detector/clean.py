@@ -10,7 +10,6 @@ what was found and done.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .config import CleanConfig
 from .recording import InputError, Recording, gap_table

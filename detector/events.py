@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import uniform_filter1d
 
 from .classify import classify_events
 from .config import BandpassConfig, Config

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -108,6 +107,16 @@ def bandpass(acc_g: np.ndarray, fs_hz: float, lowcut_hz: float = 0.0, highcut_hz
 #: Segments shorter than this are filtered in the calling thread (threads cost more than they save).
 _THREADED_MIN_SAMPLES = 50_000
 _POOL: ThreadPoolExecutor | None = None
+
+
+def _forget_pool_after_fork() -> None:
+    """A forked child inherits the pool object but not its threads: start a new one there."""
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def _pool() -> ThreadPoolExecutor:
