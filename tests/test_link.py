@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from firmware_bridge.client import DATA, EVENT, LinkConfig, SensorLink, protocol_of
+from firmware_bridge.client import EVENT, LinkConfig, SensorLink, protocol_of
 from firmware_bridge.commands import parse_device, parse_hostport
 from firmware_bridge.constants import LEGACCEL_SERVICE_UUID, PMD_SERVICE_UUID
 from firmware_bridge.recorder import LIVE_EVENT_COLUMNS, LiveEventLog, format_status

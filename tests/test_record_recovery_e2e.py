@@ -410,7 +410,7 @@ def test_full_disk_stops_cleanly_and_recover_rebuilds_what_was_flushed(tmp_path,
     """The raw log hits the file size limit: the recorder stops by itself (exit 1) with a line
     naming the file and what is safe, no traceback; the log is intact up to the last flush and
     `legtwitch recover` (limit lifted) rebuilds exactly those samples."""
-    hours, seed, speed, fs = 0.2, 8, 20.0, 100.0
+    hours, seed, speed = 0.2, 8, 20.0
     limit = 96 * 1024                     # a few seconds of notifications at this speed
     sim = procs.add(Sim(tmp_path, "--drop-every", "53", hours=hours, seed=seed, speed=speed))
     out = tmp_path / "night"
