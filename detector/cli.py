@@ -24,6 +24,8 @@ EPILOG = """examples:
   legtwitch rescore lm_events.csv --rules aasm2012 apply the PLM rules to a scorer's LM list
   legtwitch simulate --scenario plmd --hours 8 night.csv
   legtwitch evaluate results/events.csv night.truth.csv
+  legtwitch evaluate results/events.csv scoring.edf   compare with a PSG scorer's EDF+ annotations
+  legtwitch methods --config tuned.toml            a methods paragraph for a paper
   legtwitch presets                                list the bundled configuration presets
   legtwitch bench                                  speed and memory figures
   legtwitch scan                                   find nearby sensors
@@ -128,11 +130,27 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Precision, recall and F1 per kind (onsets matched within "
                        "--tolerance-s) and the PLM-index error, events.csv against truth.csv.")
     p.add_argument("events", help="detected events.csv")
-    p.add_argument("truth", help="reference events (truth.csv or a scorer's CSV)")
+    p.add_argument("truth", help="reference events: a truth.csv (start_s, kind, plm), a scorer's "
+                   "CSV of onsets and durations or clock times, or EDF+ annotations exported by "
+                   "PSG software (aligned by clock time with the start_time of the summary.json "
+                   "beside events.csv; PLM series scored by the rules when the file has none)")
     p.add_argument("--tolerance-s", type=float, default=1.0, help="onset tolerance (default 1 s)")
     p.add_argument("--rest-h", type=float,
                    help="rest hours for the PLM index (default: rest_h of the summary.json "
                         "beside events.csv)")
+    p.add_argument("--rules", choices=sorted(RULES),
+                   help="rules that score PLM series in a reference without PLM flags "
+                        "(default: those in summary.json, else wasm2016)")
+
+    p = sub.add_parser("methods", help="print a methods paragraph for a configuration",
+                       description="Print the methods section of a paper for these settings: "
+                       "every step and threshold with its unit, and the scoring rules with "
+                       "citations (the text changes with every setting).")
+    _add_config_args(p)
+    p.add_argument("--fs", type=float, metavar="HZ",
+                   help="sampling rate of the recordings (states the filter corner actually used)")
+    p.add_argument("--no-references", action="store_true",
+                   help="cite inline instead of a numbered reference list")
 
     p = sub.add_parser("presets", help="list the bundled configuration presets",
                        description="List the bundled presets, or print one as TOML.")
@@ -301,20 +319,71 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import compare_detection, format_comparison, plm_index_error, read_events
 
     det = read_events(args.events)
-    truth = read_events(args.truth)
-    rest_h = args.rest_h
-    summary = Path(args.events).with_name("summary.json")
-    if rest_h is None and summary.is_file():
+    summary_path = Path(args.events).with_name("summary.json")
+    summary: dict = {}
+    if summary_path.is_file():
         import json
 
         try:
-            rest_h = json.loads(summary.read_text(encoding="utf-8")).get("rest_h")
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
         except (ValueError, OSError):
-            rest_h = None
-        if rest_h is not None:
-            print(f"rest time {rest_h:.2f} h from {summary}")
+            summary = {}
+    truth = _reference_events(args.truth, summary, args.rules)
+    rest_h = args.rest_h
+    if rest_h is None and summary.get("rest_h") is not None:
+        rest_h = summary["rest_h"]
+        print(f"rest time {rest_h:.2f} h from {summary_path}")
     table = compare_detection(det, truth, tolerance_s=args.tolerance_s)
     print(format_comparison(table, plm_index_error(det, truth, rest_h=rest_h)))
+    return 0
+
+
+def _is_event_table(path: Path) -> bool:
+    """A CSV whose header has start_s and kind (an events.csv or truth.csv)."""
+    import csv
+    import gzip
+
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8-sig") as fh:  # type: ignore[operator]
+            header = next((line for line in fh if line.strip() and not line.startswith("#")), "")
+    except (OSError, UnicodeDecodeError, EOFError):
+        return False
+    names = {h.strip().lower() for h in next(csv.reader([header]), [])}
+    return {"start_s", "kind"} <= names
+
+
+def _reference_events(path_text: str, summary: dict, rules_name: str | None):
+    """The reference events: an event table as it is, else a scoring read with read_reference,
+    aligned to the recording start in summary.json and scored by the rules when it has no PLMs."""
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from .evaluate import read_events
+    from .reference import read_reference
+
+    path = Path(path_text)
+    if path.is_file() and _is_event_table(path):
+        return read_events(path)
+    recording = None
+    if summary.get("start_time"):
+        t0 = datetime.fromisoformat(summary["start_time"]).timestamp()
+        recording = SimpleNamespace(t0_unix_s=t0)
+    name = rules_name or (summary.get("rules") if summary.get("rules") in RULES else "wasm2016")
+    ref = read_reference(path, recording=recording, rules=RULES[name])
+    if recording is None and ref.format.startswith(("edf", "bdf")):
+        print("no summary.json beside the events: reference onsets are taken from the start of "
+              f"{path.name}")
+    scored = ref.scored(RULES[name])
+    if scored.plm_from == "rules":
+        print(f"{path.name}: {len(ref.events)} reference events; PLM series scored by {name}")
+    return scored.events
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from .describe import describe
+
+    print(describe(_config(args), fs_hz=args.fs, references=not args.no_references))
     return 0
 
 
@@ -336,7 +405,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 COMMANDS = {"analyze": cmd_analyze, "demo": cmd_demo, "rescore": cmd_rescore,
             "simulate": cmd_simulate, "evaluate": cmd_evaluate, "presets": cmd_presets,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "methods": cmd_methods}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -107,7 +107,8 @@ def test_presets_lists_the_bundled_presets(capsys):
 
 
 def test_every_command_has_help(capsys):
-    for cmd in ("analyze", "demo", "rescore", "simulate", "evaluate", "presets", "bench"):
+    for cmd in ("analyze", "demo", "rescore", "simulate", "evaluate", "presets", "bench",
+                "methods"):
         with pytest.raises(SystemExit) as exc:
             main([cmd, "--help"])
         assert exc.value.code == 0
@@ -136,3 +137,39 @@ def test_set_rules_keys_survive_rules_switch(night, tmp_path):
     rules = json.loads((tmp_path / "summary.json").read_text())["config"]["rules"]
     assert rules["standard"] == "aasm2012" and rules["imi_min_s"] == 5.0
     assert rules["min_series"] == 5
+
+
+def test_evaluate_reads_edf_annotations_aligned_by_clock_time(analysed, tmp_path, capsys):
+    """A PSG that started 60 s before the sensor, whose scorer marked exactly the detected leg
+    movements: aligned by the summary's start time they match one to one."""
+    from datetime import datetime, timedelta
+
+    import edfio
+
+    ev = pd.read_csv(analysed / "events.csv")
+    lm = ev[ev["kind"] == "lm"]
+    t0 = datetime.fromisoformat(json.loads((analysed / "summary.json").read_text())["start_time"])
+    start = (t0 - timedelta(seconds=60)).replace(microsecond=0)    # EDF+ starts on a whole second
+    lead_s = (t0 - start).total_seconds()
+    notes = [edfio.EdfAnnotation(round(s + lead_s, 4), round(d, 3), "Limb Movement (Left)")
+             for s, d in zip(lm["start_s"], lm["duration_s"])]
+    edf = edfio.Edf([], annotations=notes, starttime=start.time(),
+                    recording=edfio.Recording(startdate=start.date()))
+    path = tmp_path / "scoring.edf"
+    edf.write(path)
+    capsys.readouterr()
+    assert main(["evaluate", str(analysed / "events.csv"), str(path), "--tolerance-s", "0.1"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("lm "))
+    n = str(len(lm))
+    assert row.split()[1:6] == [n, n, n, "0", "0"], out
+    assert "PLM series scored by wasm2016" in out
+
+
+def test_methods_prints_the_settings_with_citations(capsys):
+    assert main(["methods", "--set", "envelope.on_factor=7.5", "--fs", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "7.5 × noise floor" in out and "Ferri R" in out and "50 Hz" in out
+    assert main(["methods", "--rules", "aasm2012", "--no-references"]) == 0
+    out = capsys.readouterr().out
+    assert "5-90 s" in out and "References" not in out
