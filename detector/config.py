@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -61,6 +62,8 @@ class _Section:
                 value = float(value)
             if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
                 raise ConfigError(f"{key}: expected {want.__name__}, got {value!r}")
+            if want is float and not math.isfinite(value):
+                raise ConfigError(f"{key}: {value!r} is not a finite number")
             lo, hi, choices = f.metadata["lo"], f.metadata["hi"], f.metadata["choices"]
             if lo is not None and value < lo:
                 raise ConfigError(f"{key}: {value!r} is below the minimum {lo}")

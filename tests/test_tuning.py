@@ -177,6 +177,8 @@ def test_rules_name_then_rule_keys():
     ({"on_factor": 0.5}, "below the minimum"),
     ({"rules": "wasm2099"}, "expected one of wasm2016, aasm2012"),
     ({"envelope": 3}, "takes a dict"),
+    ({"on_factor": float("nan")}, "not a finite number"),
+    ({"min_on_g": float("inf")}, "not a finite number"),
 ])
 def test_bad_overrides_raise_with_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -277,3 +279,39 @@ def test_recording_is_unchanged_by_rethresholding(res):
     res.rethreshold(highcut_hz=5.0)
     np.testing.assert_array_equal(res.recording.acc_g, before)
     assert isinstance(res.recording, Recording)
+
+
+# --- bad input never crashes otherwise ----------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(acc=arrays(np.float64, st.tuples(st.integers(0, 400), st.just(3)),
+                  elements=st.one_of(st.floats(-20, 20), st.sampled_from([np.nan, np.inf]))),
+       fs=st.sampled_from([10.0, 25.0, 100.0]))
+def test_any_array_gives_results_or_a_clear_error(acc, fs):
+    try:
+        res = lt.detect_movements(acc, fs=fs)
+    except InputError as exc:
+        assert "array" in str(exc) or "fs" in str(exc)
+        return
+    assert set(res.events["kind"]) <= {"twitch", "lm", "sustained"}
+    assert res.get_mask().shape == (len(acc),)
+    assert len(res.rethreshold(on_factor=8.0).events) >= 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(["on_factor", "min_on_g", "rules", "merge_gap_s", "imi_min_s",
+                             "classify__twitch_max_s", "bogus", "lm_max_s", "envelope"]),
+       value=st.one_of(st.floats(allow_nan=True), st.integers(-5, 500), st.text(max_size=8),
+                       st.booleans(), st.none()))
+def test_any_override_gives_a_config_or_a_config_error(name, value):
+    try:
+        cfg = Config().with_values(**{name: value})
+    except ConfigError as exc:
+        assert str(exc)
+        return
+    assert isinstance(cfg, Config)
