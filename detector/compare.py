@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .evaluate import ROWS, _check, compare_detection, match_onsets
+from .evaluate import ROWS, _check, _parse_bool, compare_detection, match_onsets
 from .recording import InputError
 
 __all__ = ["compare_events", "EventComparison", "MATCH_COLUMNS", "ERROR_COLUMNS"]
@@ -26,7 +26,7 @@ MATCH_COLUMNS = ["kind", "ref_index", "det_index", "ref_start_s", "det_start_s",
                  "ref_duration_s", "det_duration_s"]
 #: Columns of :attr:`EventComparison.errors`.
 ERROR_COLUMNS = ["error", "kind", "event_kind", "start_s", "end_s", "duration_s", "index",
-                 "nearest_other_s", "nearest_other_kind"]
+                 "nearest_other_s", "nearest_other_kind", "at_gap"]
 _KINDS = ("twitch", "lm", "sustained")
 #: Seconds shown either side of an error by :meth:`EventComparison.plot` (as ``plot_event``).
 _PAD_S = 5.0
@@ -64,7 +64,9 @@ def _table(obj: Any, name: str) -> pd.DataFrame:
     if neg.size:
         raise InputError(f"{name}, row {neg[0]}, column 'end_s' or 'duration_s': the event ends "
                          f"before its start_s {start[neg[0]]:g}; expected end_s >= start_s")
-    out = base.assign(end_s=end, duration_s=dur, index=np.arange(len(base)))
+    at_gap = (_parse_bool(raw["at_gap"], name) if "at_gap" in raw.columns
+              else np.zeros(len(base), bool))
+    out = base.assign(end_s=end, duration_s=dur, index=np.arange(len(base)), at_gap=at_gap)
     return out.sort_values("start_s", kind="mergesort").reset_index(drop=True)
 
 
@@ -90,7 +92,8 @@ def _errors(t: dict[str, np.ndarray], pos: np.ndarray, error: str, row: str,
     return {"error": np.full(pos.size, error, dtype=object),
             "kind": np.full(pos.size, row, dtype=object), "event_kind": t["kind"][pos],
             "start_s": on_s, "end_s": t["end_s"][pos], "duration_s": t["duration_s"][pos],
-            "index": t["index"][pos], "nearest_other_s": near_s, "nearest_other_kind": near_kind}
+            "index": t["index"][pos], "nearest_other_s": near_s, "nearest_other_kind": near_kind,
+            "at_gap": t["at_gap"][pos]}
 
 
 def _stack(parts: list[dict[str, np.ndarray]], columns: list[str]) -> pd.DataFrame:
@@ -117,8 +120,10 @@ class EventComparison:
         ``event_kind`` (the event's own kind), ``start_s``, ``end_s``, ``duration_s`` (NaN when
         the reference gives neither end_s nor duration_s), ``index`` (row position in its own
         table), ``nearest_other_s`` (onset of the closest event of any kind on the other side,
-        the earlier of two as close; NaN if none) and ``nearest_other_kind`` (its kind, None
-        if none).
+        the earlier of two as close; NaN if none), ``nearest_other_kind`` (its kind, None
+        if none) and ``at_gap`` (the event touches a gap in the recording, from the table's own
+        ``at_gap`` column: such movements are only partly seen, and a reference that leaves
+        out what touches a gap counts them as false alarms).
     tolerance_s : float
         Largest onset difference of a match, in seconds (inclusive).
     reference, detected : DataFrame

@@ -289,3 +289,14 @@ def test_plot_shows_the_error_window_and_the_onsets_around_it(night):
     fig.savefig(io.BytesIO(), format="png")
     with pytest.raises(IndexError):
         c.plot(result, len(c.errors))
+
+
+def test_errors_say_which_detections_touch_a_gap():
+    det = pd.DataFrame({"start_s": [10.0, 50.0, 90.0], "kind": ["lm", "lm", "lm"],
+                        "at_gap": [False, True, False]})
+    ref = pd.DataFrame({"start_s": [10.0, 130.0], "kind": ["lm", "lm"]})
+    errors = compare_events(det, ref, tolerance_s=1.0).errors
+    lm = errors[errors["kind"] == "lm"].set_index("start_s")
+    assert lm.loc[50.0, "error"] == "false_alarm" and lm.loc[50.0, "at_gap"]
+    assert lm.loc[90.0, "error"] == "false_alarm" and not lm.loc[90.0, "at_gap"]
+    assert lm.loc[130.0, "error"] == "miss" and not lm.loc[130.0, "at_gap"]
