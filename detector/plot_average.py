@@ -11,9 +11,8 @@ import warnings
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from .plots import KIND_COLOURS, PLM_COLOUR, kind_labels
+from .plots import Figure, KIND_COLOURS, PLM_COLOUR, kind_labels
 
 __all__ = ["event_locked", "plot_average", "WINDOWS_S"]
 

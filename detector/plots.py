@@ -10,6 +10,7 @@ and event kinds also differ by marker shape.
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 from datetime import datetime, timedelta
@@ -18,14 +19,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _MplFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-__all__ = ["KIND_COLOURS", "KIND_LABELS", "kind_labels", "AXIS_COLOURS", "PLM_COLOUR", "GAP_COLOUR",
+__all__ = ["Figure", "KIND_COLOURS", "KIND_LABELS", "kind_labels", "AXIS_COLOURS", "PLM_COLOUR", "GAP_COLOUR",
            "recording_clock", "rule_name", "plot_night", "plot_imi_histograms", "plot_hourly",
            "example_events", "event_title", "plot_event", "plot_examples"]
+
+class Figure(_MplFigure):
+    """A matplotlib Figure that shows itself in Jupyter, with or without ``%matplotlib inline``.
+
+    The figures here are built without pyplot (thread-safe, no global state), so no backend
+    registers them for display; this PNG representation does.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", bbox_inches="tight")
+        return buf.getvalue()
+
 
 #: Okabe-Ito colours of the event kinds.
 KIND_COLOURS: dict[str, str] = {"twitch": "#E69F00", "lm": "#0072B2", "sustained": "#CC79A7"}

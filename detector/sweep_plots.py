@@ -7,8 +7,8 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
+from .plots import Figure
 from .sweep import _KIND_NAMES, _is_missing, _lower_is_better, _plain, setting_columns, \
     summarize_sweep
 

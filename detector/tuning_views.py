@@ -10,11 +10,10 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from .config import Config, ConfigError
 from .filters import HIGHCUT_MAX_FRACTION
-from .plots import KIND_COLOURS, PLM_COLOUR
+from .plots import Figure, KIND_COLOURS, PLM_COLOUR
 
 __all__ = ["static_panel", "changes_table", "plot_window", "slider_range", "DEFAULT_SETTINGS",
            "SLIDER_RANGES", "CHANGE_TOLERANCE_S"]

@@ -315,3 +315,14 @@ def test_any_override_gives_a_config_or_a_config_error(name, value):
         assert str(exc)
         return
     assert isinstance(cfg, Config)
+
+
+def test_figures_show_themselves_in_jupyter_without_matplotlib_inline(res):
+    """IPython displays an object with _repr_png_; figures built without pyplot have no backend
+    that would register them."""
+    for fig in (res.plot_night(), res.plot_event(0), res.plot_average()):
+        assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+    from IPython.core.formatters import DisplayFormatter
+
+    data, _ = DisplayFormatter().format(res.plot_average("lm"))
+    assert "image/png" in data
