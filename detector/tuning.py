@@ -52,6 +52,14 @@ class SignalCache:
         self._floor: tuple[Any, Any] | None = None
         self.hits = {"filter": 0, "envelope": 0, "floor": 0}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the recording only (results travel to worker processes light); the cached
+        steps are recomputed there on first use."""
+        return {"recording": self.recording}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["recording"])  # type: ignore[misc]
+
     def trace(self, config: Config) -> SignalTrace:
         """The :class:`SignalTrace` of the recording under ``config``."""
         bp, ev = config.bandpass, config.envelope

@@ -326,3 +326,12 @@ def test_figures_show_themselves_in_jupyter_without_matplotlib_inline(res):
 
     data, _ = DisplayFormatter().format(res.plot_average("lm"))
     assert "image/png" in data
+
+
+def test_results_pickle_and_rethreshold_after_unpickling(res):
+    import pickle
+
+    back = pickle.loads(pickle.dumps(res))
+    pd.testing.assert_frame_equal(back.events, res.events)
+    pd.testing.assert_frame_equal(back.rethreshold(on_factor=7.0).events,
+                                  res.rethreshold(on_factor=7.0).events)
