@@ -26,6 +26,7 @@ EPILOG = """examples:
   legtwitch evaluate results/events.csv night.truth.csv
   legtwitch evaluate results/events.csv scoring.edf   compare with a PSG scorer's EDF+ annotations
   legtwitch methods --config tuned.toml            a methods paragraph for a paper
+  legtwitch trends results/ --diary diary.csv      nights over time, and what goes with them
   legtwitch presets                                list the bundled configuration presets
   legtwitch bench                                  speed and memory figures
   legtwitch scan                                   find nearby sensors
@@ -169,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     from firmware_bridge.commands import add_parsers
 
     add_parsers(sub, _add_config_args)
+    from .trends import add_parser as add_trends
+
+    add_trends(sub, _add_config_args)
     return parser
 
 
@@ -418,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in COMMANDS:
             return COMMANDS[args.command](args)
+        if getattr(args, "func", None) is not None:   # commands of the many-nights modules
+            return args.func(args)
         from firmware_bridge.commands import COMMANDS as BLE_COMMANDS
 
         if args.command in ("record", "recover"):

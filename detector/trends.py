@@ -1,0 +1,884 @@
+"""Many nights at once: indices over time, a trend test, and how diary factors go with the indices.
+
+Input is a results folder: one sub-folder per night with the ``summary.json`` that
+``legtwitch analyze`` or ``legtwitch batch`` writes, or the ``nights.csv`` table that the batch
+writes (used when present: it lists every night of the batch). Each night is dated by the evening
+it started on (:func:`night_date`), and a diary line (:mod:`detector.diary`) is matched with the
+night that starts on the evening of its date.
+
+Statistics (all rank based, so one wild night does not dominate):
+
+- Trend: Spearman's rho of each index against the night order, with its p-value and n.
+- Each diary factor against each index: Spearman's rho over the nights that have both, a 95 %
+  confidence interval by Fisher's z transform with the standard error 1.03/sqrt(n - 3) of
+  Fieller, Hartley & Pearson (Biometrika 1957;44:470-481), as recommended for Spearman's rho by
+  Bonett & Wright (Psychometrika 2000;65:23-28; their alternative, sqrt((1 + rho^2/2)/(n - 3)),
+  is ``ci_method="bonett_wright"``), the p-value and a Holm-adjusted p-value over all factor-index
+  pairs (many pairs are tested, so some look related by chance).
+- Fewer than :data:`MIN_NIGHTS` paired nights: no claim at all ("too few nights").
+
+The wording says what went together ("went with a higher twitch index"), never that one thing
+brings about another: a diary cannot tell which way round it is, or whether a third thing (a bad
+week) moved both. This is not a diagnosis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .category import ADVICE, CATEGORIES, DISCLAIMER
+from .config import CategoryConfig
+from .fileio import write_private
+from .recording import InputError
+
+__all__ = ["INDICES", "MIN_NIGHTS", "FACTOR_ARTICLE", "Trends", "night_date", "load_nights",
+           "spearman_ci", "night_trends", "render_trends", "write_trends", "add_parser",
+           "cmd_trends"]
+
+#: The indices followed over time (events per hour of rest): column -> plain name.
+INDICES: dict[str, str] = {"plm_index": "PLM index", "lm_index": "leg movement index",
+                           "twitch_index": "twitch index"}
+#: Fewest nights with both a diary value and an index before a correlation is reported. With 7
+#: pairs a 95 % interval spans about 1.3 of rho's range of 2; fewer say next to nothing.
+MIN_NIGHTS = 7
+#: Nights in the rolling mean (one week).
+WINDOW_NIGHTS = 7
+#: Nights looked back over for "PLM index above the threshold on several nights".
+RECENT_NIGHTS = 7
+#: ...and how many of them (a pattern, not one bad night).
+SEVERAL_NIGHTS = 3
+#: Columns of the nights table kept from each summary (others are ignored).
+NIGHT_COLUMNS = ("night", "source", "start_time", "plm_index", "lm_index", "twitch_index",
+                 "rest_h", "recording_h", "gap_s", "n_plm", "n_lm", "n_twitch", "n_sustained",
+                 "n_series", "periodicity_index", "median_imi_s", "category", "rules")
+
+#: What the article says about each diary factor (quoted from it), for the factors that go with
+#: an index.
+FACTOR_ARTICLE: dict[str, tuple[str, str]] = {
+    "caffeine_mg": ("Caffeine intake, known to stimulate muscle activity.",
+                    "Also, watch how much caffeine and alcohol you drink. They can dry you out "
+                    "and make muscles more irritable."),
+    "alcohol_units": ("Watch how much caffeine and alcohol you drink.",
+                      "They can dry you out and make muscles more irritable."),
+    "stress_1_5": ("Fatigue and stress, often leading to muscle tension.",
+                   "Stress-reducing activities like meditation or yoga can also help manage "
+                   "symptoms."),
+    "exercise_min": ("Overexertion during exercise.",
+                     "Regular exercise makes muscles strong and less likely to twitch. Simple "
+                     "moves like walking, stretching, or yoga help a lot."),
+    "sleep_h": ("Poor sleep quality, resulting in muscle fatigue.",
+                "Don\u2019t forget the importance of sleep. Not getting enough can make twitches "
+                "worse."),
+    "water_l": ("Dehydration, which can disrupt muscle function.",
+                "Drinking enough water is also important. It keeps muscles working right and "
+                "cuts down on twitching."),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Trends:
+    """Nights over time and how diary factors go with them.
+
+    Attributes
+    ----------
+    nights : DataFrame
+        One row per night, sorted by ``date`` (datetime64, the evening the night started):
+        ``night``, ``start_time``, the indices (events per hour of rest), ``rest_h`` (hours),
+        counts, ``category``, ``<index>_rolling`` (mean of the last :data:`WINDOW_NIGHTS`
+        nights) and the diary columns matched by date (NaN where no diary line).
+    trend : DataFrame
+        One row per index: ``index``, ``n``, ``rho``, ``ci_low``, ``ci_high``, ``p_value``,
+        ``claim`` (``rising``, ``falling``, ``no_clear_trend``, ``too_few_nights``,
+        ``no_variation``) and ``sentence``.
+    factors : DataFrame
+        One row per diary factor and index: ``factor``, ``index``, ``n`` (paired nights),
+        ``rho``, ``ci_low``, ``ci_high`` (95 %), ``p_value``, ``p_holm``, ``claim``
+        (``goes_with_higher``, ``goes_with_lower``, ``no_clear_link``, ``too_few_nights``,
+        ``no_variation``) and ``sentence``. Empty without a diary.
+    advice : dict
+        ``key`` (the article's table row that fits), ``consult_doctor`` (bool), ``reasons``
+        (list of str) and ``factors`` (diary factors that went with a higher index).
+    notes : list of str
+        What loading and matching found (nights dropped, diary dates without a night ...).
+    settings : dict
+        ``min_nights``, ``window_nights``, ``plm_index_per_h``, ``alpha``, ``ci_method``,
+        ``source``, ``diary_source``.
+    """
+
+    nights: pd.DataFrame
+    trend: pd.DataFrame
+    factors: pd.DataFrame
+    advice: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_comparisons(self) -> int:
+        """Factor-index pairs with a correlation computed (the multiple-comparison count)."""
+        return int(self.factors["rho"].notna().sum()) if len(self.factors) else 0
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def night_date(start_time: Any, tz: str | None = None) -> date:
+    """The date of the evening a night started: the local start time minus 12 h, its date.
+
+    A night that starts at 22:30 on 1 March and one that starts at 01:10 on 2 March are both
+    the night of 1 March; a recording started at 11:00 counts for the day before.
+
+    Parameters
+    ----------
+    start_time : str or Timestamp
+        ISO 8601 start of the recording (``summary.json`` ``start_time``).
+    tz : str, optional
+        IANA time zone (``Europe/Berlin``) the clock time is converted to first. By default the
+        offset written in ``start_time`` is used as is (UTC for ``legtwitch`` results).
+
+    Returns
+    -------
+    datetime.date
+    """
+    ts = pd.Timestamp(start_time)
+    if tz:
+        ts = (ts if ts.tzinfo is not None else ts.tz_localize("UTC")).tz_convert(tz)
+    return (ts - pd.Timedelta(hours=12)).date()
+
+
+def _summary_row(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read this summary.json ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object with start_time, plm_index ...")
+    row = {k: data.get(k) for k in NIGHT_COLUMNS if k != "night"}
+    row["night"] = path.parent.name
+    row["_file"] = str(path)
+    return row
+
+
+def load_nights(results: str | Path, tz: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read the nights of a results folder into a table, one row per night date.
+
+    Parameters
+    ----------
+    results : str or Path
+        A results folder holding ``nights.csv`` (written by ``legtwitch batch``; used when
+        present) or ``*/summary.json`` (one sub-folder per night), or a ``nights.csv`` /
+        ``nights.parquet`` file itself.
+    tz : str, optional
+        Time zone for the night dates (see :func:`night_date`).
+
+    Returns
+    -------
+    nights : DataFrame
+        :data:`NIGHT_COLUMNS` that exist plus ``date`` (datetime64), sorted by date. When two
+        nights share a date, the one with the longest rest is kept.
+    notes : list of str
+        Nights left out and why.
+
+    Raises
+    ------
+    InputError
+        Nothing to read, a file that cannot be read, or a night without ``start_time``.
+    """
+    results = Path(results)
+    notes: list[str] = []
+    table: Path | None = None
+    if results.is_file():
+        table = results
+    elif results.is_dir():
+        for name in ("nights.csv", "nights.parquet"):
+            if (results / name).is_file():
+                table = results / name
+                break
+    else:
+        raise InputError(f"{results}: no such folder; expected a results folder of nights "
+                         "(*/summary.json or nights.csv)")
+    if table is not None:
+        df = _read_table(table)
+        if "status" in df:
+            failed = df["status"].astype(str) == "failed"
+            if failed.any():
+                notes.append(f"{int(failed.sum())} night(s) marked failed in {table.name} were "
+                             "left out.")
+            df = df[~failed]
+        if "night" not in df:
+            df["night"] = (df["source"].map(lambda s: Path(str(s)).stem) if "source" in df
+                           else [f"night {i + 1}" for i in range(len(df))])
+        df = df[[c for c in NIGHT_COLUMNS if c in df]].copy()
+        df["_file"] = [f"{table}, row {i + 2}" for i in df.index]
+        where = str(table)
+    else:
+        files = sorted(results.glob("*/summary.json"))
+        if not files:
+            raise InputError(f"{results}: no */summary.json and no nights.csv; expected one "
+                             "folder per night as written by `legtwitch analyze --out` or "
+                             "`legtwitch batch`")
+        df = pd.DataFrame([_summary_row(f) for f in files])
+        where = str(results)
+    if "start_time" not in df:
+        raise InputError(f"{where}: no start_time column; expected the fields of summary.json")
+    if df.empty:
+        raise InputError(f"{where}: no nights to read")
+    dates = []
+    for file, st in zip(df["_file"], df["start_time"]):
+        if st is None or (isinstance(st, float) and math.isnan(st)) or str(st) == "":
+            raise InputError(f"{file}: no start_time; expected an ISO 8601 time such as "
+                             "2024-03-01T22:30:00+00:00")
+        try:
+            dates.append(night_date(st, tz))
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"{file}: start_time {st!r} is not an ISO 8601 time ({exc})") from None
+    df["date"] = pd.to_datetime(pd.Series(dates, index=df.index))
+    for col in ("plm_index", "lm_index", "twitch_index", "rest_h"):
+        df[col] = pd.to_numeric(df[col], errors="coerce") if col in df else np.nan
+    df = df.sort_values(["date", "rest_h"], ascending=[True, False], kind="stable",
+                        na_position="last")
+    dup = df["date"].duplicated(keep="first")
+    for d, group in df[df["date"].duplicated(keep=False)].groupby("date"):
+        kept = group.iloc[0]["night"]
+        notes.append(f"{len(group)} nights start on the evening of {d:%Y-%m-%d} "
+                     f"({', '.join(map(str, group['night']))}): kept {kept}, the longest rest.")
+    df = df[~dup].drop(columns="_file").reset_index(drop=True)
+    return df, notes
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except Exception as exc:  # pandas raises many types for a malformed table
+        raise InputError(f"{path}: cannot read the nights table ({exc}); expected the "
+                         "nights.csv written by `legtwitch batch`") from None
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def spearman_ci(rho: float, n: int, *, level: float = 0.95, method: str = "fieller"
+                ) -> tuple[float, float]:
+    """Confidence interval of Spearman's rho by Fisher's z transform.
+
+    Parameters
+    ----------
+    rho : float
+        Spearman's rank correlation (-1 to 1).
+    n : int
+        Number of pairs (at least 4).
+    level : float
+        Coverage (0.95 = 95 %).
+    method : str
+        ``fieller``: standard error of z 1.03/sqrt(n - 3) (Fieller, Hartley & Pearson 1957);
+        ``bonett_wright``: sqrt((1 + rho^2/2)/(n - 3)) (Bonett & Wright 2000).
+
+    Returns
+    -------
+    (low, high) : tuple of float
+    """
+    if n < 4:
+        raise ValueError(f"n = {n}: a confidence interval needs at least 4 pairs")
+    if method == "fieller":
+        se = 1.03 / math.sqrt(n - 3)
+    elif method == "bonett_wright":
+        se = math.sqrt((1.0 + rho * rho / 2.0) / (n - 3))
+    else:
+        raise ValueError(f"method {method!r}: expected fieller or bonett_wright")
+    r = min(max(rho, -0.999999), 0.999999)
+    z = math.atanh(r)
+    q = stats.norm.ppf(0.5 + level / 2.0)
+    return math.tanh(z - q * se), math.tanh(z + q * se)
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    if np.unique(x).size < 2 or np.unique(y).size < 2:
+        return math.nan, math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.spearmanr(x, y)
+    return float(res.statistic), float(res.pvalue)
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN and is not counted)."""
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = ok.size
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
+    out[order] = adj
+    return out
+
+
+def _factor_label(name: str) -> str:
+    base = {"caffeine_mg": "caffeine", "alcohol_units": "alcohol", "stress_1_5": "stress",
+            "exercise_min": "exercise", "sleep_h": "sleep the night before",
+            "water_l": "water"}.get(name)
+    return f"{base} ({name})" if base else name
+
+
+def _trend_row(index: str, x: np.ndarray, y: np.ndarray, min_nights: int, alpha: float,
+               ci_method: str) -> dict[str, Any]:
+    name = INDICES[index]
+    ok = ~np.isnan(y)
+    n = int(ok.sum())
+    row: dict[str, Any] = {"index": index, "n": n, "rho": math.nan, "ci_low": math.nan,
+                           "ci_high": math.nan, "p_value": math.nan}
+    if n < min_nights:
+        row.update(claim="too_few_nights",
+                   sentence=f"Too few nights to judge a trend in the {name}: {n} night"
+                            f"{'s' if n != 1 else ''}, at least {min_nights} needed.")
+        return row
+    rho, p = _spearman(x[ok], y[ok])
+    if math.isnan(rho):
+        row.update(claim="no_variation",
+                   sentence=f"The {name} was the same every night: no trend to test.")
+        return row
+    lo, hi = spearman_ci(rho, n, method=ci_method)
+    row.update(rho=rho, ci_low=lo, ci_high=hi, p_value=p)
+    stat = (f"rho {rho:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, "
+            f"p {'< 0.001' if p < 0.001 else f'= {p:.3f}'}, {n} nights")
+    if p < alpha and rho > 0:
+        row.update(claim="rising", sentence=f"The {name} rose over the nights ({stat}).")
+    elif p < alpha and rho < 0:
+        row.update(claim="falling", sentence=f"The {name} fell over the nights ({stat}).")
+    else:
+        row.update(claim="no_clear_trend",
+                   sentence=f"No clear rise or fall of the {name} over the nights ({stat}).")
+    return row
+
+
+def _factor_row(factor: str, index: str, x: np.ndarray, y: np.ndarray, min_nights: int,
+                ci_method: str) -> dict[str, Any]:
+    name, label = INDICES[index], _factor_label(factor)
+    ok = ~(np.isnan(x) | np.isnan(y))
+    n = int(ok.sum())
+    row: dict[str, Any] = {"factor": factor, "index": index, "n": n, "rho": math.nan,
+                           "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan}
+    if n < min_nights:
+        row.update(claim="too_few_nights",
+                   sentence=f"Too few nights to say: {n} night{'s' if n != 1 else ''} with "
+                            f"both {label} and a {name}; at least {min_nights} needed.")
+        return row
+    rho, p = _spearman(x[ok], y[ok])
+    if math.isnan(rho):
+        row.update(claim="no_variation",
+                   sentence=f"{label[0].upper() + label[1:]} or the {name} did not vary over "
+                            f"the {n} nights, so there is nothing to compare.")
+        return row
+    lo, hi = spearman_ci(rho, n, method=ci_method)
+    row.update(rho=rho, ci_low=lo, ci_high=hi, p_value=p)
+    stat = f"rho {rho:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, {n} nights"
+    if lo > 0:
+        row.update(claim="goes_with_higher",
+                   sentence=f"More {label} went with a higher {name} ({stat}).")
+    elif hi < 0:
+        row.update(claim="goes_with_lower",
+                   sentence=f"More {label} went with a lower {name} ({stat}).")
+    else:
+        row.update(claim="no_clear_link",
+                   sentence=f"No clear link between {label} and the {name}: the interval "
+                            f"includes 0 ({stat}).")
+    return row
+
+
+def night_trends(nights: pd.DataFrame, diary: pd.DataFrame | None = None, *,
+                 min_nights: int = MIN_NIGHTS, window_nights: int = WINDOW_NIGHTS,
+                 alpha: float = 0.05, ci_method: str = "fieller",
+                 category: CategoryConfig | None = None, notes: list[str] | None = None,
+                 settings: dict[str, Any] | None = None) -> Trends:
+    """Trends over nights and how each diary factor goes with each index.
+
+    Parameters
+    ----------
+    nights : DataFrame
+        One row per night with ``date`` (the evening it started, see :func:`night_date`) and
+        ``plm_index``, ``lm_index``, ``twitch_index`` (per hour of rest), ``rest_h`` (hours);
+        e.g. from :func:`load_nights`. Dates must be unique.
+    diary : DataFrame, optional
+        From :func:`detector.diary.read_diary`: ``date`` plus numeric factor columns. A diary
+        line is matched with the night that starts on the evening of its date.
+    min_nights : int
+        Fewest paired nights for a correlation or trend (default :data:`MIN_NIGHTS`).
+    window_nights : int
+        Nights in the trailing rolling mean.
+    alpha : float
+        Level of the trend test and of the Holm-adjusted factor p-values.
+    ci_method : str
+        See :func:`spearman_ci`.
+    category : CategoryConfig, optional
+        ``plm_index_per_h`` (ICSD-3: 15/h in adults) for "PLM index high on several nights".
+    notes : list of str, optional
+        Notes to carry (e.g. from :func:`load_nights`).
+    settings : dict, optional
+        Extra settings to record (e.g. ``source``).
+
+    Returns
+    -------
+    Trends
+    """
+    cat = category or CategoryConfig()
+    notes = list(notes or [])
+    if "date" not in nights:
+        raise InputError("nights: no date column; expected the table from load_nights")
+    df = nights.copy()
+    df["date"] = pd.to_datetime(df["date"]).dt.normalize()
+    if df["date"].duplicated().any():
+        d = df.loc[df["date"].duplicated(), "date"].iloc[0]
+        raise InputError(f"nights: two nights on {d:%Y-%m-%d}; expected one night per date")
+    df = df.sort_values("date", kind="stable").reset_index(drop=True)
+    for col in (*INDICES, "rest_h"):
+        df[col] = pd.to_numeric(df[col], errors="coerce") if col in df else np.nan
+        if col in INDICES:
+            df[f"{col}_rolling"] = df[col].rolling(window_nights,
+                                                   min_periods=min(3, window_nights)).mean()
+    factor_cols: list[str] = []
+    if diary is not None:
+        from .diary import TEXT_COLUMNS
+
+        dia = diary.copy()
+        dia["date"] = pd.to_datetime(dia["date"]).dt.normalize()
+        factor_cols = [c for c in dia.columns if c != "date" and c not in TEXT_COLUMNS
+                       and pd.api.types.is_numeric_dtype(dia[c])]
+        clash = [c for c in dia.columns if c != "date" and c in df.columns]
+        if clash:
+            raise InputError(f"diary: column {clash[0]!r} is also a night measurement; rename it")
+        unmatched = int((~dia["date"].isin(df["date"])).sum())
+        if unmatched:
+            notes.append(f"{unmatched} diary day(s) have no night in the results (they are not "
+                         "used).")
+        no_entry = int((~df["date"].isin(dia["date"])).sum())
+        if no_entry:
+            notes.append(f"{no_entry} night(s) have no diary line.")
+        df = df.merge(dia, on="date", how="left")
+    order = np.arange(len(df), dtype=float)
+    trend = pd.DataFrame([_trend_row(ix, order, df[ix].to_numpy(float), min_nights, alpha,
+                                     ci_method) for ix in INDICES])
+    rows = [_factor_row(f, ix, df[f].to_numpy(float), df[ix].to_numpy(float), min_nights,
+                        ci_method) for f in factor_cols for ix in INDICES]
+    factors = pd.DataFrame(rows, columns=["factor", "index", "n", "rho", "ci_low", "ci_high",
+                                          "p_value", "claim", "sentence"])
+    factors.insert(7, "p_holm", _holm(factors["p_value"].to_numpy(float)))
+    advice = _advice(df, trend, factors, cat)
+    info = {"min_nights": min_nights, "window_nights": window_nights,
+            "plm_index_per_h": cat.plm_index_per_h, "alpha": alpha, "ci_method": ci_method,
+            "diary_factors": factor_cols}
+    info.update(settings or {})
+    return Trends(nights=df, trend=trend, factors=factors, advice=advice, notes=notes,
+                  settings=info)
+
+
+def _advice(df: pd.DataFrame, trend: pd.DataFrame, factors: pd.DataFrame,
+            cat: CategoryConfig) -> dict[str, Any]:
+    """Which row of the article's solution table fits these nights, and why."""
+    recent = df.tail(RECENT_NIGHTS)
+    limit = cat.plm_index_per_h
+    n_recent = len(recent)
+    n_high = int((recent["plm_index"] > limit).sum())
+    claims = dict(zip(trend["index"], trend["claim"]))
+    doctor: list[str] = []
+    if n_high >= SEVERAL_NIGHTS:
+        doctor.append(f"The PLM index was above {limit:g}/h (the ICSD-3 threshold for adults) "
+                      f"on {n_high} of the last {n_recent} nights.")
+    if claims.get("plm_index") == "rising":
+        doctor.append("The PLM index rose over the nights ("
+                      + trend.set_index("index").loc["plm_index", "sentence"].split("(", 1)[1])
+    cats = recent["category"].astype(str) if "category" in recent else pd.Series([], dtype=str)
+    n_rls = int((cats == "restless_legs_like_pattern").sum())
+    if n_rls >= SEVERAL_NIGHTS:
+        doctor.append(f"{n_rls} of the last {n_recent} nights showed a restless-legs-like "
+                      "pattern (much movement while settling).")
+    higher = factors[factors["claim"] == "goes_with_higher"]
+    lower = factors[factors["claim"] == "goes_with_lower"]
+    linked = sorted(set(higher["factor"]) | set(lower["factor"]))
+    reasons = list(doctor)
+    if doctor:
+        key = "when_to_see_a_doctor"
+    else:
+        n_freq = int((cats == "frequent_twitching").sum())
+        rising = [INDICES[i] for i in ("lm_index", "twitch_index") if claims.get(i) == "rising"]
+        if n_freq >= SEVERAL_NIGHTS:
+            reasons.append(f"{n_freq} of the last {n_recent} nights showed frequent twitching.")
+        if rising:
+            reasons.append(f"The {' and the '.join(rising)} rose over the nights.")
+        if linked:
+            reasons.append("Diary factors went with the indices: "
+                           + ", ".join(_factor_label(f) for f in linked) + ".")
+        key = "long_term_management" if reasons else "immediate_relief"
+        if not reasons:
+            reasons.append(f"The PLM index was above {limit:g}/h on {n_high} of the last "
+                           f"{n_recent} nights and no index rose over the nights.")
+    return {"key": key, "consult_doctor": bool(doctor), "reasons": reasons,
+            "factors": sorted(set(higher["factor"])), "factors_lower": sorted(set(lower["factor"])),
+            "n_high_recent": n_high, "n_recent": n_recent}
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def _plot_indices(tr: Trends) -> Any:
+    import matplotlib.dates as mdates
+
+    from .plots import KIND_COLOURS, PLM_COLOUR, _new_figure, _style
+
+    df = tr.nights
+    limit = tr.settings["plm_index_per_h"]
+    fig = _new_figure(10.0, 5.4, hspace=0.35, top_in=0.55)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True)
+    x = df["date"].dt.to_pydatetime() if len(df) else []
+    for ax, items in ((ax1, (("plm_index", PLM_COLOUR), ("lm_index", KIND_COLOURS["lm"]))),
+                      (ax2, (("twitch_index", KIND_COLOURS["twitch"]),))):
+        _style(ax)
+        for col, colour in items:
+            ax.plot(x, df[col], "o", ms=4, color=colour, alpha=0.75,
+                    label=f"{INDICES[col]} per night")
+            ax.plot(x, df[f"{col}_rolling"], "-", lw=2, color=colour,
+                    label=f"mean of last {tr.settings['window_nights']} nights")
+        ax.set_ylabel("events per hour")
+        ax.set_ylim(bottom=0)
+    ax1.axhline(limit, color="#8a4b00", ls="--", lw=1.2)
+    ax1.text(0.005, limit, f" {limit:g}/h (ICSD-3 PLM threshold)", transform=ax1.get_yaxis_transform(),
+             va="bottom", ha="left", fontsize=8.5, color="#8a4b00")
+    ax1.set_title("PLM and leg movement index", fontsize=10, loc="left", pad=14)
+    ax2.set_title("Twitch index", fontsize=10, loc="left")
+    ax1.legend(fontsize=8, ncol=4, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False,
+               borderaxespad=0.1)
+    loc = mdates.AutoDateLocator(maxticks=10)
+    ax2.xaxis.set_major_locator(loc)
+    ax2.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    return fig
+
+
+def _plot_rest(tr: Trends) -> Any:
+    import matplotlib.dates as mdates
+
+    from .plots import _new_figure, _style
+
+    df = tr.nights
+    fig = _new_figure(10.0, 2.4, top_in=0.2)
+    ax = fig.subplots()
+    _style(ax)
+    x = df["date"].dt.to_pydatetime() if len(df) else []
+    ax.bar(x, df["rest_h"], width=0.8, color="#56B4E9")
+    ax.set_ylabel("rest (h)")
+    loc = mdates.AutoDateLocator(maxticks=10)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    return fig
+
+
+def _signed(x: Any, digits: int = 2) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:+.{digits}f}"
+
+
+def _factor_table(tr: Trends) -> str:
+    from .report import _e
+
+    f = tr.factors
+    if not len(f):
+        return ('<section id="factors"><h2>Diary factors</h2><p>No diary was given. Keep a '
+                'diary (<code>legtwitch trends --template diary.csv</code> writes a template) '
+                'to see how caffeine, alcohol, stress, exercise, sleep and water went with '
+                'your nights.</p></section>')
+    rows = []
+    for _, r in f.iterrows():
+        ci = ("" if math.isnan(r["ci_low"]) else
+              f"{_signed(r['ci_low'])} to {_signed(r['ci_high'])}")
+        cls = ' class="high"' if r["claim"] in ("goes_with_higher", "goes_with_lower") else ""
+        rows.append(f'<tr{cls} data-factor="{_e(r["factor"])}" data-index="{_e(r["index"])}" '
+                    f'data-claim="{_e(r["claim"])}"><td><code>{_e(r["factor"])}</code></td>'
+                    f'<td>{_e(INDICES[r["index"]])}</td><td class="num">{int(r["n"])}</td>'
+                    f'<td class="num">{_signed(r["rho"])}</td><td class="num">{ci}</td>'
+                    f'<td class="num">{_p(r["p_holm"])}</td><td>{_e(r["sentence"])}</td></tr>')
+    k = tr.n_comparisons
+    multi = (f"{k} factor-index pairs were compared. At the 5% level about 1 in 20 pairs "
+             "looks related by chance alone, so one link among many may be luck; the adjusted "
+             "p (Holm) allows for the number of pairs, and a link with an adjusted p above "
+             f"{tr.settings['alpha']:g} may be chance.") if k else ""
+    return ('<section id="factors"><h2>How the diary went with the nights</h2>'
+            '<p class="explain">rho is Spearman\u2019s rank correlation over the nights that '
+            'have both a diary value and a measurement: +1 means the more of the factor, the '
+            'higher the index every time; 0 means no relation; \u22121 the lower. The 95% '
+            'interval shows how sure that is (Fisher z); when it includes 0 there is no clear '
+            f'link. With fewer than {tr.settings["min_nights"]} nights nothing is claimed. A '
+            'diary line goes with the night that starts on the evening of its date.</p>'
+            '<div class="scroll"><table><tr><th>Factor</th><th>Index</th><th>Nights</th>'
+            '<th>rho</th><th>95% CI</th><th>Adjusted p</th><th>In words</th></tr>'
+            + "".join(rows) + '</table></div>'
+            f'<p class="explain">{_e(multi)} These numbers show what went together on the same '
+            'nights. They do not show that a factor is behind the twitches: it could be the '
+            'other way round, or a third thing (a hard week) could move both. To find out, '
+            'change one thing for a couple of weeks and look again.</p></section>')
+
+
+def _p(p: Any) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    return "&lt; 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _advice_card(tr: Trends) -> str:
+    from .report import _e
+
+    adv = tr.advice
+    rows = []
+    for key, art in ADVICE.items():
+        fits = key == adv["key"]
+        note = '<span class="fitnote">fits these nights</span>' if fits else ""
+        rows.append(f'<div class="row{" fits" if fits else ""}" data-advice="{_e(key)}">'
+                    f'<span class="label">{_e(art["row"])}</span>{note}'
+                    f'<div class="examples">{_e(art["examples"])} \N{EM DASH} goal: '
+                    f'{_e(art["goal"])}</div><p>{_e(art["text"])}</p></div>')
+    reasons = "".join(f"<li>{_e(r)}</li>" for r in adv["reasons"])
+    factor_html = ""
+    linked = [f for f in adv["factors"] if f in FACTOR_ARTICLE]
+    if linked:
+        items = "".join(f"<li><strong>{_e(_factor_label(f))}</strong>: the article lists "
+                        f"\u201c{_e(FACTOR_ARTICLE[f][0])}\u201d and says \u201c"
+                        f"{_e(FACTOR_ARTICLE[f][1])}\u201d</li>" for f in linked)
+        factor_html = ("<p><strong>What the article says about the factors that went with "
+                       f"higher indices</strong></p><ul class=\"reasons\">{items}</ul>")
+    title = ("Worth showing to a doctor" if adv["consult_doctor"] else
+             "Lifestyle may be worth a look" if adv["key"] == "long_term_management" else
+             "Nothing that stands out")
+    return ('<section id="category"><h2>What these nights look like</h2><div class="card">'
+            f'<p class="kicker">Over {len(tr.nights)} nights</p><h3>{_e(title)}</h3>'
+            f'<ul class="reasons">{reasons}</ul>{factor_html}'
+            '<p><strong>What the article suggests</strong></p>'
+            f'<div class="advice">{"".join(rows)}</div></div></section>')
+
+
+def _category_counts(tr: Trends) -> str:
+    from .report import _e
+
+    if "category" not in tr.nights:
+        return ""
+    counts = tr.nights["category"].dropna().astype(str).value_counts()
+    items = "".join(f"<li>{_e(CATEGORIES.get(c, {}).get('title', c))}: {n} night"
+                    f"{'s' if n != 1 else ''}</li>" for c, n in counts.items())
+    return f"<p><strong>Night by night, the closest category was</strong></p><ul>{items}</ul>"
+
+
+def _nights_table(tr: Trends) -> str:
+    from .report import _e, _num
+
+    df = tr.nights
+    extra = list(tr.settings.get("diary_factors", []))
+    head = ("<tr><th>Night of</th><th>Folder</th><th>PLM /h</th><th>LM /h</th><th>Twitch /h</th>"
+            "<th>Rest</th><th>Category</th>" + "".join(f"<th><code>{_e(c)}</code></th>"
+                                                      for c in extra) + "</tr>")
+    rows = []
+    for _, r in df.iterrows():
+        cat = CATEGORIES.get(str(r.get("category")), {}).get("title", r.get("category", ""))
+        rows.append(f"<tr><td>{r['date']:%a %d %b %Y}</td><td>{_e(r.get('night', ''))}</td>"
+                    + "".join(f'<td class="num">{_num(r[c])}</td>' for c in INDICES)
+                    + f'<td class="num">{_num(r["rest_h"])} h</td><td>{_e(cat)}</td>'
+                    + "".join(f'<td class="num">{_num(r[c], 1)}</td>' for c in extra) + "</tr>")
+    return ('<details id="nights"><summary>Every night</summary><div class="scroll"><table>'
+            f'{head}{"".join(rows)}</table></div></details>')
+
+
+def _limits() -> str:
+    from .report import _e
+
+    items = [
+        "Sleep: there is no brain-wave (EEG) recording, so the sensor cannot tell sleep from "
+        "quiet wakefulness. Indices are per hour of rest, not per hour of sleep.",
+        "Breathing: leg movements that follow breathing pauses (apnoeas) look the same as "
+        "periodic limb movements; if you snore or stop breathing at night the PLM index may be "
+        "too high.",
+        "Some movements: tensing a muscle without moving the leg, and toe-only movements, "
+        "barely move a sensor on the shin or ankle and can be missed.",
+        "The other leg is measured only when a second sensor was worn.",
+        "Symptoms: the urge to move, discomfort and daytime sleepiness matter for a diagnosis, "
+        "and only you can report them.",
+        "The diary: it records what you remember; a few weeks of nights can show what went "
+        "together, not why.",
+    ]
+    li = "".join(f"<li>{_e(t)}</li>" for t in items)
+    return (f'<section id="limits"><h2>What an accelerometer cannot see</h2>'
+            f'<ul class="limits">{li}</ul></section>')
+
+
+def render_trends(tr: Trends) -> str:
+    """Render the multi-night report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    tr : Trends
+
+    Returns
+    -------
+    str
+        The HTML document: summary numbers, "not a diagnosis", what the nights look like with
+        the article's advice (when to consult a doctor), indices per night over time with the
+        15/h PLM line, rest hours, the trend test, the diary factor table, what an
+        accelerometer cannot see, and every night. Figures are embedded as base64 PNG; nothing
+        is loaded from elsewhere, and text from files is HTML-escaped.
+    """
+    from .report import _CSS, _e, _figure, _num, _tile, _version
+
+    df = tr.nights
+    limit = tr.settings["plm_index_per_h"]
+    first, last = (df["date"].min(), df["date"].max()) if len(df) else (None, None)
+    span = f"{first:%d %b %Y} \N{EN DASH} {last:%d %b %Y}" if first is not None else "none"
+    adv = tr.advice
+    plm_trend = tr.trend.set_index("index").loc["plm_index"]
+    tiles = "".join([
+        _tile("n_nights", "Nights", str(len(df)), "", span),
+        _tile("median_plm_index", "Median PLM index", _num(df["plm_index"].median()), "/h",
+              f"threshold {limit:g}/h"),
+        _tile("n_high_recent", "Nights above threshold",
+              f"{adv['n_high_recent']} of {adv['n_recent']}", "",
+              f"PLM index above {limit:g}/h, last {adv['n_recent']} nights",
+              adv["n_high_recent"] >= SEVERAL_NIGHTS),
+        _tile("plm_trend", "PLM trend", _signed(plm_trend["rho"]), "rho",
+              str(plm_trend["claim"]).replace("_", " "), plm_trend["claim"] == "rising"),
+        _tile("median_twitch_index", "Median twitch index", _num(df["twitch_index"].median()),
+              "/h", ""),
+        _tile("median_rest_h", "Median rest", _num(df["rest_h"].median()), "h", "per night"),
+    ])
+    trend_items = "".join(f'<li data-index="{_e(r["index"])}" data-claim="{_e(r["claim"])}">'
+                          f'{_e(r["sentence"])}</li>' for _, r in tr.trend.iterrows())
+    notes = "".join(f"<li>{_e(n)}</li>" for n in tr.notes)
+    source = tr.settings.get("source", "")
+    diary = tr.settings.get("diary_source")
+    sub = (f'<p class="sub">{_e(source)}' + (f" \N{MIDDLE DOT} diary {_e(diary)}" if diary else "")
+           + "</p>") if source else ""
+    body = [
+        f"<header><h1>Nights over time: leg movements</h1>{sub}</header>",
+        f'<section id="numbers"><div class="tiles">{tiles}</div></section>',
+        '<section class="notdx" id="not-a-diagnosis" role="note"><strong>Not a diagnosis'
+        f'</strong>{_e(DISCLAIMER)}</section>',
+        _advice_card(tr),
+        _figure("indices", "Indices per night", _plot_indices(tr),
+                "Scatter of PLM, leg movement and twitch index per night with rolling means",
+                f"Dots: each night, events per hour of rest. Lines: mean of the last "
+                f"{tr.settings['window_nights']} nights. Dashed: {limit:g}/h, the ICSD-3 "
+                "threshold for periodic limb movements in adults."),
+        f'<section id="trend"><h2>Trend</h2><ul>{trend_items}</ul><p class="explain">Spearman'
+        "\u2019s rank correlation of each index with the night order (first night to last): "
+        f"a rise or fall is named when p &lt; {tr.settings['alpha']:g}.</p>"
+        f"{_category_counts(tr)}</section>",
+        _figure("rest", "Rest per night", _plot_rest(tr), "Bar chart of rest hours per night",
+                "Hours of rest each night: the recording minus gaps and sustained movements "
+                "(turning over, getting up). The indices are per hour of rest."),
+        _factor_table(tr),
+        _limits(),
+        ('<section id="notes"><h2>Notes</h2><ul>' + notes + "</ul></section>") if notes else "",
+        f'<section id="all-nights"><h2>Every night</h2>{_nights_table(tr)}</section>',
+    ]
+    version = _version()
+    footer = (f"<footer>legtwitch{' ' + _e(version) if version else ''} \N{MIDDLE DOT} "
+              "not a diagnosis</footer>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>Nights over time \N{EM DASH} {_e(span)}</title><style>{_CSS}"
+            "tr.high td { background: var(--warnbg); }</style></head>"
+            f"<body><main>{''.join(body)}{footer}</main></body></html>\n")
+
+
+def write_trends(tr: Trends, path: str | Path) -> Path:
+    """Write the trends page to ``path`` (mode 0600: it is health data)."""
+    return write_private(path, render_trends(tr))
+
+
+# --------------------------------------------------------------------------- command line
+
+_EXAMPLES = """examples:
+  legtwitch trends results/                         indices over time, trend, advice
+  legtwitch trends results/ --diary diary.csv       ...and how the diary went with them
+  legtwitch trends results/ --diary diary.csv --out weeks.html --tz Europe/Berlin
+  legtwitch trends --template diary.csv             write a diary template to fill in
+
+Nights are dated by the evening they start (start time minus 12 h); a diary line goes with the
+night that starts on the evening of its date. Correlations need at least 7 nights with both."""
+
+
+def add_parser(sub: Any, add_config_args: Any) -> None:
+    """Add ``trends`` to ``detector.cli``'s sub-parsers."""
+    p = sub.add_parser(
+        "trends", help="indices over many nights, and how a lifestyle diary goes with them",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EXAMPLES,
+        description="Read a results folder of nights (*/summary.json from `legtwitch analyze` "
+                    "or nights.csv from `legtwitch batch`) and write one page: PLM, LM and "
+                    "twitch indices per night over time, rest hours, a trend test and, with a "
+                    "diary, how each factor (caffeine_mg, alcohol_units, stress_1_5, "
+                    "exercise_min, sleep_h, water_l or your own numeric columns) went with the "
+                    "indices (Spearman's rho, 95% interval, number of nights). Not a diagnosis.")
+    p.add_argument("results", nargs="?", help="results folder (or a nights.csv file)")
+    p.add_argument("--diary", metavar="CSV", help="lifestyle diary: date plus numeric columns")
+    p.add_argument("--out", metavar="HTML", help="page to write (default: RESULTS/trends.html)")
+    p.add_argument("--tz", metavar="ZONE", help="time zone for night dates, e.g. Europe/Berlin "
+                   "(default: the offset in the start times, UTC)")
+    p.add_argument("--min-nights", type=int, default=MIN_NIGHTS,
+                   help=f"fewest paired nights for a correlation (default {MIN_NIGHTS})")
+    p.add_argument("--template", metavar="CSV", help="write a diary template here and stop")
+    add_config_args(p)
+    p.set_defaults(func=cmd_trends)
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    """Run ``legtwitch trends``: print the findings and write the page. Returns 0."""
+    from .diary import read_diary, write_diary_template
+
+    if args.template:
+        if Path(args.template).exists():
+            raise InputError(f"{args.template}: already exists; not overwriting a diary")
+        write_diary_template(args.template)
+        print(f"wrote a diary template to {args.template}")
+        return 0
+    if not args.results:
+        raise InputError("trends: give a results folder (or --template FILE)")
+    if args.min_nights < 4:
+        raise InputError(f"--min-nights {args.min_nights}: expected at least 4")
+    if args.tz:
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(args.tz)
+        except (KeyError, ValueError, OSError):
+            raise InputError(f"--tz {args.tz!r}: not a time zone; expected e.g. "
+                             "Europe/Berlin") from None
+    from .cli import _config
+
+    cfg = _config(args)
+    nights, notes = load_nights(args.results, tz=args.tz)
+    diary = read_diary(args.diary) if args.diary else None
+    tr = night_trends(nights, diary, min_nights=args.min_nights, category=cfg.category,
+                      notes=notes, settings={"source": str(args.results),
+                                             "diary_source": args.diary})
+    results = Path(args.results)
+    out = Path(args.out) if args.out else (results if results.is_dir() else results.parent
+                                           ) / "trends.html"
+    write_trends(tr, out)
+    d = tr.nights["date"]
+    print(f"{len(tr.nights)} nights, {d.min():%Y-%m-%d} to {d.max():%Y-%m-%d}")
+    for s in tr.trend["sentence"]:
+        print(f"  {s}")
+    for _, r in tr.factors[tr.factors["claim"].isin(["goes_with_higher",
+                                                     "goes_with_lower"])].iterrows():
+        print(f"  {r['sentence']}")
+    if tr.advice["consult_doctor"]:
+        print("  worth showing to a doctor: " + " ".join(tr.advice["reasons"]))
+    for n in notes:
+        print(f"  note: {n}")
+    print(f"wrote {out}")
+    return 0
