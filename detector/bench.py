@@ -159,4 +159,8 @@ def run_bench(hours: float = 8.0, fs_hz: float = 100.0, repeat: int = 3,
     width = max(len(r[0]) for r in rows)
     for name, value, note in rows:
         print(f"{name:<{width}}  {value}  {note}")
+    from .batch import batch_benchmark, format_batch_benchmark
+
+    print()
+    print(format_batch_benchmark(batch_benchmark(n_nights=8, hours=0.5, workers=(1, 2))))
     return 0

@@ -26,7 +26,9 @@ EPILOG = """examples:
   legtwitch evaluate results/events.csv night.truth.csv
   legtwitch evaluate results/events.csv scoring.edf   compare with a PSG scorer's EDF+ annotations
   legtwitch methods --config tuned.toml            a methods paragraph for a paper
+  legtwitch batch "nights/*.csv" --out results/    analyse many nights (resumes; --dask-local N)
   legtwitch trends results/ --diary diary.csv      nights over time, and what goes with them
+  legtwitch export night.csv --edf night.edf       EDF+ with every event annotated, for PSG viewers
   legtwitch presets                                list the bundled configuration presets
   legtwitch bench                                  speed and memory figures
   legtwitch scan                                   find nearby sensors
@@ -160,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="print speed and memory figures",
                        description="Benchmark on a synthetic 8-hour 100-Hz 3-axis night: bare "
                        "pandas CSV parse, the whole analysis from CSV and from Parquet, peak "
-                       "memory, the live (streaming) detector's speed and latency, and the "
-                       "recorder's write, finalize and recover times.")
+                       "memory, the notebook API's re-thresholding, the live (streaming) "
+                       "detector's speed and latency, the recorder's write, finalize and "
+                       "recover times; and a batch of short nights with 1 and 2 workers.")
     p.add_argument("--hours", type=float, default=8.0, help="night length (default 8)")
     p.add_argument("--fs", type=float, default=100.0, help="sampling rate (default 100)")
     p.add_argument("--repeat", type=int, default=3, help="runs per figure, median reported")
@@ -170,9 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     from firmware_bridge.commands import add_parsers
 
     add_parsers(sub, _add_config_args)
+    from .batch import add_parser as add_batch
+    from .export_edf import add_parser as add_export
     from .trends import add_parser as add_trends
 
+    add_batch(sub, _add_config_args)
     add_trends(sub, _add_config_args)
+    add_export(sub, _add_config_args)
     return parser
 
 

@@ -553,7 +553,8 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
     Parameters
     ----------
     path : str or Path
-        The recording. Columns (case-insensitive): a time column (``timestamp``, ``time``, ``t``,
+        The recording: CSV, CSV.gz, Parquet, or EDF+ (``.edf``: accelerometer channels such as
+        ``ACC_X``, read by :func:`detector.export_edf.read_edf_recording`). Columns (case-insensitive): a time column (``timestamp``, ``time``, ``t``,
         ``ts``, ``unix_time``, ``datetime``, ``time_s``, ``time_ms``) and x, y, z columns (``x``,
         ``ax``, ``acc_x``, ``accx``, ``accel_x``..., optionally with a unit suffix ``_g``,
         ``_mg``, ``_ms2``). Other columns are ignored.
@@ -584,6 +585,10 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
         numeric column (naming the column and line), undetectable units, and everything
         :func:`detector.clean.clean` rejects.
     """
+    if Path(path).suffix.lower() == ".edf":   # EDF+ (ours or a PSG's): rate and units from its header
+        from .export_edf import read_edf_recording
+
+        return read_edf_recording(path, leg=leg)
     unit_arg = normalize_units(units) if units is not None else None
     exact = _read_recorder_parquet(path, fs_hz, leg)
     if exact is not None:

@@ -38,8 +38,9 @@ __all__ = ["Reference", "read_reference", "write_reference_csv", "DEFAULT_LABELS
            "classify_label", "leg_from_label", "CLASSES"]
 
 #: What an annotation can be: a leg movement, a leg movement the scorer marked as a PLM, a
+#: twitch (a short jerk the scorer or legtwitch marked as such, whatever its duration), a
 #: respiratory event (apnoea, hypopnoea, RERA), or anything else (kept in ``.other``).
-CLASSES = ("lm", "plm", "respiratory", "other")
+CLASSES = ("lm", "plm", "twitch", "respiratory", "other")
 
 #: Default label table, ``{regular expression: class}``, matched case-insensitively with
 #: :func:`re.search` against the text before an EDF+ ``@@channel`` suffix; the first match
@@ -62,6 +63,7 @@ DEFAULT_LABELS: dict[str, str] = {
     r"^\W*arousal": "other",
     r"((?<![a-z])plms?|periodic[\s_-]+(limb|leg)[\s_-]+mov\w*)\W*(series|episode|train|sequence)":
         "other",
+    r"twitch|hypnic[\s_-]*jerk|(?<![a-z])jerk(?![a-z])": "twitch",
     r"(?<![a-z])plms?[lrb]?(?![a-z])|periodic[\s_-]+(limb|leg)[\s_-]+mov": "plm",
     r"(limb|leg)[\s_-]*(mov|mvt|mvmt)|(?<![a-z])lms?[lrb]?(?![a-z])|(?<![a-z])[lr]-?at(?![a-z])"
     r"|^\W*bilat(eral)?\W*$": "lm",
@@ -526,7 +528,7 @@ def _assemble(raw: pd.DataFrame, id_col: str, *, fmt: str, source: str, rules: R
     no_dur = np.isnan(dur)
     dur = np.where(no_dur, 0.0, dur)
     start = raw["start_s"].to_numpy(dtype=float) + shift_s
-    is_ev = np.isin(cls, ("lm", "plm"))
+    is_ev = np.isin(cls, ("lm", "plm", "twitch"))
     is_resp = cls == "respiratory"
     info = {"shift_s": float(shift_s), **info,
             "n_no_duration": int((no_dur & (is_ev | is_resp)).sum())}
@@ -540,11 +542,12 @@ def _assemble(raw: pd.DataFrame, id_col: str, *, fmt: str, source: str, rules: R
         col = np.array(_normalise(raw["leg"], LEG_ALIASES, LEGS, "leg", at("leg")), dtype=object)
         leg = np.where(col == "unknown", leg, col)
     kind = kind_from_rules(dur, leg == "bilateral", rules).astype(object)
-    kind_from_file = False
+    kind = np.where(cls == "twitch", "twitch", kind)    # the label says what it is
+    kind_from_file = bool((cls[is_ev] == "twitch").any())
     if "kind" in raw.columns:
         kinds = np.array(_normalise(raw["kind"], {"": None, "nan": None, "none": None}, KINDS,
                                     "kind", at("kind")), dtype=object)
-        kind_from_file = any(k is not None for k in kinds[is_ev])
+        kind_from_file = kind_from_file or any(k is not None for k in kinds[is_ev])
         kind = np.where([isinstance(k, str) and bool(k) for k in kinds], kinds, kind)
 
     plm_from: str | None = None

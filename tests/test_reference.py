@@ -193,6 +193,18 @@ def test_no_plm_label_means_no_plm_flags(tmp_path):
     assert ref.summary()["n_plm"] is None
 
 
+def test_twitch_labels_are_twitches_whatever_their_duration(tmp_path):
+    """A jerk of 0.7 s is a twitch when the scorer (or legtwitch's export) says so; by its
+    duration alone it would be an LM (>= 0.5 s, WASM 2016)."""
+    path = write_edf(tmp_path / "t.edf", [(10.0, 0.7, "Twitch (Left)"), (30.0, 0.3, "Hypnic jerk"),
+                                          (50.0, 0.7, "LM")])
+    ref = read_reference(path)
+    assert list(ref.events["kind"]) == ["twitch", "twitch", "lm"]
+    assert list(ref.events["leg"]) == ["left", "unknown", "unknown"]
+    scored = ref.scored(RULES["aasm2012"])
+    assert list(scored.events["kind"]) == ["twitch", "twitch", "lm"]
+
+
 # ----------------------------------------------------------------------------- alignment
 
 def test_alignment_with_a_recording_starting_30_s_after_the_edf(psg_edf):
