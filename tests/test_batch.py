@@ -278,3 +278,52 @@ def test_collated_table_has_one_type_per_column(tmp_path):
     path = tmp_path / "t.parquet"
     table.to_parquet(path)                        # would raise on a column of text and numbers
     assert list(pd.read_parquet(path)["status"]) == ["analysed", "analysed", "failed"]
+
+
+@pytest.fixture(scope="module")
+def twenty_nights(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("twenty")
+    for seed in range(20):
+        scenario = ("plmd", "healthy", "twitchy", "rls")[seed % 4]
+        write_simulation(simulate_night(scenario, 0.05, 50.0, 100 + seed), d / f"n{seed:02d}.csv")
+    return d
+
+
+def test_twenty_nights_equal_twenty_single_runs(twenty_nights, tmp_path):
+    """The issue's bar: a batch of 20 short nights on the local process pool equals 20 single
+    `legtwitch analyze` runs, file for file."""
+    res = run_batch(str(twenty_nights / "*.csv"), tmp_path / "out", max_workers=2, report=False)
+    assert res.n_analysed == 20 and res.exit_code == 0
+    for p in sorted(twenty_nights.glob("n??.csv")):
+        single = tmp_path / "single" / p.stem
+        assert detector.cli.main(["analyze", str(p), "--out", str(single), "--no-report",
+                                  "-q"]) == 0
+        for name in ("events.csv", "summary.json"):
+            assert (tmp_path / "out" / p.stem / name).read_bytes() == \
+                (single / name).read_bytes(), (p.name, name)
+
+
+def test_a_batch_killed_midway_resumes_without_redoing_finished_nights(twenty_nights, tmp_path):
+    """kill -9 the batch process while it runs; the next run skips every night that had
+    finished (done.json written) and analyses only the rest."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "detector.cli", "batch", str(twenty_nights / "*.csv"), "--out",
+           str(out), "--workers", "1", "--no-report", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/done.json"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = {p.parent.name for p in out.glob("*/done.json")}
+    assert 4 <= len(finished) < 20, len(finished)
+    res = run_batch(str(twenty_nights / "*.csv"), out, max_workers=1, report=False)
+    statuses = _statuses(res)
+    assert {n for n, s in statuses.items() if s == "skipped"} == finished
+    assert {n for n, s in statuses.items() if s == "analysed"} == set(statuses) - finished
+    assert res.exit_code == 0 and len(statuses) == 20
