@@ -61,13 +61,18 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
                    help="PLM scoring rules: wasm2016 (default) or aasm2012")
 
 
-def _add_recording_args(p: argparse.ArgumentParser) -> None:
+def _add_input_args(p: argparse.ArgumentParser) -> None:
+    """How to read one recording: --fs, --units, --leg."""
     p.add_argument("--fs", type=float, metavar="HZ",
                    help="sampling rate in Hz (default: inferred from the timestamps)")
     p.add_argument("--units", choices=["g", "mg", "m/s2"],
                    help="units of x, y, z (default: detected from the median magnitude)")
     p.add_argument("--leg", default="unknown", choices=["left", "right", "unknown"],
                    help="which leg the sensor was on (default: unknown)")
+
+
+def _add_recording_args(p: argparse.ArgumentParser) -> None:
+    _add_input_args(p)
     p.add_argument("--other-leg", metavar="FILE",
                    help="the other leg's recording: LMs of both legs are merged into bilateral "
                         "LMs by the rules (WASM 2016: overlapping or < 0.5 s apart)")

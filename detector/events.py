@@ -254,9 +254,13 @@ class SignalTrace:
 
     def barrier_cum(self) -> np.ndarray:
         """Cumulative count of samples not analysed (length n + 1): events never join across."""
-        if self.gap_cum is not None:
-            return self.gap_cum
-        return np.concatenate(([0], np.cumsum(~np.isfinite(self.filtered_g[:, 0]))))
+        return self.gap_cum if self.gap_cum is not None else not_analysed_cum(self.filtered_g)
+
+
+def not_analysed_cum(filtered_g: np.ndarray) -> np.ndarray:
+    """Cumulative count (length n + 1) of the samples left out of the analysis (NaN after
+    filtering: gaps and segments too short to analyse)."""
+    return np.concatenate(([0], np.cumsum(~np.isfinite(filtered_g[:, 0]))))
 
 
 def filter_segments(recording: Recording, bp: BandpassConfig) -> tuple[np.ndarray, np.ndarray,

@@ -531,12 +531,9 @@ def add_parser(sub: Any, add_config_args: Any) -> None:
     p.add_argument("--edf", metavar="FILE", help="write EDF+ here (.edf)")
     p.add_argument("--annotations", metavar="FILE",
                    help="write the annotations here (.csv or .tsv)")
-    p.add_argument("--fs", type=float, metavar="HZ",
-                   help="sampling rate in Hz (default: inferred from the timestamps)")
-    p.add_argument("--units", choices=["g", "mg", "m/s2"],
-                   help="units of x, y, z (default: detected from the median magnitude)")
-    p.add_argument("--leg", default="unknown", choices=["left", "right", "unknown"],
-                   help="which leg the sensor was on (default: unknown)")
+    from .cli import _add_input_args
+
+    _add_input_args(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_config_args(p)
     p.set_defaults(func=cmd_export)
@@ -560,11 +557,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     night = Path(args.night)
     say(f"reading {night}")
-    if night.suffix.lower() == ".edf":
-        rec = read_edf_recording(night, leg=args.leg)
-    else:
-        rec = load_recording(night, fs_hz=args.fs, units=args.units, leg=args.leg,
-                             config=cfg.clean)
+    rec = load_recording(night, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean)
     result = analyze(rec, cfg)
     if args.edf:
         info = write_edf(result, args.edf)

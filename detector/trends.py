@@ -334,25 +334,41 @@ def _factor_label(name: str) -> str:
     return f"{base} ({name})" if base else name
 
 
+def _rank_stats(x: np.ndarray, y: np.ndarray, min_nights: int, ci_method: str
+                ) -> tuple[dict[str, Any], str | None]:
+    """Spearman's rho of ``y`` on ``x`` over the nights where both are known, its 95 % interval
+    and p-value (NaN when not computed), and why it was not: ``too_few_nights``,
+    ``no_variation`` or None."""
+    ok = ~(np.isnan(x) | np.isnan(y))
+    n = int(ok.sum())
+    stats: dict[str, Any] = {"n": n, "rho": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+                             "p_value": math.nan}
+    if n < min_nights:
+        return stats, "too_few_nights"
+    rho, p = _spearman(x[ok], y[ok])
+    if math.isnan(rho):
+        return stats, "no_variation"
+    lo, hi = spearman_ci(rho, n, method=ci_method)
+    stats.update(rho=rho, ci_low=lo, ci_high=hi, p_value=p)
+    return stats, None
+
+
 def _trend_row(index: str, x: np.ndarray, y: np.ndarray, min_nights: int, alpha: float,
                ci_method: str) -> dict[str, Any]:
     name = INDICES[index]
-    ok = ~np.isnan(y)
-    n = int(ok.sum())
-    row: dict[str, Any] = {"index": index, "n": n, "rho": math.nan, "ci_low": math.nan,
-                           "ci_high": math.nan, "p_value": math.nan}
-    if n < min_nights:
-        row.update(claim="too_few_nights",
+    stats, why_not = _rank_stats(x, y, min_nights, ci_method)
+    row: dict[str, Any] = {"index": index, **stats}
+    n = stats["n"]
+    if why_not == "too_few_nights":
+        row.update(claim=why_not,
                    sentence=f"Too few nights to judge a trend in the {name}: {n} night"
                             f"{'s' if n != 1 else ''}, at least {min_nights} needed.")
         return row
-    rho, p = _spearman(x[ok], y[ok])
-    if math.isnan(rho):
-        row.update(claim="no_variation",
+    if why_not == "no_variation":
+        row.update(claim=why_not,
                    sentence=f"The {name} was the same every night: no trend to test.")
         return row
-    lo, hi = spearman_ci(rho, n, method=ci_method)
-    row.update(rho=rho, ci_low=lo, ci_high=hi, p_value=p)
+    rho, lo, hi, p = stats["rho"], stats["ci_low"], stats["ci_high"], stats["p_value"]
     stat = (f"rho {rho:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, "
             f"p {'< 0.001' if p < 0.001 else f'= {p:.3f}'}, {n} nights")
     if p < alpha and rho > 0:
@@ -368,23 +384,20 @@ def _trend_row(index: str, x: np.ndarray, y: np.ndarray, min_nights: int, alpha:
 def _factor_row(factor: str, index: str, x: np.ndarray, y: np.ndarray, min_nights: int,
                 ci_method: str) -> dict[str, Any]:
     name, label = INDICES[index], _factor_label(factor)
-    ok = ~(np.isnan(x) | np.isnan(y))
-    n = int(ok.sum())
-    row: dict[str, Any] = {"factor": factor, "index": index, "n": n, "rho": math.nan,
-                           "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan}
-    if n < min_nights:
-        row.update(claim="too_few_nights",
+    stats, why_not = _rank_stats(x, y, min_nights, ci_method)
+    row: dict[str, Any] = {"factor": factor, "index": index, **stats}
+    n = stats["n"]
+    if why_not == "too_few_nights":
+        row.update(claim=why_not,
                    sentence=f"Too few nights to say: {n} night{'s' if n != 1 else ''} with "
                             f"both {label} and a {name}; at least {min_nights} needed.")
         return row
-    rho, p = _spearman(x[ok], y[ok])
-    if math.isnan(rho):
-        row.update(claim="no_variation",
+    if why_not == "no_variation":
+        row.update(claim=why_not,
                    sentence=f"{label[0].upper() + label[1:]} or the {name} did not vary over "
                             f"the {n} nights, so there is nothing to compare.")
         return row
-    lo, hi = spearman_ci(rho, n, method=ci_method)
-    row.update(rho=rho, ci_low=lo, ci_high=hi, p_value=p)
+    rho, lo, hi = stats["rho"], stats["ci_low"], stats["ci_high"]
     stat = f"rho {rho:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, {n} nights"
     if lo > 0:
         row.update(claim="goes_with_higher",

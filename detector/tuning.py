@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
 
 from .config import Config, ConfigError, load_config
-from .events import Detection, SignalTrace, filter_segments, find_events
+from .events import Detection, SignalTrace, filter_segments, find_events, not_analysed_cum
 from .envelope import movement_envelope
 from .inputs import as_recording
 from .pipeline import score_night
@@ -68,7 +67,7 @@ class SignalCache:
             fkey = (bp.lowcut_hz, bp.highcut_hz, bp.order)
             if self._filtered is None or self._filtered[0] != fkey:
                 filt, seg_lo, seg_hi, used = filter_segments(rec, bp)
-                gap_cum = np.concatenate(([0], np.cumsum(~np.isfinite(filt[:, 0]))))
+                gap_cum = not_analysed_cum(filt)
                 self._filtered = (fkey, (filt, seg_lo, seg_hi, used, gap_cum))
                 self._envelope = self._floor = None
             else:
