@@ -34,6 +34,33 @@ Polar PMD (timestamped frames, no sample numbers):
   rate has been measured. A frame with the same or an older last-sample time is a duplicate,
   except as the first frame of a restarted stream (the clock was reset: estimated as above).
 
+Plausibility (one corrupt packet costs at most its own samples)
+-----------------------------------------------------------------
+A packet that decodes can still carry one wrong field (a bit flip the link layer missed, a
+firmware bug, a Polar clock that was reset). Before a packet may move the stream's base it must
+be plausible against the stream so far:
+
+- LegAccel, same session: its ``device_time_us`` must agree with its ``first_index`` (PROTOCOL.md
+  section 6.3: sample k is at the first packet's time + k / fs) within
+  :data:`DEVICE_TIME_TOL_SAMPLES` samples plus :data:`DEVICE_TIME_TOL_FRACTION` of the distance,
+  and a forward jump of its index must fit in the host time since the last packet
+  (:func:`max_forward_s`: elapsed host time x measured device/host rate, plus
+  :data:`PLAUSIBLE_SLACK_S` of latency);
+- LegAccel, another session id; the night's first packets: always a change of base;
+- Polar: the timestamp may move forward at most :func:`max_forward_s`, and back at most
+  :data:`POLAR_BACK_S` (reordered or repeated frames; further back is a clock reset).
+
+A packet that fails is held on probation in a chain of mutually consistent packets. A chain that
+reaches :data:`CONFIRM_PACKETS` packets is real (a new session, a reboot, a clock reset, the
+night's start) and is placed; if its jump is larger than the host clock allows, its gap is
+estimated from host times (``exact=False``) instead of trusting the device's count. A chain that
+the ongoing stream outvotes (:data:`CONFIRM_PACKETS` accepted packets after its last one) or that
+ages past :data:`PROBATION_MAX_AGE_S` is rejected: its packets are bad packets (counted, their
+reason kept in :attr:`Assembler.bad_packet_errors`; they stay in the raw log). At the end of the
+night a chain of two packets, or one that follows a link event, is placed. Samples further than
+:data:`MAX_ABS_G` from zero, a LegAccel ``scale_g`` outside :data:`SCALE_RANGE` of its range, or a
+scale or range that changes inside a session, make a bad packet too.
+
 The cause of a gap comes from the link events logged between the arrival of the last sample
 before it and the arrival of the data after it, in this order of precedence: device reboot >
 stall (watchdog) > disconnect > device buffer overflow (``FLAG_OVERFLOW`` on the packet after the
@@ -69,7 +96,9 @@ __all__ = [
     "CAUSE_PACKET_LOSS", "CAUSE_OVERFLOW", "CAUSE_DISCONNECT", "CAUSE_STALL", "CAUSE_REBOOT",
     "CAUSE_PRECEDENCE", "EVENT_CAUSES", "REORDER_MAX_PACKETS", "REORDER_MAX_AGE_S",
     "POLAR_EXACT_TOL_SAMPLES", "REPLAY_PPM", "MAX_BAD_PACKET_ERRORS", "REBOOT_CLOCK_MARGIN_S",
-    "REBOOT_CLOCK_MARGIN_FRACTION",
+    "REBOOT_CLOCK_MARGIN_FRACTION", "CONFIRM_PACKETS", "PLAUSIBLE_SLACK_S",
+    "PLAUSIBLE_RATE_TOL", "DEVICE_TIME_TOL_SAMPLES", "DEVICE_TIME_TOL_FRACTION", "POLAR_BACK_S",
+    "PROBATION_MAX_AGE_S", "MAX_ABS_G", "SCALE_RANGE", "max_forward_s",
 ]
 
 CAUSE_PACKET_LOSS = "packet loss"
@@ -104,7 +133,27 @@ REPLAY_MIN_DISAGREEMENT_S = 0.5
 """... and only if the two clocks disagree by more than this over the fit (s): shorter spans
 cannot tell a replay from arrival jitter."""
 MAX_BAD_PACKET_ERRORS = 10
-"""How many of the latest undecodable packets are kept (number, length, message)."""
+"""How many of the latest bad packets are kept (number, length, message)."""
+CONFIRM_PACKETS = 3
+"""Consistent packets needed before a change of base (new session, jump, reset) is believed."""
+PLAUSIBLE_SLACK_S = 2.0
+"""Host seconds of latency jitter allowed on top of the elapsed host time (x the rate)."""
+PLAUSIBLE_RATE_TOL = 0.01
+"""The device clock may run this fraction faster than measured before a jump is implausible."""
+DEVICE_TIME_TOL_SAMPLES = 2.0
+"""LegAccel: device time and sample index may disagree by this many samples ..."""
+DEVICE_TIME_TOL_FRACTION = 0.01
+"""... plus this fraction of the distance between the two packets compared (timer drift)."""
+POLAR_BACK_S = 10.0
+"""A Polar frame at most this many device seconds older than the last placed one is a repeat
+or a late frame (dropped, counted); older still, it claims a clock reset (probation)."""
+PROBATION_MAX_AGE_S = 30.0
+"""A probation chain that has not grown for this many host seconds is rejected."""
+MAX_ABS_G = 32.0
+"""A sample further than this from zero on any axis (g) cannot come from a +-16 g sensor."""
+SCALE_RANGE = (2.0 ** 7, 2.0 ** 17)
+"""LegAccel ``range_g / scale_g`` (full-scale counts) must lie in this range: 8-bit to
+18-bit sensors (a 16-bit sensor has 32768)."""
 _CLOSE_EVENTS = ("closed",)
 
 
@@ -194,7 +243,8 @@ class Counters:
     reordered: int = 0        #: packets that arrived after a later one (recorded in order)
     late: int = 0             #: packets that arrived after their place was declared lost
     overlaps: int = 0         #: Polar frames whose timestamps overlap the previous frame
-    bad_packets: int = 0      #: notifications that could not be decoded
+    bad_packets: int = 0      #: notifications that could not be decoded or were implausible
+    implausible: int = 0      #: decoded packets rejected as implausible (also in bad_packets)
     sessions: int = 0         #: stream sessions with data
     connects: int = 0         #: ``connected`` events
     reconnects: int = 0       #: ``connected`` events after the first
@@ -215,6 +265,53 @@ class _Last(NamedTuple):
     arrival: int
     host_s: float
     dev_end_s: float
+
+
+@dataclass
+class _Chain:
+    """Packets on probation that agree with each other (see "Plausibility")."""
+
+    why: str                  #: what was implausible about the first packet
+    packets: list[_Pending]
+    backed: bool = False      #: a link event came before it (a new session was expected)
+    outvoted: int = 0         #: packets of the ongoing stream accepted since its last packet
+
+
+def max_forward_s(host_elapsed_s: float, device_per_host: float) -> float:
+    """Most device seconds a stream can move forward in ``host_elapsed_s`` host seconds.
+
+    Parameters
+    ----------
+    host_elapsed_s : float
+        Host seconds since the last placed packet arrived (negative counts as 0).
+    device_per_host : float
+        Measured device seconds per host second (1 for a live sensor, 60 for a replay at 60x).
+
+    Returns
+    -------
+    float
+        ``elapsed x rate x (1 + PLAUSIBLE_RATE_TOL) + PLAUSIBLE_SLACK_S x max(rate, 1)``, s.
+    """
+    rate = float(device_per_host)
+    return (max(float(host_elapsed_s), 0.0) * rate * (1.0 + PLAUSIBLE_RATE_TOL)
+            + PLAUSIBLE_SLACK_S * max(rate, 1.0))
+
+
+def _pending_state(p: _Pending) -> list[Any]:
+    return [base64.b64encode(p.payload).decode("ascii"), p.host_s, p.arrival]
+
+
+def _same_packet(a: _Pending, b: _Pending) -> bool:
+    return a.payload == b.payload
+
+
+def _span(seconds: float) -> str:
+    seconds = abs(float(seconds))
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:,.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds:,.1f} s"
 
 
 # --- clock ----------------------------------------------------------------------------------------
@@ -270,7 +367,8 @@ class ClockFit:
     @property
     def rate_ratio(self) -> float:
         """Device seconds per host second (60 for a replay at speed 60; ~1 otherwise)."""
-        return 1.0 / (1.0 + self.drift_ppm * 1e-6)
+        den = 1.0 + self.drift_ppm * 1e-6
+        return 1.0 / den if den > 0 and math.isfinite(den) else 1.0
 
     def to_host(self, device_s: float | np.ndarray) -> float | np.ndarray:
         """Host unix time (s) of device time ``device_s`` (lower envelope)."""
@@ -334,7 +432,11 @@ class ClockFit:
             c, s = _line(xm, ym)
         replay = False
         corrected = True
-        if abs(s) > REPLAY_PPM * 1e-6:
+        if not (math.isfinite(s) and math.isfinite(c)) or 1.0 + s <= 1e-6:
+            # host time standing still or running backwards against the device: not a clock
+            mean = float(np.mean(ym))
+            s, c, corrected = 0.0, (mean if math.isfinite(mean) else 0.0), False
+        elif abs(s) > REPLAY_PPM * 1e-6:
             corrected = False
             if abs(s) * span > REPLAY_MIN_DISAGREEMENT_S:
                 replay = True
@@ -447,7 +549,12 @@ class Assembler:
         self._s_next = 0                         # next session index expected
         self._s_lost: list[tuple[int, int]] = []  # session index ranges declared lost
         self._old_sids: set[int] = set()
-        self._buffer: dict[int, _Pending] = {}
+        self._buffer: dict[float, _Pending] = {}  # reorder buffer: first_index / last sample time
+        self._s_scale: tuple[float, float] | None = None  # (scale_g, range_g) of the session
+        self._chains: list[_Chain] = []          # packets on probation
+        self._backed = True                      # a link event since the last placed packet
+        self._force_estimate = False             # the next base change: gap from host times
+        self._gate_cache: tuple[int, float] | None = None
         # Polar state
         self._p_last_t: float | None = None      # device time of the last sample placed
         self._p_new_stream = False
@@ -467,6 +574,8 @@ class Assembler:
         cause = EVENT_CAUSES.get(name)
         if cause is not None:
             self._causes.append((self._arrival, cause))
+        if name in ("connected", "stream_started", "reboot", "device_reboot"):
+            self._backed = True
         if name == "connected":
             self.counters.connects += 1
             if self.counters.connects > 1:
@@ -478,7 +587,7 @@ class Assembler:
         elif name == "stream_started":
             self._stream_started(obj)
         if name in _CLOSE_EVENTS:
-            return self._release_all()
+            return self._end_of_stream()
         return self._release_due()
 
     def control(self, host_s: float, payload: bytes) -> list[Chunk]:
@@ -497,14 +606,13 @@ class Assembler:
         block = self._decode(host_s, payload)
         out: list[Chunk] = []
         if block is not None:
-            p = _Pending(block, host_s, self._arrival, bytes(payload))
-            out = self._legaccel(p) if self.protocol == "legaccel" else self._polar(p)
+            out = self._place(_Pending(block, host_s, self._arrival, bytes(payload)))
         out += self._release_due()
         return out
 
     def finish(self) -> list[Chunk]:
         """Release everything still buffered (end of the night)."""
-        return self._release_all()
+        return self._end_of_stream()
 
     # -- decoding ----------------------------------------------------------------------------------
     def _stream_started(self, obj: Mapping[str, Any]) -> None:
@@ -521,10 +629,10 @@ class Assembler:
         if self._p_last_t is not None:
             self._p_new_stream = True
 
-    def _bad(self, nbytes: int, message: str) -> None:
+    def _bad(self, nbytes: int, message: str, arrival: int | None = None) -> None:
         self.counters.bad_packets += 1
-        self.bad_packet_errors.append({"packet": self._arrival, "bytes": nbytes,
-                                       "error": message})
+        self.bad_packet_errors.append({"packet": self._arrival if arrival is None else arrival,
+                                       "bytes": nbytes, "error": message})
 
     def _decode(self, host_s: float, payload: bytes) -> SampleBlock | None:
         if self._decoder is None:
@@ -549,8 +657,28 @@ class Assembler:
         if self.protocol == "legaccel" and (block.first_index is None or block.session_id is None):
             self._bad(len(payload), "LegAccel packet without session_id or first_index")
             return None
+        why = self._implausible_values(block)
+        if why:
+            self.counters.implausible += 1
+            self._bad(len(payload), why)
+            return None
         self.counters.packets += 1
         return block
+
+    def _implausible_values(self, block: SampleBlock) -> str | None:
+        """Why the block's scale or samples cannot be real (None when they can)."""
+        scale, rng = float(block.scale_g), float(block.range_g)
+        if self.protocol == "legaccel" and rng > 0:
+            full = rng / scale if scale > 0 else math.inf
+            if not SCALE_RANGE[0] <= full <= SCALE_RANGE[1]:
+                return (f"scale_g {scale:.6g} g per count with range +-{rng:g} g: implies "
+                        f"{full:.3g} full-scale counts, expected {SCALE_RANGE[0]:.0f} to "
+                        f"{SCALE_RANGE[1]:.0f} (8- to 18-bit sensors)")
+        peak = float(np.abs(block.counts).max()) * scale if block.n else 0.0
+        if not peak <= MAX_ABS_G:
+            return (f"a sample of {peak:.3g} g: beyond what a +-16 g accelerometer can measure "
+                    f"(limit {MAX_ABS_G:g} g)")
+        return None
 
     # -- causes ------------------------------------------------------------------------------------
     def _cause(self, a: int, b: int, extra: tuple[str, ...] = ()) -> str:
@@ -562,7 +690,8 @@ class Assembler:
     def _prune_causes(self) -> None:
         if len(self._causes) < 32 or self._last is None:
             return
-        keep = min([self._last.arrival] + [p.arrival for p in self._buffer.values()])
+        keep = min([self._last.arrival] + [p.arrival for p in self._buffer.values()]
+                   + [c.packets[0].arrival for c in self._chains])
         self._causes = [(a, c) for a, c in self._causes if a >= keep]
 
     # -- emission ----------------------------------------------------------------------------------
@@ -599,19 +728,243 @@ class Assembler:
             return 1.0
         return tb.clock.rate_ratio
 
+    def _gate_rate(self) -> float:
+        """Device seconds per host second for the plausibility gate: a fit of the latest (at most
+        4096) placed packets, refreshed at 8, 16, ..., 512 packets and then every 256, so that
+        it costs little and depends only on the log (1.0 until measured)."""
+        n = len(self._clock_k)
+        if n < 8:
+            return 1.0
+        key = (1 << (n.bit_length() - 1)) if n < 512 else n - n % 256
+        if self._gate_cache is not None and self._gate_cache[0] == key:
+            return self._gate_cache[1]
+        rate = 1.0
+        fs_dev = self.fs_device_hz
+        if fs_dev and self._dev_origin is not None:
+            lo = max(0, key - 4096)
+            k = np.asarray(self._clock_k[lo:key], dtype=np.float64)
+            clock = ClockFit.fit(self._dev_origin + k / fs_dev,
+                                 np.asarray(self._clock_h[lo:key], dtype=np.float64))
+            if clock is not None and (clock.replay or clock.drift_corrected):
+                r = clock.rate_ratio
+                rate = min(max(r, 1e-3), 1e4) if math.isfinite(r) else 1.0
+        self._gate_cache = (key, rate)
+        return rate
+
+    def _emitter(self) -> Callable[[_Pending], list[Chunk]]:
+        return self._emit_legaccel if self.protocol == "legaccel" else self._emit_polar
+
+    # -- the plausibility gate ---------------------------------------------------------------------
+    def _place(self, p: _Pending) -> list[Chunk]:
+        """Place a decoded packet if it is plausible; otherwise put it on probation."""
+        why = self._judge(p)
+        if why is None:
+            out = self._legaccel(p) if self.protocol == "legaccel" else self._polar(p)
+            self._backed = False
+            self._outvote()
+            return out
+        return self._hold(p, why)
+
+    def _judge(self, p: _Pending) -> str | None:
+        """Why ``p`` cannot simply continue the stream (None when it can)."""
+        b = p.block
+        fs = float(b.fs_hz)
+        last = self._last
+        if self.protocol == "legaccel":
+            sid = int(b.session_id)  # type: ignore[arg-type]
+            if self._sid is None or last is None:
+                return "first packets of the night"
+            if sid in self._old_sids:
+                return None  # a packet of an ended session: counted as late
+            if sid != self._sid:
+                return f"session id {sid} while session {self._sid} is streaming"
+            if self._s_base is None:
+                return None
+            j0 = int(b.first_index)  # type: ignore[arg-type]
+            j_last = self._s_next - 1
+            if self._s_scale is not None and (float(b.scale_g), float(b.range_g)) != self._s_scale:
+                return (f"scale {b.scale_g:.6g} g/count, +-{b.range_g:g} g inside a session "
+                        f"started at {self._s_scale[0]:.6g} g/count, +-{self._s_scale[1]:g} g")
+            expected = last.dev_end_s + (j0 - j_last) / fs
+            tol = (DEVICE_TIME_TOL_SAMPLES + DEVICE_TIME_TOL_FRACTION * abs(j0 - j_last)) / fs
+            off = float(b.device_time_s) - expected
+            if not abs(off) <= tol:
+                return (f"device time {_span(off)} {'ahead of' if off > 0 else 'behind'} what "
+                        f"sample index {j0} implies")
+            return self._legaccel_jump(p)
+        if self._p_last_t is None or last is None:
+            return "first frames of the night"
+        return self._polar_jump(p)
+
+    def _newest(self) -> _Pending | None:
+        """The buffered packet furthest ahead (None when the buffer is empty)."""
+        return self._buffer[max(self._buffer)] if self._buffer else None
+
+    def _legaccel_jump(self, p: _Pending) -> str | None:
+        """Why ``p``'s index is further ahead than the host clock allows (None if it is not),
+        measured from the furthest packet placed or waiting in the reorder buffer."""
+        last = self._last
+        assert last is not None
+        b = p.block
+        fs = float(b.fs_hz)
+        ref_next, ref_host = self._s_next, last.host_s
+        newest = self._newest()
+        if newest is not None:
+            ref_next = int(newest.block.first_index) + newest.block.n  # type: ignore[arg-type]
+            ref_host = newest.host_s
+        jump = int(b.first_index) - ref_next  # type: ignore[arg-type]
+        if jump <= 0:
+            return None
+        dh = p.host_s - ref_host
+        if jump / fs <= max_forward_s(dh, self._gate_rate()):
+            return None
+        return (f"sample index jumps {jump:,} samples ({_span(jump / fs)}) ahead "
+                f"{max(dh, 0.0):.1f} s after the last packet")
+
+    def _polar_jump(self, p: _Pending) -> str | None:
+        """Why ``p``'s timestamp is implausibly far ahead of, or behind, the stream (None if
+        it is not)."""
+        last = self._last
+        assert last is not None and self._p_last_t is not None
+        t_end = float(p.block.device_time_end_s)
+        if not math.isfinite(t_end):
+            return "timestamp not a finite time"
+        rate = self._gate_rate()
+        ref_t, ref_host = self._p_last_t, last.host_s
+        newest = self._newest()
+        if newest is not None:
+            ref_t, ref_host = float(newest.block.device_time_end_s), newest.host_s
+        dt = t_end - ref_t
+        dh = p.host_s - ref_host
+        if dt > 0 and dt > max_forward_s(dh, rate):
+            return (f"timestamp jumps {_span(dt)} ahead {max(dh, 0.0):.1f} s after the last "
+                    "frame")
+        if t_end - self._p_last_t < -POLAR_BACK_S * max(rate, 1.0):
+            return f"timestamp goes {_span(t_end - self._p_last_t)} back"
+        return None
+
+    def _consistent(self, a: _Pending, b: _Pending) -> bool:
+        """Whether two packets on probation belong to the same stream."""
+        x, y = a.block, b.block
+        fs = float(x.fs_hz)
+        dh = abs(b.host_s - a.host_s)
+        rate = self._gate_rate()
+        if self.protocol == "legaccel":
+            if x.session_id != y.session_id or x.first_index == y.first_index:
+                return False
+            if (float(x.scale_g), float(x.range_g)) != (float(y.scale_g), float(y.range_g)):
+                return False
+            dj = int(y.first_index) - int(x.first_index)  # type: ignore[operator]
+            off = float(y.device_time_s) - float(x.device_time_s) - dj / fs
+            tol = (DEVICE_TIME_TOL_SAMPLES + DEVICE_TIME_TOL_FRACTION * abs(dj)) / fs
+            return abs(off) <= tol and abs(dj) / fs <= max_forward_s(dh, rate)
+        dt = float(y.device_time_end_s) - float(x.device_time_end_s)
+        return (math.isfinite(dt) and abs(dt) * fs >= 0.5
+                and abs(dt) <= max_forward_s(dh, rate))
+
+    def _hold(self, p: _Pending, why: str) -> list[Chunk]:
+        for chain in self._chains:
+            if any(self._consistent(q, p) for q in chain.packets):
+                chain.packets.append(p)
+                chain.outvoted = 0
+                if len(chain.packets) >= CONFIRM_PACKETS:
+                    return self._adopt(chain)
+                return []
+            if any(_same_packet(q, p) for q in chain.packets):
+                self.counters.duplicates += 1
+                return []
+        self._chains.append(_Chain(why, [p], backed=self._backed))
+        return []
+
+    def _outvote(self) -> None:
+        """The ongoing stream placed another packet: chains it outvotes are rejected."""
+        if not self._chains:
+            return
+        keep = []
+        for chain in self._chains:
+            chain.outvoted += 1
+            if chain.outvoted >= CONFIRM_PACKETS:
+                self._reject(chain, "the stream went on as before")
+            else:
+                keep.append(chain)
+        self._chains = keep
+
+    def _reject(self, chain: _Chain, reason: str) -> None:
+        for q in chain.packets:
+            self.counters.implausible += 1
+            self.counters.packets -= 1
+            self._bad(len(q.payload), f"{chain.why}; not confirmed ({reason})", q.arrival)
+
+    def _expire_chains(self) -> None:
+        if not self._chains or self.last_host_s is None:
+            return
+        keep = []
+        for chain in self._chains:
+            if self.last_host_s - chain.packets[-1].host_s > PROBATION_MAX_AGE_S:
+                self._reject(chain, f"no packet agreed with it within {PROBATION_MAX_AGE_S:g} s")
+            else:
+                keep.append(chain)
+        self._chains = keep
+
+    def _adopt(self, chain: _Chain) -> list[Chunk]:
+        """A confirmed chain becomes the stream: release the old stream's buffer, then place
+        the chain's packets as a new base."""
+        self._chains.remove(chain)
+        out = self._release_all()
+        last = self._last
+        arrived = chain.packets                   # in arrival order
+        if self.protocol == "legaccel":
+            first = min(arrived, key=lambda q: int(q.block.first_index))  # type: ignore[arg-type]
+            sid = int(first.block.session_id)  # type: ignore[arg-type]
+            if self._sid is not None and sid != self._sid:
+                self._old_sids.add(self._sid)
+            elif self._sid is not None and last is not None and self._legaccel_jump(first):
+                self._force_estimate = True  # the same session's numbers jumped: not believed
+            self._sid, self._s_base, self._s_lost = sid, None, []
+            self._s_next = int(first.block.first_index)  # type: ignore[arg-type]
+            self._s_scale = (float(first.block.scale_g), float(first.block.range_g))
+            out += self._emit_legaccel(first)
+            place: Callable[[_Pending], list[Chunk]] = self._legaccel
+        else:
+            first = min(arrived, key=lambda q: float(q.block.device_time_end_s))
+            if self._p_last_t is not None and last is not None:
+                self._p_new_stream = True
+                dt = float(first.block.device_time_end_s) - self._p_last_t
+                if dt <= 0 or self._polar_jump(first):
+                    self._force_estimate = True
+            out += self._emit_polar(first)
+            place = self._polar
+        if first is not arrived[0]:
+            self.counters.reordered += 1
+        for q in arrived:
+            if q is not first:
+                out += place(q)
+        self._backed = False
+        return out
+
+    def _end_of_stream(self) -> list[Chunk]:
+        """End of the night (or of the recorder's run): release the buffer, then place the
+        chain on probation that has the most support (two packets, or one after a link event);
+        reject the others."""
+        out = self._release_all()
+        self._expire_chains()
+        ok = [c for c in self._chains if len(c.packets) >= 2 or c.backed]
+        best = max(ok, key=lambda c: len(c.packets), default=None)
+        if best is not None:
+            out += self._adopt(best)
+        for chain in self._chains:
+            self._reject(chain, "the recording ended")
+        self._chains = []
+        return out
+
     # -- LegAccel ----------------------------------------------------------------------------------
     def _legaccel(self, p: _Pending) -> list[Chunk]:
         b = p.block
         sid = int(b.session_id)  # type: ignore[arg-type]
         out: list[Chunk] = []
-        if sid in self._old_sids:
+        if sid in self._old_sids or sid != self._sid:
             self.counters.late += 1
             return out
-        if sid != self._sid:
-            out = self._release_all()
-            if self._sid is not None:
-                self._old_sids.add(self._sid)
-            self._sid, self._s_base, self._s_next, self._s_lost = sid, None, 0, []
         j0 = int(b.first_index)  # type: ignore[arg-type]
         if j0 + b.n <= self._s_next:
             if any(lo <= j0 and j0 + b.n <= hi for lo, hi in self._s_lost):
@@ -622,7 +975,7 @@ class Assembler:
         if j0 in self._buffer:
             self.counters.duplicates += 1
             return out
-        if j0 > self._s_next:
+        if j0 > self._s_next and self._s_base is not None:
             if any(k > j0 for k in self._buffer):
                 self.counters.reordered += 1
             self._buffer[j0] = p
@@ -635,31 +988,45 @@ class Assembler:
 
     def _drain(self) -> list[Chunk]:
         out: list[Chunk] = []
+        emit = self._emitter()
         while self._buffer:
             k = min(self._buffer)
-            if k > self._s_next:
-                break
-            p = self._buffer.pop(k)
-            if k + p.block.n <= self._s_next:
-                self.counters.duplicates += 1
-                continue
-            out += self._emit_legaccel(p)
+            p = self._buffer[k]
+            if self.protocol == "legaccel":
+                if k > self._s_next:
+                    break
+                self._buffer.pop(k)
+                if k + p.block.n <= self._s_next:
+                    self.counters.duplicates += 1
+                    continue
+            else:
+                m = self._polar_steps(p)
+                if m >= 1 and m != p.block.n:
+                    break
+                self._buffer.pop(k)
+                if m < 1:
+                    self.counters.duplicates += 1
+                    continue
+            out += emit(p)
         return out
 
     def _release_due(self) -> list[Chunk]:
         out: list[Chunk] = []
+        emit = self._emitter()
         while self._buffer and (
                 len(self._buffer) > REORDER_MAX_PACKETS
                 or self.last_host_s - min(p.host_s for p in self._buffer.values())
                 > REORDER_MAX_AGE_S):
-            out += self._emit_legaccel(self._buffer.pop(min(self._buffer)))
+            out += emit(self._buffer.pop(min(self._buffer)))
             out += self._drain()
+        self._expire_chains()
         return out
 
     def _release_all(self) -> list[Chunk]:
         out: list[Chunk] = []
+        emit = self._emitter()
         while self._buffer:
-            out += self._emit_legaccel(self._buffer.pop(min(self._buffer)))
+            out += emit(self._buffer.pop(min(self._buffer)))
             out += self._drain()
         return out
 
@@ -681,6 +1048,7 @@ class Assembler:
         if self._s_base is None:  # first samples of this session
             self.session += 1
             self.counters.sessions += 1
+            self._s_scale = (float(b.scale_g), float(b.range_g))
             if self._last is None:
                 self._dev_origin = dev_first
                 self._s_base = -j0
@@ -706,22 +1074,25 @@ class Assembler:
     def _session_gap(self, dev_first: float, p: _Pending, n: int, fs: float
                      ) -> tuple[int, bool, bool]:
         """Samples missed between the last recorded sample and a new session's first sample:
-        exact from the device clock, or estimated from host times if the clock restarted."""
+        exact from the device clock, or estimated from host times if the clock restarted (or
+        claims more time than the host saw pass)."""
         last = self._last
         assert last is not None
         expected = last.dev_end_s + 1.0 / fs
         diff = dev_first - expected
         ratio = self._device_per_host(fs)
-        host_gap_dev_s = (p.host_s - last.host_s) * ratio  # device s between the arrivals
+        host_gap_dev_s = max(p.host_s - last.host_s, 0.0) * ratio  # device s between arrivals
         dev_gap_s = dev_first + (n - 1) / fs - last.dev_end_s
+        margin = max(REBOOT_CLOCK_MARGIN_S * ratio, REBOOT_CLOCK_MARGIN_FRACTION * host_gap_dev_s)
         # A clock that restarted either went backwards or (booted just before the last session)
         # shows much less time than the host saw pass.
-        restarted = diff * fs < -0.5 or dev_gap_s < host_gap_dev_s - max(
-            REBOOT_CLOCK_MARGIN_S * ratio, REBOOT_CLOCK_MARGIN_FRACTION * host_gap_dev_s)
-        if not restarted:
+        restarted = diff * fs < -0.5 or dev_gap_s < host_gap_dev_s - margin
+        ahead = dev_gap_s > max_forward_s(p.host_s - last.host_s, ratio) + margin
+        forced, self._force_estimate = self._force_estimate, False
+        if not (restarted or ahead or forced):
             return int(round(diff * fs)), True, False
         est = host_gap_dev_s * fs - n
-        return max(1, int(round(est))), False, True
+        return max(1, int(round(est))), False, restarted
 
     # -- Polar -------------------------------------------------------------------------------------
     @property
@@ -731,7 +1102,32 @@ class Assembler:
             return self._p_fs_n / self._p_fs_dt
         return self.fs_nominal_hz
 
+    def _polar_steps(self, p: _Pending) -> int:
+        """Samples from the last placed sample to ``p``'s last sample, at the estimated rate."""
+        assert self._p_last_t is not None
+        fs_est = self.fs_device_hz or float(p.block.fs_hz)
+        return int(round((float(p.block.device_time_end_s) - self._p_last_t) * fs_est))
+
     def _polar(self, p: _Pending) -> list[Chunk]:
+        """Place a plausible frame: at once when it follows the last one, else via the reorder
+        buffer (keyed by its last sample's time), as LegAccel packets are by index."""
+        if self._p_last_t is None or self._p_new_stream:
+            return self._emit_polar(p)
+        t_end = float(p.block.device_time_end_s)
+        if self._polar_steps(p) < 1 or t_end in self._buffer:
+            self.counters.duplicates += 1
+            return []
+        later = any(k > t_end for k in self._buffer)
+        if self._polar_steps(p) != p.block.n:
+            if later:
+                self.counters.reordered += 1
+            self._buffer[t_end] = p
+            return []
+        if later or self._buffer:
+            self.counters.reordered += 1
+        return self._emit_polar(p) + self._drain()
+
+    def _emit_polar(self, p: _Pending) -> list[Chunk]:
         b = p.block
         n = b.n
         t_end = float(b.device_time_end_s)
@@ -747,6 +1143,7 @@ class Assembler:
         fs_est = self.fs_device_hz or float(b.fs_hz)
         measured = self._p_fs_dt > 0
         m = dt * fs_est
+        forced, self._force_estimate = self._force_estimate, False
         if not new_stream and round(m) < 1:
             self.counters.duplicates += 1
             return []
@@ -757,7 +1154,7 @@ class Assembler:
         gap = None
         last = self._last
         assert last is not None
-        if dt > 0 and round(m) >= 1:
+        if dt > 0 and round(m) >= 1 and not forced:
             r = int(round(m))
             n_gap = r - n
             if n_gap > 0:
@@ -771,7 +1168,8 @@ class Assembler:
                 self.counters.overlaps += 1
             start = self.night_next + max(n_gap, 0)
         else:  # the stream restarted with its clock reset: estimate from host times
-            est = (p.host_s - last.host_s) * self._device_per_host(fs_est) * fs_est - n
+            est = (max(p.host_s - last.host_s, 0.0) * self._device_per_host(fs_est) * fs_est
+                   - n)
             n_gap = max(1, int(round(est)))
             cause = self._cause(last.arrival, p.arrival, (CAUSE_REBOOT,))
             gap = self._gap(self.night_next, n_gap, cause, False, p.host_s)
@@ -811,7 +1209,7 @@ class Assembler:
     _SCALARS = ("_stream", "battery_pct", "fs_nominal_hz", "first_host_s", "last_host_s",
                 "first_data_host_s", "last_data_host_s", "session", "night_next", "_arrival",
                 "_dev_origin", "_sid", "_s_base", "_s_next", "_p_last_t", "_p_new_stream",
-                "_p_fs_n", "_p_fs_dt")
+                "_p_fs_n", "_p_fs_dt", "_backed", "_force_estimate")
 
     def state(self) -> dict[str, Any]:
         """Everything needed to continue exactly where this assembler is, JSON-safe, except
@@ -825,8 +1223,11 @@ class Assembler:
             "last": list(self._last) if self._last is not None else None,
             "s_lost": [list(r) for r in self._s_lost],
             "old_sids": sorted(self._old_sids),
-            "buffer": [[base64.b64encode(p.payload).decode("ascii"), p.host_s, p.arrival]
-                       for _, p in sorted(self._buffer.items())],
+            "buffer": [_pending_state(p) for _, p in sorted(self._buffer.items())],
+            "s_scale": list(self._s_scale) if self._s_scale is not None else None,
+            "chains": [{"why": c.why, "backed": c.backed, "outvoted": c.outvoted,
+                        "packets": [_pending_state(p) for p in c.packets]}
+                       for c in self._chains],
         })
         return st
 
@@ -849,14 +1250,26 @@ class Assembler:
         asm._last = _Last(*state["last"]) if state["last"] is not None else None
         asm._s_lost = [(int(a), int(b)) for a, b in state["s_lost"]]
         asm._old_sids = set(state["old_sids"])
-        for payload64, host_s, arrival in state["buffer"]:
-            payload = base64.b64decode(payload64)
-            block = asm._decoder(payload)  # type: ignore[misc]
-            asm._buffer[int(block.first_index)] = _Pending(block, host_s, arrival, payload)
+        for item in state["buffer"]:
+            p = asm._pending_from_state(item)
+            key = (int(p.block.first_index) if asm.protocol == "legaccel"  # type: ignore[arg-type]
+                   else float(p.block.device_time_end_s))
+            asm._buffer[key] = p
+        scale = state.get("s_scale")
+        asm._s_scale = (float(scale[0]), float(scale[1])) if scale else None
+        asm._chains = [_Chain(str(c["why"]), [asm._pending_from_state(x) for x in c["packets"]],
+                              bool(c["backed"]), int(c["outvoted"]))
+                       for c in state.get("chains", [])]
         asm.gaps = list(gaps)
         asm._clock_k = [int(k) for k in clock_k]
         asm._clock_h = [float(h) for h in clock_h]
         return asm
+
+    def _pending_from_state(self, item: list[Any]) -> _Pending:
+        payload64, host_s, arrival = item
+        payload = base64.b64decode(payload64)
+        block = self._decoder(payload)  # type: ignore[misc]
+        return _Pending(block, float(host_s), int(arrival), payload)
 
     def summary(self) -> dict[str, Any]:
         """Counters, rate and clock as a JSON-safe dict (for metadata and status lines)."""
