@@ -40,6 +40,14 @@ MAX_GRID_SAMPLES = 40_000_000
 """Largest uniform grid built (4.6 days at 100 Hz, 27 h at 416 Hz; 480 MB of float32): a longer
 span almost always means a stray timestamp, not one recording."""
 
+MAX_ABS_G = 20.0
+"""A value further than this from zero (g) cannot come from a leg-worn accelerometer (the
+largest ranges are +-16 g): such a row is a bad row, counted and left out."""
+
+STRAY_TIME_S = 600.0
+"""A row whose timestamp is more than this (s) away from both rows beside it in the file, while
+those two are close to each other, holds a stray timestamp: a bad row, counted and left out."""
+
 MIN_CLIPPED_SAMPLES = 5
 """An axis counts as clipped only when more than this many samples sit at its full-scale value."""
 
@@ -132,7 +140,9 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
         ``acc_g`` float32 on the grid ``t0 + k / fs`` (``t0`` = first timestamp), NaN where
         ``valid`` is False. ``info`` gains ``n_nan_rows``, ``n_out_of_order`` (rows earlier than
         the row before them), ``n_duplicates`` (repeated timestamps; the first row is kept),
-        ``n_rows_used``, ``fs_inferred_hz``, ``fs_hz``, ``fs_given``, ``n_gaps``, ``gap_s``,
+        ``n_rows_used``, ``n_out_of_range_rows`` (a value beyond :data:`MAX_ABS_G`),
+        ``n_stray_times`` (see :data:`STRAY_TIME_S`), ``fs_inferred_hz``, ``fs_hz``,
+        ``fs_given``, ``n_gaps``, ``gap_s``,
         ``clipped_fraction`` (fraction of rows with a clipped axis; clipped samples are kept)
         and ``clip_range_g`` (full-scale range in g, or None).
 
@@ -153,6 +163,9 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
         raise InputError(f"{source}: {t.shape[0]} timestamps but {xyz.shape[0]} rows of x, y, z")
     if fs_hz is not None and not (np.isfinite(fs_hz) and fs_hz > 0):
         raise InputError(f"{source}: sampling rate must be a positive number of Hz, got {fs_hz!r}")
+    if fs_hz is not None and not MIN_FS_HZ <= fs_hz <= MAX_FS_HZ:
+        raise InputError(f"{source}: sampling rate {fs_hz:g} Hz; expected {MIN_FS_HZ:g}-"
+                         f"{MAX_FS_HZ:g} Hz for a leg-worn accelerometer")
 
     # 1. Rows with a missing or infinite value (column-wise: reductions across the short axis
     # of an (n, 3) array are several times slower).
@@ -165,6 +178,18 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
     if t.size == 0:
         raise InputError(f"{source}: no usable rows (every row has a missing or non-finite "
                          "time or x, y, z value)")
+    # 1b. Rows no accelerometer on a leg can produce, and single rows with a stray timestamp.
+    bad = _out_of_range(xyz)
+    n_range = int(np.count_nonzero(bad))
+    stray = _stray_times(t)
+    n_stray = int(np.count_nonzero(stray & ~bad))
+    bad |= stray
+    if n_range or n_stray:
+        keep = ~bad
+        t, xyz = t[keep], np.compress(keep, xyz, axis=0)
+    if t.size == 0:
+        raise InputError(f"{source}: no usable rows (every value is beyond +-{MAX_ABS_G:g} g: "
+                         "check the units, e.g. --units mg or m/s2)")
 
     # 2. Rows out of time order: stable sort, so equal timestamps keep their file order.
     dt = np.diff(t)
@@ -201,7 +226,9 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
     span_s = float(tr[-1])
     # Unix-second float64 times resolve ~2.4e-7 s: allow 1e-3 sample so the last sample of an
     # exact grid is never lost to rounding.
-    n_grid = int(np.floor(span_s * fs_used + 1e-3)) + 1
+    n_float = span_s * fs_used
+    n_grid = int(np.floor(n_float + 1e-3)) + 1 if n_float < 2.0 * MAX_GRID_SAMPLES else (
+        2 * MAX_GRID_SAMPLES)
     if n_grid > MAX_GRID_SAMPLES:
         raise InputError(
             f"{source}: timestamps span {span_s / 3600:.1f} h ({t0:.3f} to {t[-1]:.3f}), which at "
@@ -227,6 +254,8 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
         "n_out_of_order": n_back,
         "n_duplicates": n_dup,
         "n_rows_used": int(t.size),
+        "n_out_of_range_rows": n_range,
+        "n_stray_times": n_stray,
         "fs_inferred_hz": round(fs_measured, 4),
         "fs_hz": fs_used,
         "fs_given": fs_hz is not None,
@@ -238,6 +267,32 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
     })
     return Recording(acc_g=acc, fs_hz=fs_used, t0_unix_s=t0, valid=valid, gaps=gaps,
                      source=source, leg=leg, info=out_info)
+
+
+def _out_of_range(xyz: np.ndarray) -> np.ndarray:
+    """Rows with a value beyond +-:data:`MAX_ABS_G` on any axis."""
+    bad = np.abs(xyz[:, 0]) > MAX_ABS_G
+    for axis in (1, 2):
+        bad |= np.abs(xyz[:, axis]) > MAX_ABS_G
+    return bad
+
+
+def _stray_times(t: np.ndarray) -> np.ndarray:
+    """Rows (in file order) whose timestamp jumps away by more than :data:`STRAY_TIME_S` from
+    both neighbours while the neighbours are close to each other (a corrupt time, not a gap)."""
+    n = t.size
+    stray = np.zeros(n, dtype=bool)
+    if n < 3:
+        return stray
+    far = np.abs(np.diff(t)) > STRAY_TIME_S
+    if not far.any():
+        return stray
+    close = np.abs(t[2:] - t[:-2]) <= STRAY_TIME_S
+    stray[1:-1] = far[:-1] & far[1:] & close
+    # The first and last rows have one neighbour: stray when it jumps away from a run of two.
+    stray[0] = far[0] and not far[1]
+    stray[-1] = far[-1] and not far[-2]
+    return stray
 
 
 def _rate_message(source: str, fs_measured_hz: float, median_dt: float) -> str:

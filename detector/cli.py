@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -431,6 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    # numpy's RuntimeWarnings (an empty mean, a division in a flat stretch) are about numbers
+    # that the analysis already handles: they are not for the terminal.
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         if args.command in COMMANDS:
             return COMMANDS[args.command](args)

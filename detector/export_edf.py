@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .clean import MAX_FS_HZ, MIN_FS_HZ
 from .fileio import write_private
 from .recording import InputError, Recording, gap_table
 
@@ -426,8 +427,20 @@ def read_edf_recording(path: str | Path, *, leg: str = "unknown") -> Recording:
     ------
     InputError
         On a missing or unreadable file, a file that is not EDF, missing channels, unknown
-        units, or channels at different rates.
+        units, channels at different rates, a sampling rate outside 5-2000 Hz, or a damaged
+        header or time-keeping annotation (one line naming the file).
     """
+    try:
+        return _read_edf_recording(path, leg)
+    except InputError:
+        raise
+    except (ValueError, IndexError, TypeError, OverflowError, ZeroDivisionError,
+            MemoryError) as exc:
+        raise InputError(f"{path}: damaged EDF file ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:160]})") from None
+
+
+def _read_edf_recording(path: str | Path, leg: str) -> Recording:
     import edfio
 
     path = Path(path)
@@ -456,6 +469,11 @@ def read_edf_recording(path: str | Path, *, leg: str = "unknown") -> Recording:
         raise InputError(f"{path}: not a readable EDF file ({exc})") from None
     axes = _axis_signals(edf.signals, path)
     fs = float(axes[0].sampling_frequency)
+    if not MIN_FS_HZ <= fs <= MAX_FS_HZ:
+        raise InputError(f"{path}: the header gives a sampling rate of {fs:.4g} Hz "
+                         f"({axes[0].samples_per_data_record:g} samples per data record of "
+                         f"{edf.data_record_duration:g} s); expected {MIN_FS_HZ:g}-"
+                         f"{MAX_FS_HZ:g} Hz for an accelerometer: the header is damaged")
     acc = np.column_stack([_to_g(s, path) for s in axes]).astype(np.float32)
     n_file = acc.shape[0]
     ok = np.ones(n_file, bool)
@@ -467,6 +485,10 @@ def read_edf_recording(path: str | Path, *, leg: str = "unknown") -> Recording:
             first = np.rint(onsets * fs).astype(np.int64)
             first -= first[0]
             n_grid = int(first[-1]) + per_record
+            if n_grid > 2 * n_file + int(48 * 3600 * fs) or (first < 0).any():
+                raise InputError(f"{path}: the data records' time-keeping annotations span "
+                                 f"{n_grid / fs / 3600:,.0f} h for {n_file / fs / 3600:.1f} h "
+                                 "of samples, or go back in time: the file is damaged")
             grid = np.zeros((n_grid, 3), np.float32)
             filled = np.zeros(n_grid, bool)
             idx = (first[:, None] + np.arange(per_record)[None, :]).ravel()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .clean import clean
+from .clean import MAX_ABS_G, MAX_FS_HZ, MIN_FS_HZ, clean
 from .config import CleanConfig
 from .recording import InputError, Recording
 
@@ -89,16 +91,19 @@ def _line_of_row(path: Path, gz: bool, delimiter: str, n_fields: int, first_line
     """File line number of data row ``row``, skipping empty lines and rows with the wrong number
     of fields as the CSV reader does. Only called to report an error."""
     opener = gzip.open if gz else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-        count = -1
-        for line_no, line in enumerate(fh, start=1):
-            if line_no < first_line or not line.rstrip("\r\n"):
-                continue
-            if len(next(csv.reader([line], delimiter=delimiter), [])) != n_fields:
-                continue
-            count += 1
-            if count == row:
-                return line_no
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            count = -1
+            for line_no, line in enumerate(fh, start=1):
+                if line_no < first_line or not line.rstrip("\r\n"):
+                    continue
+                if len(next(csv.reader([line], delimiter=delimiter), [])) != n_fields:
+                    continue
+                count += 1
+                if count == row:
+                    return line_no
+    except (OSError, EOFError, zlib.error):
+        pass
     return row + first_line
 
 
@@ -200,8 +205,9 @@ def _head_bytes(path: Path, source: str) -> tuple[bytes, bool]:
         raise InputError(f"{source}: is a directory, expected a CSV or Parquet file") from None
     except PermissionError:
         raise InputError(f"{source}: permission denied") from None
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{source}: cannot read the file ({exc})") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{source}: cannot read the file ({exc}); a compressed file may be "
+                         "damaged or cut short") from None
 
 
 def _is_parquet(path: Path, head: bytes) -> bool:
@@ -292,7 +298,7 @@ def _read_csv(path: Path, source: str, head: bytes, gz: bool, pick: bool) -> _Ta
             raise InputError(f"{source}: no data rows after the header; expected one row per "
                              "sample") from None
         raise InputError(f"{source}: cannot read as CSV ({_short(exc)})") from None
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
         raise InputError(f"{source}: cannot read the file ({_short(exc)})") from None
     if by_index and positions:
         if table.num_columns != len(names):
@@ -499,6 +505,33 @@ def _detect_units(xyz: np.ndarray, source: str) -> str | None:
                      "give the units with --units g|mg|m/s2")
 
 
+def _recorder_rate(meta_fs: bytes | None, fs_hz: float | None, idx: np.ndarray,
+                   times: np.ndarray, source: str) -> tuple[float, str]:
+    """The grid rate of a recorder's file: given, else its metadata, else (metadata damaged)
+    measured from ``sample_index`` and ``timestamp``. Every rate must be 5-2000 Hz."""
+    if fs_hz is not None:
+        fs = float(fs_hz)
+        if not (math.isfinite(fs) and MIN_FS_HZ <= fs <= MAX_FS_HZ):
+            raise InputError(f"{source}: sampling rate {fs_hz!r} Hz; expected {MIN_FS_HZ:g}-"
+                             f"{MAX_FS_HZ:g} Hz")
+        return fs, "given"
+    try:
+        fs = float((meta_fs or b"").decode("ascii", "replace"))
+    except ValueError:
+        fs = math.nan
+    if math.isfinite(fs) and MIN_FS_HZ <= fs <= MAX_FS_HZ:
+        return fs, "metadata"
+    ok = np.isfinite(times)
+    span_t = float(times[ok][-1] - times[ok][0]) if ok.sum() >= 2 else 0.0
+    measured = float(idx[ok][-1] - idx[ok][0]) / span_t if span_t > 0 else math.nan
+    if math.isfinite(measured) and MIN_FS_HZ <= measured <= MAX_FS_HZ:
+        return measured, "timestamps"
+    shown = (meta_fs or b"").decode("ascii", "replace")[:40]
+    raise InputError(f"{source}: the recorder's metadata gives fs_hz={shown!r} and the "
+                     f"timestamps do not give a rate of {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz either; "
+                     "give the sampling rate with --fs")
+
+
 def _read_recorder_parquet(path: str | Path, fs_hz: float | None, leg: str) -> Recording | None:
     """A ``recording.parquet`` written by ``legtwitch record``, placed on its grid exactly.
 
@@ -524,16 +557,34 @@ def _read_recorder_parquet(path: str | Path, fs_hz: float | None, leg: str) -> R
         raise InputError(f"{source}: cannot read as Parquet ({_short(exc)})") from None
     if table.num_rows == 0:
         raise InputError(f"{source}: the recording holds no samples")
-    fs = float(fs_hz) if fs_hz is not None else float(meta[b"fs_hz"])
     idx = table.column("sample_index").to_numpy().astype(np.int64)
     if idx.min() < 0 or np.any(np.diff(idx) <= 0):
         raise InputError(f"{source}: column sample_index must increase strictly from >= 0")
+    times = table.column("timestamp").to_numpy().astype(np.float64)
+    fs, fs_from = _recorder_rate(meta.get(b"fs_hz"), fs_hz, idx, times, source)
     idx = idx - idx[0]
+    # Memory follows the data: the grid may hold gaps, but not more than the samples themselves
+    # plus two days (a stray sample_index, not a night, otherwise).
+    limit = 2 * len(idx) + int(48 * 3600 * fs)
+    if int(idx[-1]) + 1 > limit:
+        row = int(np.argmax(np.diff(idx))) + 1
+        jump = int(idx[row] - idx[row - 1]) - 1
+        raise InputError(f"{source}: sample_index skips {jump:,} samples "
+                         f"({jump / fs / 86400:,.1f} days at {fs:g} Hz) at row {row + 1} of "
+                         f"{len(idx):,}: the file is damaged; `legtwitch recover` on its folder "
+                         "rebuilds it from the raw packet log")
     n = int(idx[-1]) + 1
     acc = np.full((n, 3), np.nan, np.float32)
     for i, axis in enumerate("xyz"):
         acc[idx, i] = table.column(axis).to_numpy()
-    t0 = float(table.column("timestamp")[0].as_py())
+    bad = ~np.isfinite(acc[idx]).all(axis=1) | (np.abs(acc[idx]) > MAX_ABS_G).any(axis=1)
+    n_bad = int(np.count_nonzero(bad))
+    if n_bad:
+        acc[idx[bad]] = np.nan
+    finite = np.flatnonzero(np.isfinite(times))
+    if finite.size == 0:
+        raise InputError(f"{source}: no finite timestamp in the recording")
+    t0 = float(times[finite[0]] - idx[finite[0]] / fs)
     if leg == "unknown":
         recorded = (meta.get(b"leg") or b"unknown").decode("utf-8", "replace")
         leg = recorded if recorded in ("left", "right") else "unknown"
@@ -542,6 +593,7 @@ def _read_recorder_parquet(path: str | Path, fs_hz: float | None, leg: str) -> R
                      "time_column": "timestamp", "axis_columns": ["x", "y", "z"],
                      "time_format": "unix_s", "units": "g", "units_from": "recorder",
                      "fs_hz": fs, "fs_given": fs_hz is not None, "recorder_grid": True,
+                     "fs_from": fs_from, "n_out_of_range_rows": n_bad,
                      "n_gaps": int(len(rec.gaps)), "gap_s": rec.gap_s})
     return rec
 

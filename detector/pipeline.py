@@ -114,10 +114,18 @@ def analyze(recording: Recording, config: Config | None = None, *,
     say(f"detecting movements in {recording.duration_s / 3600:.2f} h at {recording.fs_hz:g} Hz")
     det = find_movements(recording, cfg)
     events = det.events
+    outside = 0
+    offset_s = 0.0
     if other_leg is not None:
         det2 = find_movements(other_leg, cfg)
-        right = _shift_events(det2, other_leg.t0_unix_s - recording.t0_unix_s)
-        events = merge_bilateral(events, right, cfg.rules)
+        offset_s = float(other_leg.t0_unix_s - recording.t0_unix_s)
+        right = _shift_events(det2, offset_s)
+        # This leg's recording is the night's time axis: the other leg's movements before its
+        # first sample or after its last one (the sensors were started or stopped at different
+        # times) cannot be scored against it; they are counted, not merged.
+        inside = (right["start_s"] >= 0.0) & (right["end_s"] <= recording.duration_s)
+        outside = int((~inside).sum())
+        events = merge_bilateral(events, right[inside].reset_index(drop=True), cfg.rules)
     detect_s = time.perf_counter() - t
     say(f"scoring PLM series ({cfg.rules.standard})")
     result = score_night(recording, cfg, det, events, respiratory=respiratory)
@@ -125,6 +133,8 @@ def analyze(recording: Recording, config: Config | None = None, *,
     if other_leg is not None:
         result.info["other_leg"] = other_leg.leg if other_leg.leg != recording.leg else "other"
         result.info["other_source"] = other_leg.source
+        result.info["other_leg_offset_s"] = offset_s
+        result.info["other_leg_events_outside"] = outside
     return result
 
 

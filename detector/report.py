@@ -516,6 +516,7 @@ def _limits(result: NightResult) -> str:
 #: Cleaning notes shown in their own rows of the data quality table.
 _QUALITY_KEYS = {"fs_hz", "fs_inferred_hz", "fs_given", "n_rows_read", "n_rows_used",
                  "n_nan_rows", "n_duplicates", "n_out_of_order", "clipped_fraction",
+                 "n_out_of_range_rows", "n_stray_times",
                  "clip_range_g", "units", "units_detected", "gap_s", "file"}
 
 
@@ -537,8 +538,10 @@ def _quality(result: NightResult) -> str:
         rows.append(("Rows used", _count(info["n_rows_used"])))
     dropped = []
     for key, what in (("n_nan_rows", "empty or non-numeric"), ("n_duplicates",
-                                                                "duplicated timestamps")):
-        if key in info:
+                                                                "duplicated timestamps"),
+                      ("n_out_of_range_rows", "beyond +-20 g (not a leg's movement)"),
+                      ("n_stray_times", "with a stray timestamp")):
+        if key in info and (info[key] or key in ("n_nan_rows", "n_duplicates")):
             dropped.append(f"{_count(info[key])} {what}")
     if dropped:
         rows.append(("Rows dropped", ", ".join(dropped)))

@@ -1111,8 +1111,13 @@ class Assembler:
     def _polar(self, p: _Pending) -> list[Chunk]:
         """Place a plausible frame: at once when it follows the last one, else via the reorder
         buffer (keyed by its last sample's time), as LegAccel packets are by index."""
-        if self._p_last_t is None or self._p_new_stream:
+        if self._p_last_t is None:
             return self._emit_polar(p)
+        if self._p_new_stream:  # nothing more of the old stream will come: release it first
+            self._p_new_stream = False
+            out = self._release_all()
+            self._p_new_stream = True
+            return out + self._emit_polar(p)
         t_end = float(p.block.device_time_end_s)
         if self._polar_steps(p) < 1 or t_end in self._buffer:
             self.counters.duplicates += 1

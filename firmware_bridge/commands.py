@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from firmware_bridge.textsafe import printable
 from .constants import DEFAULT_VIRTUAL_HOST, DEFAULT_VIRTUAL_PORT
 
 __all__ = ["add_parsers", "COMMANDS", "parse_device", "parse_hostport"]
@@ -164,6 +165,11 @@ def add_parsers(sub: Any, add_config_args: Any) -> None:
                    help="send every Nth packet twice")
     g.add_argument("--reorder-every", type=_positive(int), default=0, metavar="N",
                    help="swap every Nth packet with the next")
+    g.add_argument("--corrupt-every", type=_positive(int), default=0, metavar="N",
+                   help="send every Nth packet with one wrong field that still decodes, in turn: "
+                        "LegAccel session id + 1, index + 2^20, index + 1000, clock + 2^62 us, "
+                        "scale 3e38, range changed; Polar timestamp + 1 day, + 1 year, - 1 day "
+                        "(the recorder must drop each, and lose nothing else)")
     g.add_argument("--disconnect-every", type=_positive(float), default=0, metavar="S",
                    help="drop the link every S wall-clock seconds")
     g.add_argument("--stall-every", type=_positive(float), default=0, metavar="S",
@@ -279,7 +285,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         rows = asyncio.run(_discover(backend, args.timeout_s))
     except Exception as exc:  # noqa: BLE001 - no adapter, Bluetooth off, sim not running
         where = "the virtual sensor's link" if backend is not None else "Bluetooth"
-        print(f"scan failed on {where}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"scan failed on {where}: {type(exc).__name__}: {printable(exc, 200)}",
+              file=sys.stderr)
         return 1
     if not rows:
         print("no LegAccel or Polar sensor found (is it on, charged and not connected to a "
@@ -288,7 +295,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     print(f"{'name':<24} {'address':<40} {'RSSI':>5}  protocol")
     for r in rows:
         rssi = "?" if r["rssi"] is None else str(r["rssi"])
-        print(f"{r['name']:<24} {r['address']:<40} {rssi:>5}  {r['protocol']}")
+        print(f"{printable(r['name']):<24} {printable(r['address']):<40} {rssi:>5}  "
+              f"{printable(r['protocol'])}")
     return 0
 
 
@@ -327,7 +335,7 @@ def cmd_sensor_sim(args: argparse.Namespace) -> int:
     from .virtual_sensor import FaultPlan, SensorSource, VirtualSensorSpec, run_virtual_sensors
 
     faults = FaultPlan(drop_every=args.drop_every, duplicate_every=args.duplicate_every,
-                       reorder_every=args.reorder_every,
+                       reorder_every=args.reorder_every, corrupt_every=args.corrupt_every,
                        disconnect_every_s=args.disconnect_every,
                        stall_every_s=args.stall_every, stall_s=args.stall_s,
                        reboot_every_s=args.reboot_every,

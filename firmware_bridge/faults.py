@@ -12,6 +12,9 @@ Fault log lines (all times are unix seconds of the host's wall clock):
 
 ``drop`` / ``duplicate``
     ``first_sample``, ``n_samples``: the source samples of the packet never sent / sent twice.
+``corrupt``
+    ``first_sample``, ``n_samples``: the source samples of a packet sent with one wrong field
+    (``what``: one of :data:`CORRUPT_KINDS`); a recorder must drop it, so they count as lost.
 ``reorder``
     ``first_sample``, ``n_samples``: the samples of the two packets whose order was swapped;
     ``held_first_sample``, ``held_n_samples``: the packet that was sent after its successor.
@@ -42,15 +45,52 @@ from typing import IO, Any
 from detector.fileio import open_private
 
 __all__ = ["FaultPlan", "PacketFaults", "SampleLedger", "FaultLog", "SEND", "DROP", "DUPLICATE",
-           "HOLD", "LOSS_KINDS"]
+           "HOLD", "CORRUPT", "LOSS_KINDS", "CORRUPT_KINDS", "corrupt_packet"]
 
 #: What to do with one data packet (see :meth:`PacketFaults.decide`).
-SEND, DROP, DUPLICATE, HOLD = "send", "drop", "duplicate", "hold"
+SEND, DROP, DUPLICATE, HOLD, CORRUPT = "send", "drop", "duplicate", "hold", "corrupt"
+
+#: Corrupt-but-decodable packets, per protocol, in the order ``--corrupt-every`` cycles through
+#: them: one field made wrong the way real sensors get it wrong (a bit flip the link layer
+#: missed, a firmware bug, a Polar clock that was reset).
+CORRUPT_KINDS = {
+    "legaccel": ("session",       # session_id + 1
+                 "index",         # first_index + 2**20 (2.9 h at 100 Hz ahead)
+                 "index-small",   # first_index + 1000
+                 "clock",         # device_time_us + 2**62
+                 "scale",         # scale_g 3e38 (finite, overflows float32 samples)
+                 "range"),        # range_g changed inside the session
+    "polar": ("timestamp",        # + 1 day
+              "timestamp-year",   # + 1 year
+              "timestamp-back"),  # - 1 day
+}
+
+
+def corrupt_packet(protocol: str, payload: bytes, what: str) -> bytes:
+    """``payload`` with one field made wrong (see :data:`CORRUPT_KINDS`); it still decodes."""
+    import dataclasses
+    import struct
+
+    if protocol == "legaccel":
+        from firmware_bridge import legaccel
+
+        p = legaccel.decode_packet(payload)
+        change = {"session": {"session_id": (p.session_id + 1) & 0xFFFF_FFFF},
+                  "index": {"first_index": (p.first_index + 2 ** 20) & 0xFFFF_FFFF},
+                  "index-small": {"first_index": (p.first_index + 1000) & 0xFFFF_FFFF},
+                  "clock": {"device_time_us": (p.device_time_us + 2 ** 62) % 2 ** 64},
+                  "scale": {"scale_g": 3e38},
+                  "range": {"range_g": 16 if p.range_g != 16 else 2}}[what]
+        return legaccel.encode_packet(dataclasses.replace(p, **change))
+    day_ns = 86_400 * 10 ** 9
+    shift = {"timestamp": day_ns, "timestamp-year": 365 * day_ns, "timestamp-back": -day_ns}[what]
+    (ts,) = struct.unpack_from("<Q", payload, 1)
+    return payload[:1] + struct.pack("<Q", (ts + shift) % 2 ** 64) + payload[9:]
 
 #: Kinds of outage lines: the injected faults that cut the stream, and ``not_streaming`` for
 #: samples lost because the central was not listening (never started, stopped, disconnected,
 #: crashed) - not a fault, but the log accounts for every sample that was not sent.
-LOSS_KINDS = ("drop", "disconnect", "stall", "reboot", "not_streaming")
+LOSS_KINDS = ("drop", "corrupt", "disconnect", "stall", "reboot", "not_streaming")
 
 
 @dataclass(frozen=True)
@@ -82,6 +122,9 @@ class FaultPlan:
         ``reboot_s``, then comes back with a new session id and its clock restarted at 0 (0 = off).
     reboot_s : float
         How long a reboot takes, wall seconds (source time goes on; those samples are lost).
+    corrupt_every : int
+        Send every Nth data packet with one wrong field instead (0 = off); the kinds of
+        :data:`CORRUPT_KINDS` for the protocol take turns.
     battery_start_pct : int
         Battery level at the start, percent.
     battery_drain_pct_per_h : float
@@ -97,11 +140,12 @@ class FaultPlan:
     stall_s: float = 0
     reboot_every_s: float = 0
     reboot_s: float = 1.0
+    corrupt_every: int = 0
     battery_start_pct: int = 100
     battery_drain_pct_per_h: float = 5.0
 
     def __post_init__(self) -> None:
-        for name in ("drop_every", "duplicate_every", "reorder_every"):
+        for name in ("drop_every", "duplicate_every", "reorder_every", "corrupt_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"FaultPlan.{name} must be an integer >= 0 (0 = off), "
@@ -119,8 +163,9 @@ class FaultPlan:
 
     @property
     def any_packet_faults(self) -> bool:
-        """True if drop, duplicate or reorder is on."""
-        return bool(self.drop_every or self.duplicate_every or self.reorder_every)
+        """True if drop, duplicate, reorder or corrupt is on."""
+        return bool(self.drop_every or self.duplicate_every or self.reorder_every
+                    or self.corrupt_every)
 
     def battery_pct(self, source_time_s: float) -> int:
         """Battery level (integer percent, 0-100) after ``source_time_s`` seconds of source time.
@@ -139,8 +184,9 @@ class PacketFaults:
     """Decide, packet by packet, what :class:`FaultPlan`'s packet faults do.
 
     Packets are numbered from 1 in the order they are formed; packet ``p`` is dropped if
-    ``p % drop_every == 0``, else held back and sent after the next packet if
-    ``p % reorder_every == 0``, else sent twice if ``p % duplicate_every == 0``.
+    ``p % drop_every == 0``, else sent corrupted if ``p % corrupt_every == 0``, else held back and
+    sent after the next packet if ``p % reorder_every == 0``, else sent twice if
+    ``p % duplicate_every == 0``.
     """
 
     def __init__(self, plan: FaultPlan) -> None:
@@ -154,6 +200,8 @@ class PacketFaults:
         p, plan = self.count, self.plan
         if plan.drop_every and p % plan.drop_every == 0:
             return DROP
+        if plan.corrupt_every and p % plan.corrupt_every == 0:
+            return CORRUPT
         if plan.reorder_every and p % plan.reorder_every == 0:
             return HOLD
         if plan.duplicate_every and p % plan.duplicate_every == 0:
@@ -240,7 +288,8 @@ class SampleLedger:
         """Source samples ``[first, first + n)`` were never sent, because of ``kind``.
 
         Extends the open episode if it has the same kind and ``info`` and ends at ``first``;
-        otherwise closes it and opens a new one. ``drop`` always makes its own line.
+        otherwise closes it and opens a new one. ``drop`` and ``corrupt`` always make their own
+        line.
         """
         if n <= 0:
             return
@@ -249,7 +298,7 @@ class SampleLedger:
         now = time.time() if wall_time_s is None else wall_time_s
         self.n_lost += n
         ep = self._episode
-        if (ep is not None and kind != "drop" and ep["kind"] == kind and ep["info"] == info
+        if (ep is not None and kind not in ("drop", "corrupt") and ep["kind"] == kind and ep["info"] == info
                 and ep["end"] == first):
             ep["end"] = first + n
             ep["end_wall_time_s"] = now
@@ -257,7 +306,7 @@ class SampleLedger:
         self.close_episode()
         self._episode = {"kind": kind, "first": first, "end": first + n, "wall_time_s": now,
                          "end_wall_time_s": now, "session_id": session_id, "info": info}
-        if kind == "drop":
+        if kind in ("drop", "corrupt"):
             self.close_episode()
 
     def duplicated(self, first: int, n: int, session_id: int | None, **info: Any) -> None:

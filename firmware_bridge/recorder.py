@@ -33,6 +33,7 @@ from detector.config import Config
 from detector.fileio import make_private_dir, open_private
 
 from .client import CONTROL, DATA, LinkConfig, SensorLink
+from .textsafe import printable
 
 __all__ = ["DeviceSpec", "LiveEventLog", "NightRecorder", "record_night", "LIVE_EVENT_COLUMNS",
            "format_status"]
@@ -112,6 +113,9 @@ def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]]) -> str:
     ...     "loss_pct": 0.25, "reconnects": 2, "battery_pct": 87, "twitch": 4, "lm": 31,
     ...     "series": 2, "state": "streaming"}])
     '01:02:05 | left streaming 372,500 smp 99.9 Hz loss 0.25% reconn 2 batt 87% | 4 twitch 31 LM 2 PLM series'
+
+    Bad packets (undecodable or implausible) and packets whose handling failed are shown when
+    there are any: ``... batt 87% bad 3 errors 1 | ...``.
     """
     h, rem = divmod(int(elapsed_s), 3600)
     m, s = divmod(rem, 60)
@@ -122,7 +126,9 @@ def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]]) -> str:
         parts.append(f"{st['label']} {st.get('state', '')} {st.get('samples', 0):,} smp "
                      f"{'?' if rate is None else f'{rate:.1f}'} Hz loss "
                      f"{st.get('loss_pct', 0.0):.2f}% reconn {st.get('reconnects', 0)} batt {batt}"
-                     f" | {st.get('twitch', 0)} twitch {st.get('lm', 0)} LM "
+                     + (f" bad {st['bad']:,}" if st.get("bad") else "")
+                     + (f" errors {st['errors']:,}" if st.get("errors") else "")
+                     + f" | {st.get('twitch', 0)} twitch {st.get('lm', 0)} LM "
                      f"{st.get('series', 0)} PLM series")
     return " | ".join(parts)
 
@@ -140,6 +146,8 @@ class _Sensor:
     live_error: Exception | None = None
     battery_pct: int | None = None
     reconnects: int = 0
+    errors: int = 0               # items whose handling raised (counted; the night goes on)
+    error_said_at: float = 0.0
     counts: dict[str, int] = field(default_factory=lambda: {"twitch": 0, "lm": 0,
                                                             "sustained": 0, "series": 0})
 
@@ -190,6 +198,7 @@ class NightRecorder:
         self.storage_error: Exception | None = None
         self.started_s = time.time()
         self.paths: dict[str, Path] = {}
+        self.consumer_error: BaseException | None = None
 
     # -- setup ---------------------------------------------------------------------------------
     def _open(self) -> None:
@@ -252,25 +261,29 @@ class NightRecorder:
         if name == "stream_started":
             sensor.fs_hz = float(fields.get("fs_hz") or sensor.fs_hz or self.link_config.fs_hz)
             sensor.state = "streaming"
-            self.say(f"{_clock(host_s)} {label:>6} stream started: {fields.get('protocol')} "
-                     f"{sensor.fs_hz:g} Hz +-{fields.get('range_g')} g")
+            self.say(f"{_clock(host_s)} {label:>6} stream started: "
+                     f"{printable(fields.get('protocol'))} {sensor.fs_hz:g} Hz "
+                     f"+-{printable(fields.get('range_g'))} g")
         elif name == "connected":
             if fields.get("attempt", 1) > 1:
                 sensor.reconnects += 1
             sensor.state = "connected"
-            self.say(f"{_clock(host_s)} {label:>6} connected to {fields.get('name') or ''} "
-                     f"{fields.get('address', '')}".rstrip())
+            self.say(f"{_clock(host_s)} {label:>6} connected to "
+                     f"{printable(fields.get('name') or '')} "
+                     f"{printable(fields.get('address', ''))}".rstrip())
         elif name == "disconnected":
             sensor.state = "reconnecting"
-            self.say(f"{_clock(host_s)} {label:>6} link lost ({fields.get('cause')}); "
+            self.say(f"{_clock(host_s)} {label:>6} link lost ({printable(fields.get('cause'))}); "
                      "reconnecting")
         elif name == "watchdog":
-            self.say(f"{_clock(host_s)} {label:>6} no data for {fields.get('silent_s')} s: "
+            self.say(f"{_clock(host_s)} {label:>6} no data for {printable(fields.get('silent_s'))} s: "
                      "treating the link as lost")
         elif name == "battery":
-            sensor.battery_pct = int(fields.get("percent", 0))
+            pct = fields.get("percent")
+            if isinstance(pct, (int, float)) and math.isfinite(pct):
+                sensor.battery_pct = int(pct)
         elif name == "device_info":
-            info = ", ".join(f"{k} {v}" for k, v in fields.items())
+            info = ", ".join(f"{printable(k)} {printable(v)}" for k, v in fields.items())
             self.say(f"{_clock(host_s)} {label:>6} {info}")
 
     def status_line(self) -> str:
@@ -282,6 +295,7 @@ class NightRecorder:
                     s.counts.update(s.detector.counts())
             st = s.store.stats
             rows.append({"label": label, "state": s.state, "samples": st.samples,
+                         "bad": st.bad_packets, "errors": s.errors,
                          "rate_hz": st.effective_rate_hz, "loss_pct": st.loss_pct,
                          "reconnects": s.reconnects, "battery_pct": s.battery_pct,
                          "twitch": s.counts["twitch"], "lm": s.counts["lm"],
@@ -297,10 +311,10 @@ class NightRecorder:
                 item = None
             try:
                 if item is not None:
-                    self._handle(item)
+                    self._handle_safely(item)
                     # Drain what is already queued before ticking: keeps up with bursts.
                     while not self.queue.empty():
-                        self._handle(self.queue.get_nowait())
+                        self._handle_safely(self.queue.get_nowait())
                 now = time.time()
                 for s in self.sensors.values():
                     s.store.tick(now)
@@ -320,6 +334,43 @@ class NightRecorder:
             if links_done.is_set() and self.queue.empty():
                 return
 
+    def _handle_safely(self, item: tuple[str, int, float, Any]) -> None:
+        """Handle one queued item; a failure costs that item only.
+
+        The raw log is written before anything else looks at a notification, so an item whose
+        decoding or accounting raises is still in the log (``legtwitch recover`` sees it). The
+        failure is counted for the status line and said at most once every 10 s. Storage errors
+        go up: they stop the recording cleanly.
+        """
+        from .rawlog import StorageError
+
+        try:
+            self._handle(item)
+        except (StorageError, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad item must not end the night
+            sensor = self.sensors.get(item[0])
+            if sensor is None:
+                return
+            sensor.errors += 1
+            now = time.monotonic()
+            if now - sensor.error_said_at >= 10.0 or sensor.errors == 1:
+                sensor.error_said_at = now
+                self.say(f"{sensor.spec.label}: could not process a notification "
+                         f"({type(exc).__name__}: {printable(exc, 160)}); it is kept in the raw "
+                         f"log and the recording goes on ({sensor.errors} so far)")
+
+    def _consumer_done(self, task: "asyncio.Task[None]", stop: asyncio.Event) -> None:
+        """If the consumer ever ends by an error, say so at once and stop: what was recorded
+        is finalised."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        self.consumer_error = exc
+        self.say(f"recording stopped by an internal error ({type(exc).__name__}: "
+                 f"{printable(exc, 160)}); writing what was recorded")
+        stop.set()
+
     # -- the night -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> int:
         """Record until ``stop`` is set; finalise; write the report. Returns an exit code."""
@@ -333,6 +384,7 @@ class NightRecorder:
             self.sensors[spec.label].link = link
             tasks.append(asyncio.ensure_future(link.run(stop)))
         consumer = asyncio.ensure_future(self._consume(stop, links_done))
+        consumer.add_done_callback(lambda t: self._consumer_done(t, stop))
         try:
             await stop.wait()
         finally:
@@ -341,11 +393,22 @@ class NightRecorder:
             for t in tasks:
                 t.cancel()
             links_done.set()
-            if self.storage_error is None:
-                with contextlib.suppress(asyncio.TimeoutError):
+            if self.storage_error is None and not consumer.done():
+                with contextlib.suppress(Exception):
                     await asyncio.wait_for(consumer, 60.0)
             consumer.cancel()
+            if self.consumer_error is not None:
+                self._drain_into_logs()
         return self._finish()
+
+    def _drain_into_logs(self) -> None:
+        """After the consumer died: write what is still queued to the raw logs (one item at a
+        time, each failure costing only that item), so nothing that reached the computer is
+        lost."""
+        while not self.queue.empty():
+            item = self.queue.get_nowait()
+            with contextlib.suppress(Exception):
+                self._handle_safely(item)
 
     def _finish(self) -> int:
         code = 0
@@ -372,9 +435,15 @@ class NightRecorder:
                      f"{self.out_dir}` once there is space (or the folder is writable)")
             return 1
         if self.report and self.paths:
-            code = max(code, write_night_report(self.out_dir, self.paths, self.devices,
-                                                self.config, self.say))
-        return code
+            try:
+                code = max(code, write_night_report(self.out_dir, self.paths, self.devices,
+                                                    self.config, self.say))
+            except Exception as exc:  # noqa: BLE001 - the recording itself is safe
+                self.say(f"report failed ({type(exc).__name__}: {printable(exc, 160)}); the "
+                         f"recording is complete: run `legtwitch analyze` on "
+                         f"{', '.join(str(p) for p in self.paths.values())}")
+                code = 1
+        return max(code, 1 if self.consumer_error is not None else 0)
 
 
 def write_night_report(out_dir: Path, paths: dict[str, Path], devices: list[DeviceSpec],

@@ -47,8 +47,8 @@ from firmware_bridge.constants import (
     BATTERY_LEVEL_UUID, BATTERY_SERVICE_UUID, DEFAULT_VIRTUAL_HOST, DEFAULT_VIRTUAL_PORT,
     LEGACCEL_CONTROL_UUID, LEGACCEL_DATA_UUID, LEGACCEL_SERVICE_UUID, PMD_CONTROL_UUID,
     PMD_DATA_UUID, PMD_SERVICE_UUID, PROTOCOLS)
-from firmware_bridge.faults import (DROP, DUPLICATE, HOLD, FaultLog, FaultPlan, PacketFaults,
-                                    SampleLedger)
+from firmware_bridge.faults import (CORRUPT, CORRUPT_KINDS, DROP, DUPLICATE, HOLD, FaultLog,
+                                    FaultPlan, PacketFaults, SampleLedger, corrupt_packet)
 from firmware_bridge.packets import FLAG_CLIPPING, FLAG_FIRST
 
 if TYPE_CHECKING:
@@ -302,7 +302,9 @@ class VirtualSensor:
                                                          {"cause": "not started"})
         self._cause_sid: int | None = None
         self._fault_clock = {"reboot": 0.0, "disconnect": 0.0, "stall": 0.0}
-        self._packet_fault_counts = {"dropped": 0, "duplicated": 0, "reordered": 0}
+        self._packet_fault_counts = {"dropped": 0, "duplicated": 0, "reordered": 0,
+                                     "corrupted": 0}
+        self._n_corrupted = 0
         self._packet_fault_report_at = 0.0
         self.battery_pct = self.plan.battery_pct(0.0)
         self.finished = asyncio.Event()
@@ -574,6 +576,16 @@ class VirtualSensor:
         if action == DROP:
             self._lose(first, k, "drop", **info)
             self._packet_fault_counts["dropped"] += 1
+            return
+        if action == CORRUPT:
+            kinds = CORRUPT_KINDS[self.protocol]
+            what = kinds[self._n_corrupted % len(kinds)]
+            self._n_corrupted += 1
+            if self._notify(self._data_char, corrupt_packet(self.protocol, payload, what)):
+                self._lose(first, k, "corrupt", what=what, **info)
+                self._packet_fault_counts["corrupted"] += 1
+            else:
+                self._lose(first, k, "not_streaming", cause="data notifications not enabled")
             return
         if action == HOLD and s.held is None:
             s.held = (payload, first, k, seq)

@@ -67,3 +67,38 @@ def test_summary_names_both_legs_when_two_were_analysed():
     left, right = legs()
     assert analyze(left, other_leg=right).summary()["leg"] == "left+right"
     assert analyze(left).summary()["leg"] == "left"
+
+
+def _offset_legs(early_s: float = 600.0):
+    """The right sensor starts ``early_s`` before the left one and stops when it does. Both legs
+    move together five times 20 s apart from 60 s after the left start (wall clock); the right
+    leg alone also moves three times while the left sensor is not yet recording."""
+    left = rest(400, FS, seed=1)
+    right = rest(400 + early_s, FS, seed=2)
+    for i in range(5):
+        rotate(left, FS, 60 + 20 * i, 2.0, 8)
+        rotate(right, FS, early_s + 60.2 + 20 * i, 2.0, 8, (1, 2))
+    for i in range(3):
+        rotate(right, FS, 100 + 30 * i, 2.0, 8, (1, 2))
+    return (Recording.from_array(left, FS, t0_unix_s=1000.0 + early_s, leg="left"),
+            Recording.from_array(right, FS, t0_unix_s=1000.0, leg="right"))
+
+
+def test_two_legs_started_ten_minutes_apart_in_either_order():
+    left, right = _offset_legs()
+    # The later-starting leg as the night's axis: the other's early movements are left out.
+    res = analyze(left, other_leg=right)
+    ev = res.events
+    assert list(ev["leg"]) == ["bilateral"] * 5 and ev["plm"].all()
+    np.testing.assert_allclose(ev["start_s"], [60, 80, 100, 120, 140], atol=0.5)
+    assert res.info["other_leg_events_outside"] == 3
+    assert res.info["other_leg_offset_s"] == -600.0
+    assert (res.hourly["hour"] >= 0).all() and res.hourly["n_lm"].sum() == 5
+    res.summary()
+    # The earlier-starting leg as the axis: everything lies inside it.
+    res = analyze(right, other_leg=left)
+    ev = res.events
+    assert list(ev["leg"]) == ["right"] * 3 + ["bilateral"] * 5
+    np.testing.assert_allclose(ev["start_s"][3:], [660, 680, 700, 720, 740], atol=0.5)
+    assert res.info["other_leg_events_outside"] == 0
+    res.summary()
