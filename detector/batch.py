@@ -51,6 +51,7 @@ import pandas as pd
 
 from .config import Config
 from .fileio import make_private_dir, write_private
+from .textsafe import printable
 from .recording import InputError
 
 __all__ = ["run_batch", "analyze_night", "BatchResult", "BatchProgress", "ProgressBar",
@@ -287,24 +288,73 @@ def _stem(path: Path) -> str:
     return path.stem or name
 
 
-def night_names(paths: Sequence[str | Path]) -> list[str]:
-    """Folder name of each night: the file name without its suffix.
+#: Names a night folder may not take: the batch's own files in ``--out``.
+_RESERVED_NAMES = {"nights.csv", "nights.parquet", "failures.csv", "trends.html", "done.json",
+                   "batch.json", "diary.csv"}
+_MAX_NAME_CHARS = 100
 
-    Files that share a name (``a/night1.csv``, ``b/night1.csv``) get ``-`` and the first 8 hex
-    digits of the SHA-256 of their absolute path appended, so a name does not depend on the
-    order or on the other files of the batch.
+
+def safe_name(stem: str) -> str:
+    """A folder name made from a file name that cannot leave, or take the place of, ``--out``'s
+    own files.
+
+    Separators, control characters and characters that Windows refuses become ``_``; leading
+    dots and spaces and trailing dots and spaces are removed (no ``.``, ``..`` or hidden
+    folder); an empty result becomes ``night``; a name of the batch's own files gets ``night-``
+    in front; at most 100 characters.
+
+    >>> safe_name("..")
+    'night'
+    >>> safe_name("../../etc/passwd")
+    'etc_passwd'
+    >>> safe_name("nights.csv")
+    'night-nights.csv'
     """
-    stems = [_stem(Path(p)) for p in paths]
+    out = []
+    for ch in stem:
+        if ch in '/\\:*?"<>|' or ord(ch) < 32 or ord(ch) == 127:
+            out.append("_")
+        else:
+            out.append(ch)
+    name = "".join(out).strip(" .")
+    while "__" in name:
+        name = name.replace("__", "_")
+    name = name.strip("_ .") or "night"
+    if name.lower() in _RESERVED_NAMES:
+        name = f"night-{name}"
+    return name[:_MAX_NAME_CHARS]
+
+
+def night_names(paths: Sequence[str | Path]) -> list[str]:
+    """Folder name of each night: the file name without its suffix, made safe (:func:`safe_name`).
+
+    Files whose names come out the same (``a/night1.csv``, ``b/night1.csv``; also names that
+    differ only in letter case or in the characters :func:`safe_name` replaces) get ``-`` and
+    the first 8 hex digits of the SHA-256 of their absolute path appended, so a name does not
+    depend on the order or on the other files of the batch.
+    """
+    stems = [safe_name(_stem(Path(p))) for p in paths]
     counts: dict[str, int] = {}
     for s in stems:
-        counts[s] = counts.get(s, 0) + 1
+        counts[s.lower()] = counts.get(s.lower(), 0) + 1
     names = []
     for p, s in zip(paths, stems):
-        if counts[s] > 1:
+        if counts[s.lower()] > 1:
             tag = hashlib.sha256(str(Path(p).resolve()).encode("utf-8")).hexdigest()[:8]
             s = f"{s}-{tag}"
         names.append(s)
     return names
+
+
+def _night_folder(out: Path, name: str) -> Path:
+    """``out / name``, checked to resolve to a folder directly inside ``out`` (not through a
+    link to elsewhere)."""
+    folder = out / name
+    inside = folder.resolve().parent == out.resolve() and not folder.is_symlink()
+    if not inside or name in ("", ".", ".."):
+        raise InputError(f"{folder}: a night folder must lie inside {out}; rename the file "
+                         "or remove the link")
+    return folder
 
 
 # --------------------------------------------------------------------------------------------
@@ -563,7 +613,7 @@ def run_batch(paths: Sequence[str | Path] | str, out_dir: str | Path, config: Co
     cfg_dict = cfg.to_dict()
     out = make_private_dir(out_dir)
     names = night_names(files)
-    tasks = [(str(f), str(out / n)) for f, n in zip(files, names)]
+    tasks = [(str(f), str(_night_folder(out, n))) for f, n in zip(files, names)]
     results: list[dict[str, Any] | None] = [None] * len(tasks)
     counts = {s: 0 for s in STATUSES}
     say = progress or (lambda _p: None)
@@ -621,8 +671,13 @@ def run_batch(paths: Sequence[str | Path] | str, out_dir: str | Path, config: Co
 def dask_executor(scheduler: str | None = None, n_local: int | None = None) -> Iterator[Executor]:
     """An executor on a dask.distributed cluster: an existing one at ``scheduler``
     (``tcp://HOST:PORT``) or a LocalCluster of ``n_local`` single-threaded worker processes
-    listening on 127.0.0.1 only (no dashboard). Closed on exit."""
+    listening on 127.0.0.1 only. Closed on exit.
+
+    The local cluster serves no dashboard: dask's scheduler always opens an HTTP port (with
+    ``dashboard_address=None`` it is 8787), so it is given a random loopback port and no routes
+    (every request gets 404), and the workers serve none either."""
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask is a declared dependency
         raise InputError("--scheduler/--dask-local need dask.distributed: "
@@ -630,8 +685,13 @@ def dask_executor(scheduler: str | None = None, n_local: int | None = None) -> I
     cluster = None
     try:
         if n_local is not None:
-            cluster = LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+            with dask.config.set({"distributed.scheduler.http.routes": [],
+                                  "distributed.worker.http.routes": []}):
+                cluster = LocalCluster(n_workers=n_local, threads_per_worker=1,
+                                       processes=True, host="127.0.0.1",
+                                       dashboard_address="127.0.0.1:0",
+                                       scheduler_kwargs={"dashboard": False},
+                                       worker_dashboard_address=None)
             client = Client(cluster)
         else:
             try:
@@ -728,7 +788,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
           f"{res.n_failed} failed in {res.elapsed_s:.1f} s")
     for n in res.nights:
         if n["status"] == "failed":
-            print(f"failed   {n['night']}: {n['error']}")
+            print(f"failed   {printable(n['night'])}: {printable(n['error'], 300)}")
     for name, path in res.paths.items():
         print(f"{name:8s} {path}")
     return res.exit_code

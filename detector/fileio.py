@@ -42,10 +42,25 @@ def write_private(path: str | Path, data: bytes | str) -> Path:
 
 
 def make_private_dir(path: str | Path) -> Path:
-    """Create ``path`` (and parents) if needed; a directory we create is 0700."""
+    """Create ``path`` (and missing parents) if needed; every directory we create is 0700,
+    whatever the umask (``mkdir -p`` would give the parents the umask's mode, 0755 or 0777).
+    Existing directories are left as they are."""
     path = Path(path)
-    if not path.exists():
-        path.mkdir(parents=True, mode=0o700)
-    elif not path.is_dir():
+    if path.is_dir():
+        return path
+    if path.exists():
         raise NotADirectoryError(f"{path}: exists and is not a directory")
+    missing = []
+    p = path
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            if not d.is_dir():
+                raise NotADirectoryError(f"{d}: exists and is not a directory") from None
+            continue
+        os.chmod(d, 0o700)
     return path

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import math
 import re
 import zlib
@@ -505,6 +506,23 @@ def _detect_units(xyz: np.ndarray, source: str) -> str | None:
                      "give the units with --units g|mg|m/s2")
 
 
+#: What the recorder counted about the packets, kept from a recording's metadata.
+_RECORDER_COUNTS = ("records", "packets", "bad_packets", "implausible", "duplicates",
+                    "reordered", "late", "sessions", "reconnects", "lost_samples", "gaps")
+
+
+def _recorder_counts(meta_json: bytes | None) -> dict[str, int]:
+    """The recorder's packet counts from its JSON metadata (empty when unreadable)."""
+    try:
+        meta = json.loads(meta_json or b"{}")
+    except ValueError:
+        return {}
+    if not isinstance(meta, dict):
+        return {}
+    return {k: int(meta[k]) for k in _RECORDER_COUNTS
+            if isinstance(meta.get(k), (int, float)) and math.isfinite(meta[k])}
+
+
 def _recorder_rate(meta_fs: bytes | None, fs_hz: float | None, idx: np.ndarray,
                    times: np.ndarray, source: str) -> tuple[float, str]:
     """The grid rate of a recorder's file: given, else its metadata, else (metadata damaged)
@@ -594,6 +612,7 @@ def _read_recorder_parquet(path: str | Path, fs_hz: float | None, leg: str) -> R
                      "time_format": "unix_s", "units": "g", "units_from": "recorder",
                      "fs_hz": fs, "fs_given": fs_hz is not None, "recorder_grid": True,
                      "fs_from": fs_from, "n_out_of_range_rows": n_bad,
+                     "recorder": _recorder_counts(meta.get(RECORDER_META_KEY)),
                      "n_gaps": int(len(rec.gaps)), "gap_s": rec.gap_s})
     return rec
 

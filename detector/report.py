@@ -516,8 +516,25 @@ def _limits(result: NightResult) -> str:
 #: Cleaning notes shown in their own rows of the data quality table.
 _QUALITY_KEYS = {"fs_hz", "fs_inferred_hz", "fs_given", "n_rows_read", "n_rows_used",
                  "n_nan_rows", "n_duplicates", "n_out_of_order", "clipped_fraction",
-                 "n_out_of_range_rows", "n_stray_times",
+                 "n_out_of_range_rows", "n_stray_times", "recorder",
                  "clip_range_g", "units", "units_detected", "gap_s", "file"}
+
+
+def _packet_line(c: dict) -> str:
+    """The recorder's packet counts in words."""
+    parts = [f"{_count(c.get('packets', 0))} received"]
+    if c.get("bad_packets"):
+        parts.append(f"{_count(c['bad_packets'])} bad and dropped"
+                     + (f" ({_count(c['implausible'])} decoded but implausible: a wrong "
+                        "index, session, clock or scale)" if c.get("implausible") else "")
+                     + "; their samples are gaps")
+    for key, what in (("duplicates", "duplicates dropped"), ("reordered", "put back in order"),
+                      ("late", "too late (their place was already a gap)")):
+        if c.get(key):
+            parts.append(f"{_count(c[key])} {what}")
+    if c.get("sessions", 0) > 1:
+        parts.append(f"{_count(c['sessions'])} stream sessions")
+    return ", ".join(parts)
 
 
 def _quality(result: NightResult) -> str:
@@ -547,6 +564,9 @@ def _quality(result: NightResult) -> str:
         rows.append(("Rows dropped", ", ".join(dropped)))
     if "n_out_of_order" in info:
         rows.append(("Rows out of time order (sorted)", _count(info["n_out_of_order"])))
+    packets = info.get("recorder")
+    if isinstance(packets, dict) and packets:
+        rows.append(("Packets (recorded over Bluetooth)", _packet_line(packets)))
     longest = float(gaps["duration_s"].max()) if len(gaps) else 0.0
     rows.append(("Gaps (no data)", f"{len(gaps)} gap{'s' if len(gaps) != 1 else ''}, "
                  f"{_duration(gap_s)} in total ({share:.1%} of the night)"

@@ -88,6 +88,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from detector.clean import MAX_ABS_G as CLEAN_MAX_ABS_G
+
 from .constants import PROTOCOLS
 from .packets import FLAG_OVERFLOW, SampleBlock, make_decoder
 
@@ -149,8 +151,9 @@ POLAR_BACK_S = 10.0
 or a late frame (dropped, counted); older still, it claims a clock reset (probation)."""
 PROBATION_MAX_AGE_S = 30.0
 """A probation chain that has not grown for this many host seconds is rejected."""
-MAX_ABS_G = 32.0
-"""A sample further than this from zero on any axis (g) cannot come from a +-16 g sensor."""
+MAX_ABS_G = CLEAN_MAX_ABS_G
+"""A sample further than this from zero on any axis (g) cannot come from a leg-worn sensor
+(the largest ranges are +-16 g); the same limit as for files (:data:`detector.clean.MAX_ABS_G`)."""
 SCALE_RANGE = (2.0 ** 7, 2.0 ** 17)
 """LegAccel ``range_g / scale_g`` (full-scale counts) must lie in this range: 8-bit to
 18-bit sensors (a 16-bit sensor has 32768)."""
@@ -606,7 +609,13 @@ class Assembler:
         block = self._decode(host_s, payload)
         out: list[Chunk] = []
         if block is not None:
-            out = self._place(_Pending(block, host_s, self._arrival, bytes(payload)))
+            try:
+                out = self._place(_Pending(block, host_s, self._arrival, bytes(payload)))
+            except (ArithmeticError, ValueError, IndexError, TypeError, KeyError) as exc:
+                # Never expected; if it happens, it costs this packet only, and the live
+                # recorder and `recover` (which replays the same log) agree on it.
+                self.counters.packets -= 1
+                self._bad(len(payload), f"could not be placed ({type(exc).__name__}: {exc})")
         out += self._release_due()
         return out
 
@@ -1241,8 +1250,8 @@ class Assembler:
                 clock_h: list[float], label: str = "sensor") -> "Assembler":
         """Rebuild an assembler from :meth:`state`, its gaps and clock points."""
         asm = cls(state["protocol"], label)
-        for name in cls._SCALARS:
-            setattr(asm, name, state[name])
+        for name in cls._SCALARS:  # a state written by an older version lacks the newer names
+            setattr(asm, name, state.get(name, getattr(asm, name)))
         if asm._stream is not None and asm.protocol == "polar":
             try:
                 asm._decoder = make_decoder("polar", asm._stream)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from firmware_bridge.textsafe import printable
+from detector.textsafe import printable
 from .constants import DEFAULT_VIRTUAL_HOST, DEFAULT_VIRTUAL_PORT
 
 __all__ = ["add_parsers", "COMMANDS", "parse_device", "parse_hostport"]

@@ -33,7 +33,7 @@ from detector.config import Config
 from detector.fileio import make_private_dir, open_private
 
 from .client import CONTROL, DATA, LinkConfig, SensorLink
-from .textsafe import printable
+from detector.textsafe import printable
 
 __all__ = ["DeviceSpec", "LiveEventLog", "NightRecorder", "record_night", "LIVE_EVENT_COLUMNS",
            "format_status"]

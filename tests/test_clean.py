@@ -310,10 +310,22 @@ def test_implausibly_fast_rate() -> None:
 
 
 def test_stray_timestamp_years_away() -> None:
+    # One row whose time is years away from both neighbours is a bad row: counted, left out.
     t = _regular(30, 100)
-    t[-1] = T0 + 3 * 365 * 86400.0
+    for i in (0, 1500, t.size - 1):
+        u = t.copy()
+        u[i] = T0 + 3 * 365 * 86400.0
+        rec = clean(u, _rest(u.size))
+        assert rec.info["n_stray_times"] == 1 and rec.info["n_rows_used"] == t.size - 1
+        assert rec.duration_s == pytest.approx(30.0, abs=0.02)
+    u = t.copy()
+    u[1500] = 1e308  # finite, but no grid can reach it
+    assert clean(u, _rest(u.size)).info["n_stray_times"] == 1
+    # Several rows years away are not one stray row: one line says what to check.
+    u = t.copy()
+    u[-5:] = T0 + 3 * 365 * 86400.0 + np.arange(5) / 100
     with pytest.raises(InputError, match="stray timestamp"):
-        clean(t, _rest(t.size))
+        clean(u, _rest(u.size))
 
 
 def test_shape_errors() -> None:

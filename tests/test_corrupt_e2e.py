@@ -60,7 +60,10 @@ def test_corrupt_packets_cost_only_their_own_samples(tmp_path, procs, protocol, 
     # The status line says how many bad packets were dropped.
     bad = [int(x.replace(",", "")) for x in re.findall(r" bad ([\d,]+)", text)]
     assert bad and bad[-1] >= len(corrupt) - 2, text[-2000:]
-    assert (out / "report" / "report.html").is_file() and (out / "report" / "summary.json").is_file()
+    # The night report says it too.
+    summ = json.loads((out / "report" / "summary.json").read_text())
+    assert summ["cleaning"]["recorder"]["bad_packets"] == len(corrupt), summ["cleaning"]
+    assert "bad and dropped" in (out / "report" / "report.html").read_text()
     private_files(out)
     # recover, from the raw log alone, reaches the same recording.
     before = pq.read_table(out / "sensor" / "recording.parquet")

@@ -124,18 +124,24 @@ def test_a_corrupt_first_packet_does_not_set_the_base():
     assert missing.size == SPP and asm.gaps == [] and asm.counters.implausible == 1
 
 
+def session_b(src0: int, n: int) -> list[tuple[float, bytes]]:
+    """A new session (id 9, same device boot) whose sample 0 is source sample ``src0``: its
+    device clock and its arrivals follow on from the first session's."""
+    dev_b = 50.0 + src0 / FS
+    h_b = H0 + (dev_b - 50.0) + 0.05
+    out = []
+    for s in range(n):
+        p = dataclasses.replace(la_packet(s, sid=9, dev0_s=dev_b),
+                                counts=values(np.arange(src0 + s * SPP, src0 + (s + 1) * SPP)))
+        out.append((h_b + s * SPP / FS, legaccel.encode_packet(p)))
+    return out
+
+
 def test_a_corrupt_device_time_before_a_reconnect_does_not_make_a_huge_gap():
     # The last packet of session A says its samples were taken 2**63 us after boot; session B
     # (same boot) starts 5 s of device time later. Memory and the gap follow the data.
     items = night(100, {99: mutate(99, device_time_us=2 ** 63)})
-    dev_b = 50.0 + (100 * SPP + 500) / FS
-    h_b = H0 + (dev_b - 50.0) + 0.05
-    for s in range(50):
-        p = dataclasses.replace(la_packet(s, sid=9, dev0_s=dev_b),
-                                counts=values(np.arange(100 * SPP + 500 + s * SPP,
-                                                        100 * SPP + 500 + (s + 1) * SPP)))
-        items.append((h_b + s * SPP / FS, legaccel.encode_packet(p)))
-    asm, chunks = run(items)
+    asm, chunks = run(items + session_b(100 * SPP + 500, 50))
     # Packet 99 is lost; the gap from packet 98 to session B is exact from the device clock.
     assert [(g.start_index, g.n_samples, g.exact) for g in asm.gaps] == [
         (99 * SPP, SPP + 500, True)]
@@ -143,15 +149,7 @@ def test_a_corrupt_device_time_before_a_reconnect_does_not_make_a_huge_gap():
 
 
 def test_a_real_new_session_is_believed_after_confirmation_and_its_gap_is_exact():
-    items = night(100)
-    dev_b = 50.0 + (100 * SPP + 1234) / FS
-    h_b = H0 + (dev_b - 50.0) + 0.05
-    for s in range(10):
-        p = dataclasses.replace(la_packet(s, sid=9, dev0_s=dev_b),
-                                counts=values(np.arange(100 * SPP + 1234 + s * SPP,
-                                                        100 * SPP + 1234 + (s + 1) * SPP)))
-        items.append((h_b + s * SPP / FS, legaccel.encode_packet(p)))
-    asm, chunks = run(items)
+    asm, chunks = run(night(100) + session_b(100 * SPP + 1234, 10))
     check_night(asm, chunks, 110 * SPP + 1234, (100 * SPP, 100 * SPP + 1234))
     assert [(g.start_index, g.n_samples, g.exact) for g in asm.gaps] == [(100 * SPP, 1234, True)]
     assert asm.counters.sessions == 2 and asm.counters.bad_packets == 0

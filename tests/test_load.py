@@ -118,12 +118,27 @@ def test_iso_timestamps(tmp_path: Path, suffix: str, offset_s: float) -> None:
     assert rec.info["time_format"] == "iso8601"
 
 
-def test_iso_timestamps_with_a_space_and_no_fraction(tmp_path: Path) -> None:
+def test_iso_timestamps_with_a_space_and_no_fraction(tmp_path: Path, monkeypatch) -> None:
+    # Whole seconds only (1 Hz), so the parsed times are checked where the loader hands them to
+    # the cleaning step: a 1 Hz recording itself is refused (5-2000 Hz).
+    import detector.load as load_mod
+
+    seen = {}
+
+    def capture(t, xyz, **kw):
+        seen["t"] = np.asarray(t)
+        raise InputError("captured")
+
     xyz = _signal(40)
     start = pd.Timestamp(T0, unit="s")
     times = [(start + pd.Timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(40)]
-    rec = load_recording(_write_csv(tmp_path / "r.csv", "time,x,y,z", times, xyz), fs_hz=1.0)
-    assert rec.t0_unix_s == T0 and rec.n_samples == 40
+    path = _write_csv(tmp_path / "r.csv", "time,x,y,z", times, xyz)
+    with pytest.raises(InputError, match="5-2000 Hz"):
+        load_recording(path, fs_hz=1.0)
+    monkeypatch.setattr(load_mod, "clean", capture)
+    with pytest.raises(InputError, match="captured"):
+        load_recording(path)
+    assert np.array_equal(seen["t"], T0 + np.arange(40.0))
 
 
 @pytest.mark.parametrize("per_s, label", [(1e3, "unix_ms"), (1e6, "unix_us"), (1e9, "unix_ns")])
