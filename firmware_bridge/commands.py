@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from detector.textsafe import printable
+
 from .constants import DEFAULT_VIRTUAL_HOST, DEFAULT_VIRTUAL_PORT
 
 __all__ = ["add_parsers", "COMMANDS", "parse_device", "parse_hostport"]

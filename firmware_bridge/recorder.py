@@ -31,9 +31,9 @@ from typing import Any, Callable, TextIO
 
 from detector.config import Config
 from detector.fileio import make_private_dir, open_private
+from detector.textsafe import printable
 
 from .client import CONTROL, DATA, LinkConfig, SensorLink
-from detector.textsafe import printable
 
 __all__ = ["DeviceSpec", "LiveEventLog", "NightRecorder", "record_night", "LIVE_EVENT_COLUMNS",
            "format_status"]
@@ -276,8 +276,8 @@ class NightRecorder:
             self.say(f"{_clock(host_s)} {label:>6} link lost ({printable(fields.get('cause'))}); "
                      "reconnecting")
         elif name == "watchdog":
-            self.say(f"{_clock(host_s)} {label:>6} no data for {printable(fields.get('silent_s'))} s: "
-                     "treating the link as lost")
+            self.say(f"{_clock(host_s)} {label:>6} no data for "
+                     f"{printable(fields.get('silent_s'))} s: treating the link as lost")
         elif name == "battery":
             pct = fields.get("percent")
             if isinstance(pct, (int, float)) and math.isfinite(pct):
@@ -428,8 +428,9 @@ class NightRecorder:
             if path is not None:
                 self.paths[label] = Path(path)
                 st = s.store.stats
+                bad = f", {st.bad_packets:,} bad packets dropped" if st.bad_packets else ""
                 self.say(f"{label}: {st.samples:,} samples, {st.lost_samples:,} lost "
-                         f"({st.loss_pct:.2f}%), {s.reconnects} reconnects -> {path}")
+                         f"({st.loss_pct:.2f}%), {s.reconnects} reconnects{bad} -> {path}")
         if self.storage_error is not None:
             self.say(f"nothing written before the error is lost; run `legtwitch recover "
                      f"{self.out_dir}` once there is space (or the folder is writable)")

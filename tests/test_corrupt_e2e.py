@@ -56,10 +56,12 @@ def test_corrupt_packets_cost_only_their_own_samples(tmp_path, procs, protocol, 
     assert gaps["n_samples"].max() < 60 * speed * 100, gaps  # no fake hours-long gap
     meta = json.loads(pq.read_schema(out / "sensor" / "recording.parquet").metadata[b"legtwitch"])
     assert meta["bad_packets"] == meta["implausible"] == len(corrupt), meta
-    assert meta["sessions"] == 1 + sum(f["kind"] == "disconnect" for f in sim.faults())
-    # The status line says how many bad packets were dropped.
-    bad = [int(x.replace(",", "")) for x in re.findall(r" bad ([\d,]+)", text)]
-    assert bad and bad[-1] >= len(corrupt) - 2, text[-2000:]
+    # No session is made from a corrupt packet (a stream that started and was cut before its
+    # first packet makes none, so this is at most, not exactly, one per link drop).
+    assert 1 <= meta["sessions"] <= 1 + sum(f["kind"] == "disconnect" for f in sim.faults())
+    # The status lines count the bad packets as they come; the last line says how many in all.
+    assert re.search(r" bad [\d,]+ \|", text), text[-2000:]
+    assert f", {len(corrupt):,} bad packets dropped -> " in text, text[-2000:]
     # The night report says it too.
     summ = json.loads((out / "report" / "summary.json").read_text())
     assert summ["cleaning"]["recorder"]["bad_packets"] == len(corrupt), summ["cleaning"]
