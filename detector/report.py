@@ -522,19 +522,18 @@ _QUALITY_KEYS = {"fs_hz", "fs_inferred_hz", "fs_given", "n_rows_read", "n_rows_u
 
 def _packet_line(c: dict) -> str:
     """The recorder's packet counts in words."""
-    parts = [f"{_count(c.get('packets', 0))} received"]
+    parts = [f"{_count(c.get('records', c.get('packets', 0)))} received"]
     if c.get("bad_packets"):
-        parts.append(f"{_count(c['bad_packets'])} bad and dropped"
+        parts.append(f"{_count(c['bad_packets'])} bad and dropped, their samples left as gaps"
                      + (f" ({_count(c['implausible'])} decoded but implausible: a wrong "
-                        "index, session, clock or scale)" if c.get("implausible") else "")
-                     + "; their samples are gaps")
+                        "index, session, clock or scale)" if c.get("implausible") else ""))
     for key, what in (("duplicates", "duplicates dropped"), ("reordered", "put back in order"),
                       ("late", "too late (their place was already a gap)")):
         if c.get(key):
             parts.append(f"{_count(c[key])} {what}")
     if c.get("sessions", 0) > 1:
         parts.append(f"{_count(c['sessions'])} stream sessions")
-    return ", ".join(parts)
+    return "; ".join(parts)
 
 
 def _quality(result: NightResult) -> str:

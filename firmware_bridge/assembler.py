@@ -88,9 +88,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from detector.clean import MAX_ABS_G as CLEAN_MAX_ABS_G
-
-from .constants import PROTOCOLS
+from .constants import MAX_ABS_G, PROTOCOLS
 from .packets import FLAG_OVERFLOW, SampleBlock, make_decoder
 
 __all__ = [
@@ -151,9 +149,6 @@ POLAR_BACK_S = 10.0
 or a late frame (dropped, counted); older still, it claims a clock reset (probation)."""
 PROBATION_MAX_AGE_S = 30.0
 """A probation chain that has not grown for this many host seconds is rejected."""
-MAX_ABS_G = CLEAN_MAX_ABS_G
-"""A sample further than this from zero on any axis (g) cannot come from a leg-worn sensor
-(the largest ranges are +-16 g); the same limit as for files (:data:`detector.clean.MAX_ABS_G`)."""
 SCALE_RANGE = (2.0 ** 7, 2.0 ** 17)
 """LegAccel ``range_g / scale_g`` (full-scale counts) must lie in this range: 8-bit to
 18-bit sensors (a 16-bit sensor has 32768)."""

@@ -8,7 +8,7 @@ __all__ = [
     "BATTERY_SERVICE_UUID", "BATTERY_LEVEL_UUID",
     "DEVICE_INFO_SERVICE_UUID", "MANUFACTURER_NAME_UUID", "MODEL_NUMBER_UUID",
     "SERIAL_NUMBER_UUID", "FIRMWARE_REVISION_UUID",
-    "DEFAULT_VIRTUAL_HOST", "DEFAULT_VIRTUAL_PORT", "PROTOCOLS",
+    "DEFAULT_VIRTUAL_HOST", "DEFAULT_VIRTUAL_PORT", "PROTOCOLS", "MAX_ABS_G",
 ]
 
 #: LegAccel v1, our reference sensor protocol (see PROTOCOL.md): custom 128-bit service.
@@ -41,3 +41,8 @@ DEFAULT_VIRTUAL_PORT = 47330
 
 #: Protocol names used on the command line and in recording metadata.
 PROTOCOLS = ("legaccel", "polar")
+
+#: A sample further than this from zero on any axis (g) cannot come from a leg-worn sensor (the
+#: largest ranges are +-16 g): a packet holding one is a bad packet. Files use the same limit
+#: (``detector.clean.MAX_ABS_G``; a test keeps the two equal).
+MAX_ABS_G = 20.0

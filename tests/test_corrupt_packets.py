@@ -256,6 +256,16 @@ def test_polar_clock_reset_is_recognised_from_several_frames():
 
 # --- the clock ----------------------------------------------------------------------------------
 
+def test_packets_and_files_share_one_limit_on_values():
+    from detector.clean import MAX_ABS_G as FILES
+    from firmware_bridge.assembler import MAX_ABS_G as PACKETS
+    assert PACKETS == FILES == 20.0
+    huge = mutate(150, counts=np.full((SPP, 3), 32767, np.int16), range_g=16,
+                  scale_g=16 / 32768 * 1.5)  # 24 g: a scale that no +-16 g sensor sends
+    asm, chunks = run(night(N, {150: huge}))
+    check_night(asm, chunks, N * SPP, (150 * SPP, 151 * SPP))
+
+
 def test_clock_rate_ratio_is_finite_for_any_drift():
     fit = ClockFit(0.0, -1e6, 0.0, True, False, 2, 2)
     assert math.isfinite(fit.rate_ratio)
