@@ -103,6 +103,12 @@ def _guard(path: Path, what: str, safe_until_s: float | None) -> Iterator[None]:
         raise
     except OSError as exc:
         raise storage_error(path, what, exc, safe_until_s) from exc
+    except (MemoryError, pa.ArrowMemoryError) as exc:
+        # Not the disk: say so (a "cannot write (malloc failed)" would send the user to free
+        # disk space). The raw log is untouched.
+        raise StorageError(f"{path}: out of memory while trying to {what}; nothing is lost: "
+                           "the raw log is intact and `legtwitch recover` rebuilds the "
+                           "recording from it", path, None, safe_until_s) from exc
     except pa.ArrowException as exc:
         err = OSError(getattr(exc, "errno", None), str(exc))
         raise storage_error(path, what, err, safe_until_s) from exc

@@ -316,3 +316,25 @@ def test_any_single_field_mutation_costs_at_most_its_packet(k, field, data):
     c = asm.counters
     assert c.records == c.packets + c.bad_packets
     assert isinstance(asm.counters, Counters) and CONFIRM_PACKETS == 3
+
+
+def test_running_out_of_memory_while_writing_is_not_called_a_disk_problem(tmp_path,
+                                                                          monkeypatch):
+    import pyarrow as pa
+
+    from firmware_bridge import store as store_mod
+    from firmware_bridge.rawlog import StorageError
+
+    st = NightStore(tmp_path / "s", protocol="legaccel")
+    for h, x in night(50):
+        st.data(h, x)
+
+    def no_memory(*_a, **_k):
+        raise pa.ArrowMemoryError("malloc of size 24000000000 failed")
+
+    monkeypatch.setattr(store_mod.pq, "write_table", no_memory)
+    with pytest.raises(StorageError) as err:
+        st.close()
+    text = str(err.value)
+    assert "out of memory" in text and "recover" in text and "disk" not in text
+    assert (tmp_path / "s" / "raw.log").stat().st_size > 0
