@@ -26,6 +26,7 @@ __all__ = [
     "BandpassConfig",
     "EnvelopeConfig",
     "ClassifyConfig",
+    "NonwearConfig",
     "RulesConfig",
     "CategoryConfig",
     "Config",
@@ -253,6 +254,28 @@ class CategoryConfig(_Section):
         source="legtwitch heuristic")
 
 
+@dataclass(frozen=True)
+class NonwearConfig(_Section):
+    """When the sensor is off the leg (on a table, in a drawer): left out of the rest time."""
+
+    _section = "nonwear"
+    enabled: bool = _f(True, "Look for periods when the sensor is not worn.")
+    block_s: float = _f(300.0, "Blocks in which the signal is judged.", 60.0, 3600.0,
+                        source="van Hees et al. 2013 (PLoS ONE 8:e61691) use 15-min steps")
+    min_s: float = _f(1800.0, "Shortest run of off-leg blocks called non-wear (a still leg "
+                      "can rest this long only with its heartbeat ripple showing).", 300.0,
+                      14400.0, source="legtwitch, after van Hees et al. 2011/2013 (30-60 min)")
+    still_sd_g: float = _f(0.013, "Every axis must vary less than this (standard deviation in "
+                           "a block): no movement at all.", 0.001, 0.1,
+                           source="van Hees et al. 2013: SD < 13 mg")
+    pulse_min_corr: float = _f(
+        0.3, "... and on no axis may the 0.6-3.5 Hz band repeat itself at a heartbeat's "
+        "interval (0.5-1.6 s) with an autocorrelation of this or more: a worn leg shows its "
+        "pulse.", 0.05, 0.95,
+        source="legtwitch (a worn shin shows a ballistocardiographic ripple of a few mg; on "
+        "simulated nights at 25-100 Hz, 0.46 or more worn, 0.14 or less on a table)")
+
+
 _SECTIONS: dict[str, type[_Section]] = {
     "clean": CleanConfig,
     "bandpass": BandpassConfig,
@@ -260,6 +283,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "classify": ClassifyConfig,
     "rules": RulesConfig,
     "category": CategoryConfig,
+    "nonwear": NonwearConfig,
 }
 
 
@@ -273,6 +297,7 @@ class Config:
     classify: ClassifyConfig = field(default_factory=ClassifyConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     category: CategoryConfig = field(default_factory=CategoryConfig)
+    nonwear: NonwearConfig = field(default_factory=NonwearConfig)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], origin: str = "configuration") -> "Config":

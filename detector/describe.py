@@ -52,6 +52,10 @@ _REFERENCES: dict[str, tuple[str, str]] = {
                     "periodic leg movements during sleep in restless legs syndrome. Sleep "
                     "2006;29:759-769.",
                     "Ferri et al., Sleep 2006;29:759-769"),
+    "vanhees2013": ("van Hees VT, Gorzelniak L, Dean Leon EC, et al. Separating movement and "
+                    "gravity components in an acceleration signal and implications for the "
+                    "assessment of human daily physical activity. PLoS ONE 2013;8:e61691.",
+                    "van Hees et al., PLoS ONE 2013;8:e61691"),
 }
 
 _RULE_NAMES = {
@@ -287,8 +291,22 @@ def _plm(cfg: Config, cite: _Citations) -> str:
         "thresholds described above. The periodicity index was the share of IMIs that "
         f"belonged to runs of at least {PERIODICITY_MIN_IMIS} consecutive IMIs of {imi} "
         f"{cite.cite('periodicity')}. The PLM, LM and twitch indices were counts per hour of "
-        "recording (time in bed) excluding data gaps and time spent in sustained movements, as "
-        "sleep was not staged.")
+        "recording (time in bed) excluding data gaps, time with the sensor off the leg and "
+        "time spent in sustained movements, as sleep was not staged.")
+
+
+def _nonwear(cfg: Config, cite: "_Citations") -> str:
+    nw = cfg.nonwear
+    if not nw.enabled:
+        return "Periods with the sensor off the leg were not looked for."
+    return (
+        "Non-wear. Periods with the sensor off the leg were found as in actigraphy "
+        f"{cite.cite('vanhees2013')}, adapted to a leg that can lie still for long: in "
+        f"{_n(nw.block_s / 60)}-min blocks, a block was off the leg when every axis had a "
+        f"standard deviation below {_n(nw.still_sd_g * 1000)} mg and no axis showed the pulse "
+        "of a worn leg (the autocorrelation of its 0.6-3.5 Hz band-pass at lags of 0.5-1.6 s "
+        f"stayed below {_n(nw.pulse_min_corr)}); runs of at least {_n(nw.min_s / 60)} min were "
+        "non-wear, left out of the rest time, and movements starting in them were not scored.")
 
 
 def describe(config: Config | str | Path | None = None, *, fs_hz: float | None = None,
@@ -341,8 +359,8 @@ def describe(config: Config | str | Path | None = None, *, fs_hz: float | None =
              f"sensor with legtwitch version {software_version}, an open-source Python package, "
              "in the steps below.")
     filtering = _filtering(cfg, fs_hz).replace("{scipy}", cite.cite("scipy"))
-    paragraphs = [intro, _preprocessing(cfg, fs_hz), filtering, _envelope(cfg, fs_hz),
-                  _classification(cfg), _plm(cfg, cite)]
+    paragraphs = [intro, _preprocessing(cfg, fs_hz), _nonwear(cfg, cite), filtering,
+                  _envelope(cfg, fs_hz), _classification(cfg), _plm(cfg, cite)]
     if references:
         paragraphs.append(cite.listing())
     return "\n\n".join(paragraphs) + "\n"

@@ -19,12 +19,14 @@ __all__ = ["analyze", "score_night", "settling_rates", "events_table"]
 Progress = Callable[[str], None]
 
 
-def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
-                   ) -> dict[str, Any]:
+def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float,
+                   valid: np.ndarray | None = None) -> dict[str, Any]:
     """Rate of leg movements and longer movements early in the rest period and afterwards.
 
     An accelerometer cannot see sleep onset, so the first ``window_min`` minutes of valid
-    recording stand for "resting before sleep" (the report says so).
+    recording stand for "resting before sleep" (the report says so). ``valid`` (default: the
+    recording's) says which samples count: without non-wear, a sensor put on late starts the
+    window when it was put on.
 
     Returns
     -------
@@ -33,7 +35,7 @@ def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
         sustained movements per hour of valid recording; None when a part is empty).
     """
     fs = recording.fs_hz
-    valid = recording.valid
+    valid = recording.valid if valid is None else valid
     total = int(np.count_nonzero(valid))
     if valid.size == 0 or total == 0:
         return {"settling_h": 0.0, "settling_rate_per_h": None, "later_h": 0.0,
@@ -163,11 +165,29 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
     from .metrics import events_per_hour, imi_histogram, ln_imi_histogram, night_metrics
     from .plm import score_plm
 
+    from .nonwear import find_nonwear_cached, nonwear_mask
+
     t = time.perf_counter()
+    periods = find_nonwear_cached(recording, cfg.nonwear)
+    worn = ~nonwear_mask(recording, periods)
+    n_nonwear_events = 0
+    if periods and len(events):
+        # Movements while the sensor is off the leg are the sensor being handled, not the leg.
+        starts = events["start_s"].to_numpy(float)
+        off = np.zeros(len(events), bool)
+        for a, b in periods:
+            off |= (starts >= a) & (starts < b)
+        n_nonwear_events = int(off.sum())
+        events = events[~off].reset_index(drop=True)
+    nonwear_s = float(np.count_nonzero(recording.valid & ~worn)) / recording.fs_hz
     scoring = score_plm(events, cfg.rules, respiratory)
-    metrics = night_metrics(scoring, recording_s=recording.duration_s, gap_s=recording.gap_s)
+    metrics = night_metrics(scoring, recording_s=recording.duration_s, gap_s=recording.gap_s,
+                            nonwear_s=nonwear_s)
+    metrics["nonwear_periods"] = [[round(a, 3), round(b, 3)] for a, b in periods]
+    metrics["n_events_nonwear"] = n_nonwear_events
     metrics["n_rejected_vibration"] = det.info["n_rejected_vibration"]
-    settling = settling_rates(scoring.events, recording, cfg.category.settling_window_min)
+    settling = settling_rates(scoring.events, recording, cfg.category.settling_window_min,
+                              valid=recording.valid & worn)
     metrics.update({f"settling_{k}" if not k.startswith("settling") else k: v
                     for k, v in settling.items()})
     category = categorize(metrics, settling, cfg.category)

@@ -67,6 +67,8 @@ _KIND_MARKERS = {"twitch": "v", "lm": "o", "sustained": "s"}
 PLM_COLOUR = "#009E73"
 #: Colour of gaps (hatched).
 GAP_COLOUR = "#BBBBBB"
+#: Colour of periods with the sensor off the leg (hatched the other way).
+NONWEAR_COLOUR = "#E69F00"
 #: Okabe-Ito colours of the x, y and z axes in example plots.
 AXIS_COLOURS = ("#0072B2", "#D55E00", "#009E73")
 _TEXT = "#222222"
@@ -274,6 +276,15 @@ def plot_night(result: Any, ax: Axes | None = None, *, legend: bool = True) -> F
                        edgecolors="#888888", hatch="///", linewidth=0.0, alpha=0.6, zorder=1)
         handles.append(Patch(facecolor=GAP_COLOUR, edgecolor="#888888", hatch="///",
                              label=f"gap (no data): {rec.gap_s / 60:.1f} min"))
+
+    periods = (getattr(result, "metrics", None) or {}).get("nonwear_periods") or []
+    if periods:
+        spans = [(a / 3600.0, (b - a) / 3600.0) for a, b in periods]
+        ax.broken_barh(spans, (0.0, 1.0), transform=xaxis, facecolors=NONWEAR_COLOUR,
+                       edgecolors="#B07A00", hatch="\\\\", linewidth=0.0, alpha=0.35, zorder=1)
+        total = sum(b - a for a, b in periods)
+        handles.append(Patch(facecolor=NONWEAR_COLOUR, edgecolor="#B07A00", hatch="\\\\",
+                             alpha=0.5, label=f"sensor off the leg: {total / 60:.0f} min"))
 
     ax.set_xlim(0.0, max(duration_h, 1e-3))
     # at least 1-100 mg, so a quiet night does not look busy by autoscaling

@@ -15,7 +15,7 @@ import io
 import math
 from collections.abc import Mapping
 from dataclasses import fields
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,14 @@ def _value(x: Any) -> str:
         return _value(float(x)) if not isinstance(x, str) else x
     except (TypeError, ValueError):
         return str(x)
+
+
+def _clock_time(unix_s: float) -> str:
+    """``23:41`` (UTC) for a unix time, ``+1:05`` (hours since the start) for relative time."""
+    if unix_s < 1e8:  # relative timestamps: seconds since the start, not a date
+        h, m = divmod(int(unix_s // 60), 60)
+        return f"+{h}:{m:02d}"
+    return datetime.fromtimestamp(unix_s, tz=timezone.utc).strftime("%H:%M")
 
 
 def _duration(seconds: Any) -> str:
@@ -566,6 +574,17 @@ def _quality(result: NightResult) -> str:
     packets = info.get("recorder")
     if isinstance(packets, dict) and packets:
         rows.append(("Packets (recorded over Bluetooth)", _packet_line(packets)))
+    periods = result.metrics.get("nonwear_periods") or []
+    if periods:
+        t0 = rec.t0_unix_s
+        spans = ", ".join(f"{_clock_time(t0 + a)}-{_clock_time(t0 + b)}" for a, b in periods)
+        rows.append(("Sensor off the leg (not worn)",
+                     f"{_duration(float(result.metrics.get('nonwear_s') or 0.0))} in "
+                     f"{len(periods)} period{'s' if len(periods) != 1 else ''} ({spans}"
+                     f"{'' if rec.t0_unix_s < 1e8 else ' UTC'}): "
+                     "still, without the pulse a worn leg shows; left out of the rest time"))
+    else:
+        rows.append(("Sensor off the leg (not worn)", "none found"))
     longest = float(gaps["duration_s"].max()) if len(gaps) else 0.0
     rows.append(("Gaps (no data)", f"{len(gaps)} gap{'s' if len(gaps) != 1 else ''}, "
                  f"{_duration(gap_s)} in total ({share:.1%} of the night)"

@@ -45,6 +45,7 @@ import math
 import zlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -131,6 +132,9 @@ WARMUP_G = 0.015
 WARMUP_TAU_S = 600.0
 #: Random-walk bias drift: standard deviation of the change per minute (g).
 DRIFT_PER_MIN_G = 0.0005
+#: Taking the sensor off the leg or putting it on: a handling movement this long (s).
+HANDLING_S = 15.0
+
 #: Heartbeat ripple: rate (beats/min) and peak (g).
 HEART_RATE_BPM = (50.0, 75.0)
 HEART_PEAK_G = (0.001, 0.004)
@@ -797,7 +801,8 @@ def _empty_truth() -> pd.DataFrame:
 
 def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 100.0,
                    seed: int = 0, *, leg: str = "left", start_unix_s: float = 1_700_000_000.0,
-                   sensor: str | None = None, packet_loss: bool = True) -> SimulatedNight:
+                   sensor: str | None = None, packet_loss: bool = True,
+                   off_leg: Sequence[tuple[float, float]] = ()) -> SimulatedNight:
     """Simulate a night of shin-worn accelerometer data with known events.
 
     Parameters
@@ -820,6 +825,12 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
     packet_loss : bool
         Remove blocks of rows as lost BLE packets would (default). The virtual sensor streams a
         night without them and injects its own faults.
+    off_leg : sequence of (start_s, end_s)
+        Times (s from the start) when the sensor is off the leg, lying still on a table: gravity
+        on its own axis, the sensor's bias, drift and noise, no heartbeat, no events. Taking it
+        off and putting it on is a 15-s handling movement (a ``sustained`` truth event, origin
+        ``handling``) where a span starts or ends inside the night. Leg events during the span
+        are not seen (``n_events_off_leg``).
 
     Returns
     -------
@@ -920,10 +931,39 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
         acc[i0:i1] += shake + tilt[:, None] * _cross(horiz, up)
         vibrations.append((s, s + d, peak))
 
+    # ---- the sensor off the leg (its own random stream: the rest of the night is unchanged)
+    worn = np.ones(n, dtype=bool)
+    handling: list[dict[str, Any]] = []
+    if off_leg:
+        r_off = np.random.default_rng([int(seed), 0x0FF1E6])
+        table = _unit(np.array([0.0, 0.0, 1.0]) + r_off.normal(0.0, 0.03, 3))
+        for a_s, b_s in off_leg:
+            a_s, b_s = max(float(a_s), 0.0), min(float(b_s), duration_s)
+            i0, i1 = int(np.ceil(a_s * fs_true)), int(np.ceil(b_s * fs_true))
+            if i1 <= i0:
+                continue
+            worn[i0:i1] = False
+            acc[i0:i1] = table
+            for edge_s, into in ((a_s, True), (b_s, False)):
+                if not HANDLING_S < edge_s < duration_s - HANDLING_S:
+                    continue
+                h0 = edge_s - HANDLING_S if into else edge_s
+                j0, j1 = int(np.ceil(h0 * fs_true)), int(np.ceil((h0 + HANDLING_S) * fs_true))
+                m = j1 - j0
+                ramp = np.clip(np.arange(m) / max(m - 1, 1), 0, 1)[:, None]
+                g_from, g_to = (acc[j0 - 1], table) if into else (table, acc[min(j1, n - 1)])
+                shake = _band_noise(r_off, m, fs_true, 0.5, 12.0)
+                shake *= 0.4 / (np.abs(shake).max() + 1e-12)
+                acc[j0:j1] = (1 - ramp) * g_from + ramp * g_to + shake * np.sin(
+                    np.pi * ramp) ** 0.5
+                handling.append({"start": h0, "end": h0 + HANDLING_S, "kind": "sustained",
+                                 "amplitude_deg": float("nan"), "tilt_deg": float("nan"),
+                                 "peak_g": 0.4, "origin": "handling"})
+
     # ---- body and sensor at rest
     heart_dir = _unit(r_body.standard_normal(3))
     heart_g = float(r_body.uniform(*HEART_PEAK_G))
-    acc += np.outer(_heartbeat(r_body, t_s, fs_true) * heart_g, heart_dir)
+    acc += np.outer(_heartbeat(r_body, t_s, fs_true) * heart_g * worn, heart_dir)
     gain = 1.0 + r_body.uniform(-GAIN_ERROR, GAIN_ERROR, 3)
     bias = r_body.uniform(*BIAS_G, 3) * r_body.choice([-1.0, 1.0], 3)
     noise_rms = float(r_noise.uniform(*NOISE_RMS_G))
@@ -959,8 +999,16 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
 
     # ---- truth: visible events only, scored by the rules
     rows = []
-    n_in_gap = 0
-    for ev in events:
+    n_in_gap = n_off_leg = 0
+    off = [(max(float(a), 0.0), min(float(b), duration_s)) for a, b in off_leg]
+
+    def unseen(ev: dict[str, Any]) -> bool:  # while the sensor is off the leg or handled
+        return (any(ev["start"] < b and ev["end"] > a - HANDLING_S for a, b in off)
+                or any(ev["start"] < h["end"] and ev["end"] > h["start"] for h in handling))
+
+    n_off_leg = sum(unseen(ev) for ev in events)
+    events = [ev for ev in events if not unseen(ev)]
+    for ev in events + handling:
         s, e = ev["start"] - shift, ev["end"] - shift
         if np.any((s <= gap_end) & (e >= gap_start)):
             n_in_gap += 1
@@ -973,6 +1021,7 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
     vib = pd.DataFrame(vibrations, columns=["start_s", "end_s", "peak_g"])
     vib[["start_s", "end_s"]] -= shift
     inside_gap = [bool(np.any((gap_start <= r.start_s) & (gap_end >= r.end_s)))
+                  or any(r.start_s + shift < b and r.end_s + shift > a for a, b in off)
                   for r in vib.itertuples()]
     vib = vib[~np.asarray(inside_gap, dtype=bool)].reset_index(drop=True)
 
@@ -986,6 +1035,7 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
         "n_samples_written": int(keep.sum()), "gap_s": float(gaps["duration_s"].sum()),
         "n_events_planned": len(events), "n_events_dropped_in_gaps": n_in_gap,
         "n_postures": len(postures), "mount": mount.tolist(),
+        "off_leg": [list(x) for x in off], "n_events_off_leg": n_off_leg,
     }
     info.update(plan_info)
     return SimulatedNight(samples, truth, vib, gaps, info)
