@@ -13,7 +13,8 @@ from typing import Any
 
 from .config import CategoryConfig
 
-__all__ = ["ADVICE", "CATEGORIES", "DISCLAIMER", "categorize"]
+__all__ = ["ADVICE", "CATEGORIES", "DISCLAIMER", "INSUFFICIENT", "categorize",
+           "rest_text"]
 
 #: The article's solution table, row by row, with the paragraph that explains each row.
 ADVICE: dict[str, dict[str, str]] = {
@@ -80,6 +81,15 @@ CATEGORIES: dict[str, dict[str, str]] = {
     },
 }
 
+#: No category: the data cannot carry a verdict (too little rest time). No advice row fits.
+INSUFFICIENT = {
+    "title": "Not enough data for a verdict",
+    "explanation": "The recording holds too little time with the sensor on a resting leg to say "
+                   "which pattern the night shows. The numbers below describe what was "
+                   "recorded, but no category is given and no advice row is singled out. "
+                   "Record a whole night (lights off to lights on) with the sensor worn.",
+}
+
 DISCLAIMER = ("This is not a diagnosis. legtwitch measures movement of one leg with an "
               "accelerometer; it cannot see sleep stages (EEG), breathing events (unless a "
               "respiratory-event file is given) or your symptoms. Periodic limb movement disorder "
@@ -90,8 +100,15 @@ def _fmt(x: float | None, unit: str = "/h") -> str:
     return "n/a" if x is None else f"{x:.1f}{unit}"
 
 
+def rest_text(hours: float) -> str:
+    """``2 h 05 min`` for a number of hours."""
+    h, m = divmod(int(round(max(hours, 0.0) * 60)), 60)
+    return f"{h} h {m:02d} min"
+
+
 def categorize(metrics: dict[str, Any], settling: dict[str, Any],
-               config: CategoryConfig | None = None) -> dict[str, Any]:
+               config: CategoryConfig | None = None, *,
+               fs_hz: float | None = None) -> dict[str, Any]:
     """Choose the article's category that fits a night and the advice row that goes with it.
 
     Parameters
@@ -102,6 +119,8 @@ def categorize(metrics: dict[str, Any], settling: dict[str, Any],
         Movement rates in the settling window and after: ``settling_rate_per_h``,
         ``later_rate_per_h``, ``settling_h`` (see :func:`detector.pipeline.settling_rates`).
     config : CategoryConfig, optional
+    fs_hz : float, optional
+        Sampling rate; below ``config.min_twitch_fs_hz`` twitches are not used.
 
     Returns
     -------
@@ -112,14 +131,24 @@ def categorize(metrics: dict[str, Any], settling: dict[str, Any],
 
     Notes
     -----
-    Order of the checks: restless-legs-like first (in ICSD-3, periodic movements with restless legs
+    With less rest than ``config.min_rest_h`` the category is ``insufficient_data``: no pattern
+    is named and ``advice`` is None. Order of the checks otherwise: restless-legs-like first (in ICSD-3, periodic movements with restless legs
     symptoms point to RLS, not PLMD), then PLM index > 15/h (ICSD-3 adult threshold), then frequent
     twitching, else occasional twitches.
     """
     cfg = config or CategoryConfig()
+    rest_h = metrics.get("rest_h")
+    if rest_h is not None and rest_h < cfg.min_rest_h:
+        return {"id": "insufficient_data", "title": INSUFFICIENT["title"],
+                "explanation": INSUFFICIENT["explanation"], "advice": None,
+                "advice_rows": {k: v["text"] for k, v in ADVICE.items()},
+                "reasons": [f"{rest_text(rest_h)} of rest; at least "
+                            f"{rest_text(cfg.min_rest_h)} are needed for a verdict."],
+                "disclaimer": DISCLAIMER}
     plmi = metrics.get("plm_index")
     lmi = metrics.get("lm_index") or 0.0
-    twi = metrics.get("twitch_index") or 0.0
+    twitch_ok = fs_hz is None or fs_hz >= cfg.min_twitch_fs_hz
+    twi = (metrics.get("twitch_index") or 0.0) if twitch_ok else 0.0
     move = lmi + twi
     s_rate, l_rate = settling.get("settling_rate_per_h"), settling.get("later_rate_per_h")
     reasons: list[str] = []
@@ -154,6 +183,9 @@ def categorize(metrics: dict[str, Any], settling: dict[str, Any],
         reasons.append(f"Twitches and leg movements: {_fmt(move)} of rest (not above "
                        f"{cfg.frequent_twitch_index_per_h:g}/h); PLM index {_fmt(plmi)} (not above "
                        f"{cfg.plm_index_per_h:g}/h).")
+    if not twitch_ok:
+        reasons.append(f"Twitches were not counted for this choice: at {fs_hz:g} Hz they cannot "
+                       f"be seen reliably (at least {cfg.min_twitch_fs_hz:g} Hz is needed).")
     cat = CATEGORIES[cid]
     return {
         "id": cid,

@@ -33,6 +33,9 @@ SNAP_TOLERANCE = 0.02
 MIN_FS_HZ, MAX_FS_HZ = 5.0, 2000.0
 """Plausible sampling rates (Hz); outside them the timestamps are probably in other units."""
 
+FS_CONTRADICTION = 0.1
+"""A given rate more than this fraction away from the timestamps' rate contradicts the data."""
+
 MIN_VALID_S = 10.0
 """Shortest usable recording, in seconds of valid (non-gap) data."""
 
@@ -111,7 +114,7 @@ def infer_fs(dt_s: np.ndarray) -> float:
 
 def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None,
           config: CleanConfig = CleanConfig(), source: str = "<memory>", leg: str = "unknown",
-          info: dict | None = None) -> Recording:
+          info: dict | None = None, force: bool = False) -> Recording:
     """Resample raw accelerometer samples onto a uniform grid, marking gaps and clipping.
 
     Parameters
@@ -133,6 +136,9 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
         ``left``, ``right`` or ``unknown``.
     info : dict, optional
         Facts already known (e.g. from the loader); kept in ``Recording.info``.
+    force : bool
+        Use ``fs_hz`` even when the timestamps give a rate more than
+        :data:`FS_CONTRADICTION` away from it (otherwise an :class:`InputError` shows both).
 
     Returns
     -------
@@ -219,6 +225,12 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
         fs_used = snap_fs(fs_measured)
     else:
         fs_used = float(fs_hz)
+        if (not force and MIN_FS_HZ <= fs_measured <= MAX_FS_HZ
+                and abs(fs_measured - fs_used) > FS_CONTRADICTION * fs_used):
+            raise InputError(
+                f"{source}: --fs {fs_used:g} but the timestamps give {fs_measured:.4g} Hz: the "
+                f"samples would be resampled to {fs_used:g} Hz; leave --fs out, use --fs "
+                f"{snap_fs(fs_measured):g}, or add --force to resample anyway")
 
     # 5. Uniform grid, interpolation and gaps.
     t0 = float(t[0])

@@ -252,6 +252,15 @@ class CategoryConfig(_Section):
     settling_ratio: float = _f(
         2.0, "...and at least this many times the rate of the rest of the night.", 1.0, 100.0,
         source="legtwitch heuristic")
+    min_rest_h: float = _f(
+        4.0, "Least rest time (hours, gaps, non-wear and sustained movements left out) for "
+        "which a category is given; below it the category is insufficient_data.", 0.0, 24.0,
+        source="as home recordings ask: at least 4 h of technically adequate data (AASM home "
+        "sleep apnea testing, Kapur et al., J Clin Sleep Med 2017;13:479-504)")
+    min_twitch_fs_hz: float = _f(
+        25.0, "Below this sampling rate twitches (75-250 ms bursts) cannot be seen reliably: "
+        "the twitch index is reported as unreliable and not used for a category.", 1.0, 1000.0,
+        source="legtwitch (a 75-ms burst spans fewer than 2 samples below 25 Hz)")
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,7 @@ def _nonwear(cfg: Config, cite: "_Citations") -> str:
         f"{cite.cite('vanhees2013')}, adapted to a leg that can lie still for long: in "
         f"{_n(nw.block_s / 60)}-min blocks, a block was off the leg when every axis had a "
         f"standard deviation below {_n(nw.still_sd_g * 1000)} mg and no axis showed the pulse "
-        "of a worn leg (the autocorrelation of its 0.6-3.5 Hz band-pass at lags of 0.5-1.6 s "
+        "of a worn leg (the autocorrelation of its 0.6-3.5 Hz component at lags of 0.5-1.6 s "
         f"stayed below {_n(nw.pulse_min_corr)}); runs of at least {_n(nw.min_s / 60)} min were "
         "non-wear, left out of the rest time, and movements starting in them were not scored.")
 
@@ -358,8 +358,10 @@ def describe(config: Config | str | Path | None = None, *, fs_hz: float | None =
     intro = ("Leg movements were detected from the three-axis acceleration of a leg-worn "
              f"sensor with legtwitch version {software_version}, an open-source Python package, "
              "in the steps below.")
+    preprocessing = _preprocessing(cfg, fs_hz)
+    nonwear = _nonwear(cfg, cite)  # cited in the order the text reads
     filtering = _filtering(cfg, fs_hz).replace("{scipy}", cite.cite("scipy"))
-    paragraphs = [intro, _preprocessing(cfg, fs_hz), _nonwear(cfg, cite), filtering,
+    paragraphs = [intro, preprocessing, nonwear, filtering,
                   _envelope(cfg, fs_hz), _classification(cfg), _plm(cfg, cite)]
     if references:
         paragraphs.append(cite.listing())

@@ -523,6 +523,21 @@ def _read_edf_recording(path: str | Path, leg: str) -> Recording:
     acc[~ok] = np.nan
     valid = ok & np.isfinite(acc).all(axis=1)
     rec = Recording(acc, fs, float(t0), valid, gap_table(~valid, fs), source, leg, {})
+    try:
+        header_records = int(head[236:244].decode("ascii").strip())
+    except ValueError:
+        header_records = -1
+    per_rec = max(int(axes[0].samples_per_data_record), 1)
+    held = n_file // per_rec
+    if header_records > held:
+        record_s = float(edf.data_record_duration)
+        rec.info["warnings"] = [
+            f"{path.name}: the header says {header_records:,} data records "
+            f"({header_records * record_s / 3600:.2f} h) but the file holds {held:,} "
+            f"({held * record_s / 3600:.2f} h): it is cut short, and only what it holds is "
+            "analysed."]
+        rec.info["edf_records_header"] = header_records
+        rec.info["edf_records_read"] = held
     rec.info.update({"file": source, "format": fmt, "units": "g", "fs_hz": fs,
                      "fs_given": True, "channels": [s.label for s in axes],
                      "n_rows_read": n_file, "n_gaps": int(len(rec.gaps)), "gap_s": rec.gap_s,
@@ -579,7 +594,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     night = Path(args.night)
     say(f"reading {night}")
-    rec = load_recording(night, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean)
+    rec = load_recording(night, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean,
+                         force=args.force)
     result = analyze(rec, cfg)
     if args.edf:
         info = write_edf(result, args.edf)

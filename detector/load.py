@@ -262,8 +262,25 @@ def _sniff_csv(head: bytes, source: str) -> tuple[int, str, list[str]]:
     return skip, delimiter, names
 
 
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+(?:[eE][-+]?\d+)?\s*$")
+
+
+def _decimal_point(head: bytes, skip: int, delimiter: str) -> str:
+    """``","`` when the file writes numbers with a decimal comma (European spreadsheet and
+    phyphox exports separate fields with ``;`` or tabs then), else ``"."``."""
+    if delimiter == ",":
+        return "."
+    text = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()
+    rows = [x for x in text[skip + 1:skip + 21] if x.strip() and not x.lstrip().startswith("#")]
+    fields = [f for row in rows for f in row.split(delimiter)]
+    comma = sum(bool(_DECIMAL_COMMA.match(f)) for f in fields)
+    dot = sum(bool(re.match(r"^\s*[-+]?\d*\.\d+", f)) for f in fields)
+    return "," if comma > dot else "."
+
+
 def _read_csv(path: Path, source: str, head: bytes, gz: bool, pick: bool) -> _Table:
     skip, delimiter, names = _sniff_csv(head, source)
+    decimal = _decimal_point(head, skip, delimiter)
     positions = _wanted(names, source) if pick else []
     include = [names[i] for i in positions]
     by_index = len(set(names)) != len(names)  # duplicated names: read all, select by position
@@ -279,7 +296,7 @@ def _read_csv(path: Path, source: str, head: bytes, gz: bool, pick: bool) -> _Ta
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_bad_row),
             convert_options=pacsv.ConvertOptions(
                 include_columns=[] if by_index else include, column_types=types,
-                null_values=_NULL_TOKENS, strings_can_be_null=True))
+                null_values=_NULL_TOKENS, strings_can_be_null=True, decimal_point=decimal))
         if not gz and path.suffix.lower() not in _COMPRESSED_SUFFIXES:
             return pacsv.read_csv(str(path), **options)
         # Decompress what the magic bytes say, whatever the suffix says.
@@ -311,6 +328,8 @@ def _read_csv(path: Path, source: str, head: bytes, gz: bool, pick: bool) -> _Ta
         raise InputError(f"{source}: {len(bad_rows)} rows do not have the {len(names)} fields "
                          f"of the header (first: {bad_rows[0][:80]!r}); check the delimiter")
     info = {"n_malformed_rows": len(bad_rows)}
+    if decimal == ",":
+        info["decimal_comma"] = True
     if bad_rows:
         info["first_malformed_row"] = bad_rows[0][:80]
     return _Table(table, first_line=skip + 2, is_csv=True, info=info,
@@ -487,6 +506,22 @@ def _numeric_times(values: np.ndarray, scale: float | None) -> tuple[np.ndarray,
     return values, "relative_s" if magnitude < 1e8 else "unix_s"
 
 
+def _check_units_argument(xyz: np.ndarray, unit: str, source: str) -> None:
+    """Refuse ``--units`` that the data contradicts (its median magnitude says another unit)."""
+    try:
+        detected = _detect_units(xyz, source)
+    except InputError:
+        return                               # no unit fits the magnitude: trust the user
+    if detected is None or detected == unit:
+        return
+    mag = np.sqrt((xyz[::max(1, xyz.shape[0] // 100_000)].astype(np.float64) ** 2).sum(axis=1))
+    median = float(np.nanmedian(mag))
+    raise InputError(f"{source}: --units {unit} but the median magnitude of x, y, z is "
+                     f"{median:.4g}, as for data in {detected} (a resting sensor reads about 1 "
+                     f"in g, 1000 in mg, 9.81 in m/s2); use --units {detected}, leave --units out, or add --force to "
+                     f"read the values as {unit} anyway")
+
+
 def _detect_units(xyz: np.ndarray, source: str) -> str | None:
     """Guess g, mg or m/s^2 from the median vector magnitude (about 1 g for a resting sensor);
     None when no row is complete."""
@@ -618,7 +653,8 @@ def _read_recorder_parquet(path: str | Path, fs_hz: float | None, leg: str) -> R
 
 
 def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str | None = None,
-                   leg: str = "unknown", config: CleanConfig = CleanConfig()) -> Recording:
+                   leg: str = "unknown", config: CleanConfig = CleanConfig(),
+                   force: bool = False) -> Recording:
     """Load a CSV, CSV.gz or Parquet recording and clean it onto a uniform grid.
 
     Parameters
@@ -638,6 +674,10 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
         ``left``, ``right`` or ``unknown``.
     config : CleanConfig
         Resampling and gap settings.
+    force : bool
+        Use ``units`` and ``fs_hz`` even when the data contradicts them (the median magnitude
+        says other units; the timestamps another rate by more than 10 %); otherwise that is an
+        :class:`InputError` showing both values.
 
     Returns
     -------
@@ -683,6 +723,8 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
 
     if unit_arg is not None:
         unit, unit_from = unit_arg, "argument"
+        if not force:
+            _check_units_argument(xyz, unit_arg, source)
     elif name_units is not None:
         unit, unit_from = name_units, "column name"
     else:
@@ -698,4 +740,5 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
             **tab.info}
     del table, tab  # the columns are copied out: give the file's memory back before resampling
     pa.default_memory_pool().release_unused()
-    return clean(t_s, xyz, fs_hz=fs_hz, config=config, source=source, leg=leg, info=info)
+    return clean(t_s, xyz, fs_hz=fs_hz, config=config, source=source, leg=leg, info=info,
+                 force=force)

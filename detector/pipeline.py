@@ -14,7 +14,7 @@ from .events import Detection, find_movements
 from .recording import Recording
 from .results import EVENT_COLUMNS, NightResult
 
-__all__ = ["analyze", "score_night", "settling_rates", "events_table"]
+__all__ = ["night_warnings", "analyze", "score_night", "settling_rates", "events_table"]
 
 Progress = Callable[[str], None]
 
@@ -63,13 +63,42 @@ def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
     }
 
 
+def night_warnings(recording: Recording, metrics: dict[str, Any], cfg: Config) -> list[str]:
+    """Plain sentences about what limits this night's numbers (``summary.json`` ``warnings``,
+    printed by the command line and shown at the top of the report): the loader's own
+    warnings, a rate too low for twitches, too little rest for a verdict, non-wear."""
+    from .category import rest_text
+
+    out = [str(w) for w in recording.info.get("warnings", [])]
+    fs = recording.fs_hz
+    cat = cfg.category
+    if fs < cat.min_twitch_fs_hz:
+        out.append(f"Sampled at {fs:g} Hz, below {cat.min_twitch_fs_hz:g} Hz: twitches (75-250 "
+                   "ms) are not seen reliably, so the twitch index is unreliable and is not "
+                   "used for the category; leg movements are still counted.")
+    default_min = type(cat)().min_rest_h
+    if cat.min_rest_h < default_min:
+        out.append(f"The rest needed for a verdict was lowered to {rest_text(cat.min_rest_h)} "
+                   f"(category.min_rest_h; the default is {rest_text(default_min)}): the "
+                   "category of a short recording is less certain.")
+    rest_h = metrics.get("rest_h")
+    if rest_h is not None and rest_h < cat.min_rest_h:
+        out.append(f"Only {rest_text(rest_h)} of rest: a verdict needs at least "
+                   f"{rest_text(cat.min_rest_h)}, so no category is given.")
+    nonwear_s = metrics.get("nonwear_s") or 0.0
+    if nonwear_s >= 60:
+        out.append(f"The sensor was off the leg for {rest_text(nonwear_s / 3600)}: that time is "
+                   "left out of the rest time.")
+    return out
+
+
 def events_table(scored: pd.DataFrame) -> pd.DataFrame:
     """Order the scored events into the ``events.csv`` contract (extra columns kept after)."""
     ev = scored.copy()
     for col, default in (("plm", False), ("series", pd.NA), ("candidate", False),
                          ("imi_s", np.nan), ("respiratory", False), ("at_gap", False),
                          ("rotation_deg", np.nan), ("peak_g", np.nan), ("leg", "unknown"),
-                         ("start_time", "")):
+                         ("start_time", ""), ("in_rest_window", True)):
         if col not in ev:
             ev[col] = default
     ev["series"] = ev["series"].astype("Int64")
@@ -86,7 +115,7 @@ def _shift_events(det: Detection, offset_s: float) -> pd.DataFrame:
 
 def analyze(recording: Recording, config: Config | None = None, *,
             other_leg: Recording | None = None, respiratory: pd.DataFrame | None = None,
-            progress: Progress | None = None) -> NightResult:
+            progress: Progress | None = None, window: Any = None) -> NightResult:
     """Analyse one night: events, PLM series, metrics, the article category.
 
     Parameters
@@ -103,6 +132,9 @@ def analyze(recording: Recording, config: Config | None = None, *,
         sample). LMs near their ends are flagged, and PLM is reported with and without them.
     progress : callable, optional
         Called with a short status line at each step.
+    window : detector.restwindow.RestWindow, optional
+        The rest window (lights off to lights on, e.g. from :func:`detector.restwindow.
+        given_window`); estimated when None.
 
     Returns
     -------
@@ -130,7 +162,7 @@ def analyze(recording: Recording, config: Config | None = None, *,
         events = merge_bilateral(events, right[inside].reset_index(drop=True), cfg.rules)
     detect_s = time.perf_counter() - t
     say(f"scoring PLM series ({cfg.rules.standard})")
-    result = score_night(recording, cfg, det, events, respiratory=respiratory)
+    result = score_night(recording, cfg, det, events, respiratory=respiratory, window=window)
     result.info["timings"]["detect_s"] = detect_s
     if other_leg is not None:
         result.info["other_leg"] = other_leg.leg if other_leg.leg != recording.leg else "other"
@@ -142,7 +174,8 @@ def analyze(recording: Recording, config: Config | None = None, *,
 
 def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.DataFrame, *,
                 respiratory: pd.DataFrame | None = None,
-                result_class: type[NightResult] = NightResult, **extra: Any) -> NightResult:
+                result_class: type[NightResult] = NightResult, window: Any = None,
+                **extra: Any) -> NightResult:
     """Score detected movements into a night result: PLM series, metrics, article category.
 
     Parameters
@@ -155,6 +188,8 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
         Its events (or the bilateral merge of both legs' events).
     respiratory : DataFrame, optional
         See :func:`analyze`.
+    window : RestWindow, optional
+        See :func:`analyze`.
     result_class : type
         :class:`NightResult` or a subclass; ``extra`` are its additional fields.
 
@@ -166,34 +201,55 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
     from .plm import score_plm
 
     from .nonwear import find_nonwear_cached, nonwear_mask
+    from .restwindow import estimated_window
 
     t = time.perf_counter()
     periods = find_nonwear_cached(recording, cfg.nonwear)
     worn = ~nonwear_mask(recording, periods)
+    window = window if window is not None else estimated_window(recording, periods)
+    fs = recording.fs_hz
+    inside = np.zeros(recording.n_samples, bool)
+    inside[int(round(window.start_s * fs)):int(round(window.end_s * fs))] = True
     n_nonwear_events = 0
-    if periods and len(events):
+    outside_events = events.iloc[0:0]
+    if len(events):
         # Movements while the sensor is off the leg are the sensor being handled, not the leg.
         starts = events["start_s"].to_numpy(float)
         off = np.zeros(len(events), bool)
         for a, b in periods:
             off |= (starts >= a) & (starts < b)
         n_nonwear_events = int(off.sum())
-        events = events[~off].reset_index(drop=True)
-    nonwear_s = float(np.count_nonzero(recording.valid & ~worn)) / recording.fs_hz
+        # Movements outside the rest window are listed, not scored.
+        out = ~off & ((starts < window.start_s) | (starts >= window.end_s))
+        outside_events = events[out]
+        events = events[~off & ~out].reset_index(drop=True)
+    nonwear_s = float(np.count_nonzero(recording.valid & ~worn)) / fs
+    outside_s = float(np.count_nonzero(recording.valid & worn & ~inside)) / fs
     scoring = score_plm(events, cfg.rules, respiratory)
+    scored = scoring.events
+    if len(outside_events):
+        listed = outside_events.assign(plm=False, candidate=False, in_rest_window=False)
+        scored = (pd.concat([scored.assign(in_rest_window=True), listed], ignore_index=True)
+                  .sort_values("start_s", kind="stable").reset_index(drop=True))
     metrics = night_metrics(scoring, recording_s=recording.duration_s, gap_s=recording.gap_s,
-                            nonwear_s=nonwear_s)
+                            nonwear_s=nonwear_s + outside_s)
+    metrics["nonwear_s"] = nonwear_s
+    metrics["outside_window_s"] = outside_s
     metrics["nonwear_periods"] = [[round(a, 3), round(b, 3)] for a, b in periods]
     metrics["n_events_nonwear"] = n_nonwear_events
+    metrics["n_events_outside_window"] = int(len(outside_events))
+    metrics["rest_window"] = window.as_dict(recording)
     metrics["n_rejected_vibration"] = det.info["n_rejected_vibration"]
     settling = settling_rates(scoring.events, recording, cfg.category.settling_window_min,
-                              valid=recording.valid & worn)
+                              valid=recording.valid & worn & inside)
     metrics.update({f"settling_{k}" if not k.startswith("settling") else k: v
                     for k, v in settling.items()})
-    category = categorize(metrics, settling, cfg.category)
-    table = events_table(scoring.events)
+    category = categorize(metrics, settling, cfg.category, fs_hz=recording.fs_hz)
+    metrics["twitch_index_reliable"] = recording.fs_hz >= cfg.category.min_twitch_fs_hz
+    table = events_table(scored)
     info = dict(det.info)
     info["timings"] = {"score_s": time.perf_counter() - t}
+    info["warnings"] = night_warnings(recording, metrics, cfg)
     return result_class(
         events=table,
         series=scoring.series,

@@ -286,6 +286,15 @@ def plot_night(result: Any, ax: Axes | None = None, *, legend: bool = True) -> F
         handles.append(Patch(facecolor=NONWEAR_COLOUR, edgecolor="#B07A00", hatch="\\\\",
                              alpha=0.5, label=f"sensor off the leg: {total / 60:.0f} min"))
 
+    win = (getattr(result, "metrics", None) or {}).get("rest_window") or {}
+    if win and win.get("source") != "whole recording":
+        for edge in (win.get("start_s"), win.get("end_s")):
+            if edge is not None:
+                ax.axvline(float(edge) / 3600.0, color="#0072B2", linestyle="-.", linewidth=1.2,
+                           zorder=3)
+        handles.append(Line2D([], [], color="#0072B2", linestyle="-.",
+                              label=f"rest window ({win.get('source')})"))
+
     ax.set_xlim(0.0, max(duration_h, 1e-3))
     # at least 1-100 mg, so a quiet night does not look busy by autoscaling
     levels = np.concatenate([env_mg, thr_mg, peaks_mg])

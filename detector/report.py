@@ -166,6 +166,10 @@ p { margin: .4rem 0 .8rem; }
 .notdx { background: var(--warnbg); border: 2px solid #e0a040; border-radius: .6rem;
          padding: .8rem 1rem; margin: 1rem 0 1.4rem; }
 .notdx strong { color: var(--warn); font-size: 1.1rem; display: block; margin-bottom: .2rem; }
+.warnings { background: #fdecea; border: 2px solid #c0392b; border-radius: .6rem;
+            padding: .8rem 1rem; margin: 1rem 0; }
+.warnings strong { color: #a93226; font-size: 1.1rem; display: block; }
+.warnings ul { margin: .3rem 0 0; padding-left: 1.2rem; }
 .card { border: 1px solid var(--line); border-radius: .8rem; padding: 1.1rem 1.2rem;
         background: var(--card); }
 .card .kicker { font-size: .8rem; color: var(--muted); text-transform: uppercase;
@@ -270,11 +274,19 @@ def _header(result: NightResult, start: datetime | None) -> str:
     else:
         date = "unknown"
         clock = "relative timestamps (no clock time)"
+    win = result.metrics.get("rest_window") or {}
+    rest = "the whole recording"
+    if win and win.get("source") != "whole recording":
+        a, b = float(win.get("start_s", 0.0)), float(win.get("end_s", rec.duration_s))
+        when = (f"{_clock_time(rec.t0_unix_s + a)}\N{EN DASH}{_clock_time(rec.t0_unix_s + b)}"
+                + (" UTC" if rec.t0_unix_s >= 1e8 else ""))
+        rest = f"{when} ({'given' if win.get('source') == 'given' else 'estimated'})"
     items = [
         ("File", name),
         ("Date", date),
         ("Clock", clock),
         ("Duration", _duration(rec.duration_s)),
+        ("Rest window", rest),
         ("Leg", result.legs),
         ("Rules", f"{rule_name(rules.standard)} (intervals {rules.imi_min_s:g}\N{EN DASH}"
                   f"{rules.imi_max_s:g} s, series of \N{GREATER-THAN OR EQUAL TO} "
@@ -290,6 +302,16 @@ def _disclaimer(result: NightResult) -> str:
     text = result.category.get("disclaimer") or _FALLBACK_DISCLAIMER
     return (f'<section class="notdx" id="not-a-diagnosis" role="note"><strong>Not a diagnosis'
             f'</strong>{_e(text)}</section>')
+
+
+def _warnings(result: NightResult) -> str:
+    """What limits this night's numbers, at the top of the page (empty when nothing does)."""
+    items = result.info.get("warnings") or []
+    if not items:
+        return ""
+    li = "".join(f"<li>{_e(w)}</li>" for w in items)
+    return (f'<section class="warnings" id="warnings" role="alert"><strong>Read this first'
+            f'</strong><ul>{li}</ul></section>')
 
 
 def _advice_rows(category: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
@@ -341,7 +363,7 @@ def _category_card(result: NightResult) -> str:
     reason_html = "".join(f"<li>{_e(r)}</li>" for r in reasons)
     return (
         '<section id="category"><h2>What this night looks like</h2><div class="card">'
-        '<p class="kicker">Closest category</p>'
+        f'<p class="kicker">{"No verdict" if cat.get("id") == "insufficient_data" else "Closest category"}</p>'
         f'<h3>{_e(cat.get("title", "n/a"))}</h3><p>{_e(cat.get("explanation", ""))}</p>'
         + (f'<p><strong>Measured numbers behind this choice</strong></p>'
            f'<ul class="reasons">{reason_html}</ul>' if reasons else "")
@@ -379,7 +401,9 @@ def _tiles(result: NightResult) -> str:
         _tile("lm_index", "Leg movement index", _num(m.get("lm_index")), "/h",
               f"movements of {lo:g}\N{EN DASH}{hi:g} s"),
         _tile("twitch_index", "Twitch index", _num(m.get("twitch_index")), "/h",
-              f"jerks shorter than {lo:g} s"),
+              f"jerks shorter than {lo:g} s" if m.get("twitch_index_reliable", True) else
+              f"unreliable at {result.recording.fs_hz:g} Hz (at least "
+              f"{result.config.category.min_twitch_fs_hz:g} Hz is needed)"),
         _tile("periodicity_index", "Periodicity index", _num(m.get("periodicity_index"), 2), "",
               "0 = irregular, 1 = fully periodic"),
         _tile("n_plm", "Periodic limb movements", _count(m.get("n_plm")), "",
@@ -585,6 +609,12 @@ def _quality(result: NightResult) -> str:
                      "still, without the pulse a worn leg shows; left out of the rest time"))
     else:
         rows.append(("Sensor off the leg (not worn)", "none found"))
+    win = result.metrics.get("rest_window") or {}
+    if win:
+        outside = result.metrics.get("n_events_outside_window") or 0
+        rows.append(("Rest window", f"{win.get('how', '')}"
+                     + (f"; {outside} movements outside it are listed, not scored"
+                        if outside else "")))
     longest = float(gaps["duration_s"].max()) if len(gaps) else 0.0
     rows.append(("Gaps (no data)", f"{len(gaps)} gap{'s' if len(gaps) != 1 else ''}, "
                  f"{_duration(gap_s)} in total ({share:.1%} of the night)"
@@ -665,6 +695,7 @@ def render_report(result: NightResult) -> str:
         "The file had relative timestamps, so times are from the start of the recording.")
     body = [
         _header(result, start),
+        _warnings(result),
         _disclaimer(result),
         _category_card(result),
         _tiles(result),

@@ -87,7 +87,8 @@ class NightResult:
         out["advice"] = self.category["advice"]
         out["category_reasons"] = self.category["reasons"]
         out["disclaimer"] = self.category["disclaimer"]
-        out["cleaning"] = {k: v for k, v in rec.info.items()}
+        out["warnings"] = list(self.info.get("warnings", []))
+        out["cleaning"] = {k: v for k, v in rec.info.items() if k != "warnings"}
         out["config"] = self.config.to_dict()
         return out
 

@@ -537,3 +537,18 @@ def test_phyphox_export_with_units_in_parentheses(tmp_path):
     rec = load_recording(path)
     assert rec.info["units"] == "m/s2" and rec.info["time_relative"]
     np.testing.assert_allclose(rec.acc_g[:, 2], 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_comma_exports_load_as_they_are(tmp_path: Path, sep: str) -> None:
+    # phyphox's European export and many spreadsheets: ';' or tab between fields, ',' in numbers.
+    xyz = _signal()
+    t = np.arange(N) / FS
+    df = pd.DataFrame({"Time (s)": t, "Acceleration x (m/s^2)": xyz[:, 0] * 9.80665,
+                       "Acceleration y (m/s^2)": xyz[:, 1] * 9.80665,
+                       "Acceleration z (m/s^2)": xyz[:, 2] * 9.80665})
+    df.to_csv(tmp_path / "eu.csv", sep=sep, decimal=",", index=False, float_format="%.6f")
+    assert "0,010000" in (tmp_path / "eu.csv").read_text()
+    rec = load_recording(tmp_path / "eu.csv")
+    assert rec.info["decimal_comma"] is True and rec.info["units"] == "m/s2"
+    _check_signal(rec, xyz, t0=0.0)
