@@ -63,6 +63,14 @@ def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
     }
 
 
+def _zone_name(zone: Any) -> str:
+    """The name of the zone local clock times are given in (the computer's when None)."""
+    from .restwindow import local_zone
+
+    zone = zone or local_zone()
+    return str(getattr(zone, "key", None) or zone)
+
+
 def night_warnings(recording: Recording, metrics: dict[str, Any], cfg: Config) -> list[str]:
     """Plain sentences about what limits this night's numbers (``summary.json`` ``warnings``,
     printed by the command line and shown at the top of the report): the loader's own
@@ -239,6 +247,7 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
     metrics["n_events_nonwear"] = n_nonwear_events
     metrics["n_events_outside_window"] = int(len(outside_events))
     metrics["rest_window"] = window.as_dict(recording)
+    metrics["tz"] = _zone_name(window.zone)
     metrics["n_rejected_vibration"] = det.info["n_rejected_vibration"]
     settling = settling_rates(scoring.events, recording, cfg.category.settling_window_min,
                               valid=recording.valid & worn & inside)
