@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import glob
 import hashlib
 import io
@@ -54,7 +55,7 @@ from .fileio import make_private_dir, write_private
 from .textsafe import printable
 from .recording import InputError
 
-__all__ = ["run_batch", "analyze_night", "BatchResult", "BatchProgress", "ProgressBar",
+__all__ = ["run_batch", "analyze_night", "read_windows", "safe_name", "BatchResult", "BatchProgress", "ProgressBar",
            "expand_inputs", "night_names", "file_sha256", "config_sha256", "done_key",
            "flatten_summary", "collate", "batch_benchmark", "format_batch_benchmark",
            "add_parser", "cmd_batch", "ID_COLUMNS", "STATUSES"]
@@ -143,7 +144,8 @@ def _clear(out: Path) -> None:
 
 
 def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, Any], *,
-                  report: bool = True) -> dict[str, Any]:
+                  report: bool = True, window: tuple[str, str] | None = None,
+                  tz: str | None = None) -> dict[str, Any]:
     """Analyse one night into its own folder, unless it is done already (one batch task).
 
     Pure apart from its files: everything it needs is in its arguments (picklable), so it runs
@@ -161,6 +163,11 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
         :meth:`detector.config.Config.to_dict` of the configuration.
     report : bool
         Also write the night report (about 1-2 s per night, more than the analysis itself).
+    window : (str, str), optional
+        Lights off and lights on (``HH:MM``) of this night (see
+        :func:`detector.restwindow.given_window`); estimated when None.
+    tz : str, optional
+        Zone of the window's clock times and of the report (default: the computer's).
 
     Returns
     -------
@@ -181,6 +188,8 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
         row["content_sha256"] = digest
         timings["hash_s"] = time.perf_counter() - t0
         key = done_key(digest, cfg)
+        if window is not None or tz:
+            key = hashlib.sha256(f"{key}\n{window}\n{tz}".encode("utf-8")).hexdigest()
         if _is_done(out, key, report):
             try:
                 row["summary"] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -198,7 +207,17 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
         rec = load_recording(path_str, config=cfg.clean)
         timings["load_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        result = analyze(rec, cfg)
+        zone = None
+        if tz:
+            from zoneinfo import ZoneInfo
+
+            zone = ZoneInfo(tz)
+        given = None
+        if window is not None:
+            from .restwindow import given_window
+
+            given = given_window(rec, window[0], window[1], zone)
+        result = analyze(rec, cfg, window=given, tz=zone)
         timings["analyze_s"] = time.perf_counter() - t
         t = time.perf_counter()
         paths = write_outputs(result, out, report=report)
@@ -567,7 +586,8 @@ def _check_workers(max_workers: Any) -> None:
 def run_batch(paths: Sequence[str | Path] | str, out_dir: str | Path, config: Config | None = None,
               *, executor: Executor | None = None, max_workers: int | None = None,
               progress: Callable[[BatchProgress], None] | None = None,
-              report: bool = True) -> BatchResult:
+              report: bool = True, windows: Mapping[str, tuple[str, str]] | None = None,
+              tz: str | None = None) -> BatchResult:
     """Analyse every night with one configuration; skip the finished ones; collate the results.
 
     Parameters
@@ -594,6 +614,11 @@ def run_batch(paths: Sequence[str | Path] | str, out_dir: str | Path, config: Co
     report : bool
         Also write each night's ``report.html`` (default True; it costs more than the
         analysis of a short night, see :func:`batch_benchmark`).
+    windows : mapping, optional
+        Rest windows: night folder name, file name or file stem -> (lights off, lights on) as
+        ``HH:MM`` (see :func:`read_windows`); other nights get an estimated window.
+    tz : str, optional
+        Zone of the windows and the reports (default: the computer's).
 
     Returns
     -------
@@ -633,10 +658,20 @@ def run_batch(paths: Sequence[str | Path] | str, out_dir: str | Path, config: Co
                 "status": "failed", "error": _error_text(path, exc), "summary": None,
                 "timings": {}}
 
+    def window_of(path: str, sub: str) -> tuple[str, str] | None:
+        if not windows:
+            return None
+        p = Path(path)
+        for key in (Path(sub).name, p.name, _stem(p)):
+            if key in windows:
+                return windows[key]
+        return None
+
     def run_on(ex: Executor) -> None:
         futures: dict[Future, int] = {}
         for k, (path, sub) in enumerate(tasks):
-            futures[ex.submit(analyze_night, path, sub, cfg_dict, report=report)] = k
+            futures[ex.submit(analyze_night, path, sub, cfg_dict, report=report,
+                              window=window_of(path, sub), tz=tz)] = k
         for fut in as_completed(futures):
             k = futures[fut]
             try:
@@ -652,7 +687,8 @@ def run_batch(paths: Sequence[str | Path] | str, out_dir: str | Path, config: Co
         run_on(executor)
     elif workers == 1 or len(tasks) == 1:
         for k, (path, sub) in enumerate(tasks):
-            collect(k, analyze_night(path, sub, cfg_dict, report=report))
+            collect(k, analyze_night(path, sub, cfg_dict, report=report,
+                                     window=window_of(path, sub), tz=tz))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
             run_on(pool)
@@ -761,8 +797,64 @@ def add_parser(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], No
                        help="start a dask LocalCluster of N worker processes on 127.0.0.1")
     p.add_argument("--no-report", action="store_true",
                    help="skip the per-night report.html (much faster for short nights)")
+    p.add_argument("--windows", metavar="CSV",
+                   help="rest windows per night: a CSV with columns night (the night's file "
+                        "name, its name without suffix, or its folder name), start and end "
+                        "(lights off and on, HH:MM); nights not listed get an estimated window")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="time zone of the windows and the reports, e.g. Europe/Berlin "
+                        "(default: this computer's)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_batch)
+
+
+def _check_tz(name: str | None) -> str | None:
+    if not name:
+        return None
+    from .cli import _zone
+
+    _zone(name)  # one line for an unknown zone, before any work
+    return name
+
+
+def read_windows(path: str | Path) -> dict[str, tuple[str, str]]:
+    """A CSV of rest windows: ``night``, ``start``, ``end`` (``HH:MM``), one row per night.
+
+    Raises
+    ------
+    InputError
+        A missing file or column, or a time that is not ``HH:MM``, naming the line.
+    """
+    from .restwindow import parse_clock
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    rows = list(csv.reader(line for line in text.splitlines()
+                           if line.strip() and not line.lstrip().startswith("#")))
+    if not rows:
+        raise InputError(f"{path}: empty; expected a header night,start,end")
+    header = [h.strip().lower() for h in rows[0]]
+    missing = [c for c in ("night", "start", "end") if c not in header]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; expected a header "
+                         "night,start,end (e.g. 2024-03-01,23:10,06:45)")
+    i_n, i_s, i_e = (header.index(c) for c in ("night", "start", "end"))
+    out: dict[str, tuple[str, str]] = {}
+    for line_no, row in enumerate(rows[1:], start=2):
+        if len(row) < len(header):
+            raise InputError(f"{path}, line {line_no}: {len(row)} fields, expected "
+                             f"{len(header)}")
+        night, start, end = row[i_n].strip(), row[i_s].strip(), row[i_e].strip()
+        for what, value in (("start", start), ("end", end)):
+            try:
+                parse_clock(value, what)
+            except InputError as exc:
+                raise InputError(f"{path}, line {line_no}: {exc}") from None
+        out[night] = (start, end)
+    return out
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -780,7 +872,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         with ctx as executor:
             res = run_batch(files, args.out, cfg, executor=executor, max_workers=args.workers,
-                            progress=bar, report=not args.no_report)
+                            progress=bar, report=not args.no_report,
+                            windows=read_windows(args.windows) if args.windows else None,
+                            tz=_check_tz(args.tz))
     finally:
         if bar is not None:
             bar.close()

@@ -285,7 +285,7 @@ def cmd_analyze(args: argparse.Namespace, sample: Path | None = None) -> int:
         other = _load(args.other_leg, argparse.Namespace(**{**vars(args), "leg": leg}), cfg, say)
     resp = read_respiratory_events(args.respiratory) if getattr(args, "respiratory", None) else None
     result = analyze(rec, cfg, other_leg=other, respiratory=resp, progress=say,
-                     window=_window(rec, args))
+                     window=_window(rec, args), tz=_zone(getattr(args, "tz", None)))
     say(f"writing {'events.csv, summary.json, report.html' if not args.no_report else 'events.csv, summary.json'}"
         f" to {args.out}")
     paths = write_outputs(result, args.out, report=not args.no_report)

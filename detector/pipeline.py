@@ -123,7 +123,8 @@ def _shift_events(det: Detection, offset_s: float) -> pd.DataFrame:
 
 def analyze(recording: Recording, config: Config | None = None, *,
             other_leg: Recording | None = None, respiratory: pd.DataFrame | None = None,
-            progress: Progress | None = None, window: Any = None) -> NightResult:
+            progress: Progress | None = None, window: Any = None,
+            tz: Any = None) -> NightResult:
     """Analyse one night: events, PLM series, metrics, the article category.
 
     Parameters
@@ -143,6 +144,9 @@ def analyze(recording: Recording, config: Config | None = None, *,
     window : detector.restwindow.RestWindow, optional
         The rest window (lights off to lights on, e.g. from :func:`detector.restwindow.
         given_window`); estimated when None.
+    tz : tzinfo, optional
+        Zone clock times are shown in (``summary.json`` ``tz``); default: the window's zone,
+        else the computer's.
 
     Returns
     -------
@@ -170,7 +174,8 @@ def analyze(recording: Recording, config: Config | None = None, *,
         events = merge_bilateral(events, right[inside].reset_index(drop=True), cfg.rules)
     detect_s = time.perf_counter() - t
     say(f"scoring PLM series ({cfg.rules.standard})")
-    result = score_night(recording, cfg, det, events, respiratory=respiratory, window=window)
+    result = score_night(recording, cfg, det, events, respiratory=respiratory, window=window,
+                         tz=tz)
     result.info["timings"]["detect_s"] = detect_s
     if other_leg is not None:
         result.info["other_leg"] = other_leg.leg if other_leg.leg != recording.leg else "other"
@@ -183,7 +188,7 @@ def analyze(recording: Recording, config: Config | None = None, *,
 def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.DataFrame, *,
                 respiratory: pd.DataFrame | None = None,
                 result_class: type[NightResult] = NightResult, window: Any = None,
-                **extra: Any) -> NightResult:
+                tz: Any = None, **extra: Any) -> NightResult:
     """Score detected movements into a night result: PLM series, metrics, article category.
 
     Parameters
@@ -197,6 +202,8 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
     respiratory : DataFrame, optional
         See :func:`analyze`.
     window : RestWindow, optional
+        See :func:`analyze`.
+    tz : tzinfo, optional
         See :func:`analyze`.
     result_class : type
         :class:`NightResult` or a subclass; ``extra`` are its additional fields.
@@ -247,7 +254,7 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
     metrics["n_events_nonwear"] = n_nonwear_events
     metrics["n_events_outside_window"] = int(len(outside_events))
     metrics["rest_window"] = window.as_dict(recording)
-    metrics["tz"] = _zone_name(window.zone)
+    metrics["tz"] = _zone_name(window.zone or tz)
     metrics["n_rejected_vibration"] = det.info["n_rejected_vibration"]
     settling = settling_rates(scoring.events, recording, cfg.category.settling_window_min,
                               valid=recording.valid & worn & inside)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -84,8 +84,9 @@ _ENV_FLOOR_MG = 0.1
 _RULE_NAMES = {"wasm2016": "WASM 2016", "aasm2012": "AASM 2012", "custom": "custom rules"}
 
 
-def recording_clock(recording: Any) -> datetime | None:
-    """Wall-clock time (UTC) of the first sample, or None when the timestamps were relative.
+def recording_clock(recording: Any, zone: Any = None) -> datetime | None:
+    """Wall-clock time of the first sample (in ``zone``, default UTC), or None when the
+    timestamps were relative.
 
     Parameters
     ----------
@@ -99,7 +100,8 @@ def recording_clock(recording: Any) -> datetime | None:
     """
     if recording.info.get("time_relative") or float(recording.t0_unix_s) == 0.0:
         return None
-    return recording.start_time
+    start = recording.start_time
+    return start.astimezone(zone) if zone is not None else start
 
 
 def rule_name(standard: str) -> str:
@@ -174,22 +176,44 @@ def _reduce_minmax(t: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.nd
 
 
 def _clock_ticks(start: datetime, duration_h: float) -> tuple[np.ndarray, list[str]]:
-    """Positions (hours from the start) and ``HH:MM`` labels of whole clock hours."""
+    """Positions (hours from the start) and ``HH:MM`` labels of whole clock hours in
+    ``start``'s zone (real elapsed time: across a daylight-saving change an hour repeats or is
+    skipped on the labels, never on the axis)."""
     step_h = 1 if duration_h <= 12 else (2 if duration_h <= 24 else 6)
-    first = start.replace(minute=0, second=0, microsecond=0)
-    if first < start:
-        first += timedelta(hours=1)
+    zone = start.tzinfo or timezone.utc
+    t0 = start.astimezone(timezone.utc)
+    tick = t0.replace(minute=(t0.minute // 15) * 15, second=0, microsecond=0)
     pos, labels = [], []
-    tick = first
     while True:
-        h = (tick - start).total_seconds() / 3600.0
+        h = (tick - t0).total_seconds() / 3600.0
         if h > duration_h:
             break
-        if tick.hour % step_h == 0:
+        local = tick.astimezone(zone)
+        if h >= 0 and local.minute == 0 and local.hour % step_h == 0:
             pos.append(h)
-            labels.append(tick.strftime("%H:%M"))
-        tick += timedelta(hours=1)
+            labels.append(local.strftime("%H:%M"))
+        tick += timedelta(minutes=15)
     return np.asarray(pos), labels
+
+
+def display_zone(result: Any) -> Any:
+    """The zone clock times of a result are shown in: ``summary.json``'s ``tz`` (the
+    computer's zone, or ``--tz``); UTC when unknown."""
+    name = (getattr(result, "metrics", None) or {}).get("tz")
+    if name:
+        try:
+            from zoneinfo import ZoneInfo
+
+            return ZoneInfo(str(name))
+        except (ValueError, KeyError, OSError):
+            pass
+    return timezone.utc
+
+
+def zone_label(zone: Any) -> str:
+    """``UTC`` or the zone's name (``Europe/Berlin``)."""
+    name = str(getattr(zone, "key", None) or zone)
+    return "UTC" if name in ("UTC", "Etc/UTC", "UTC+00:00") else name
 
 
 def _event_column(events: pd.DataFrame, name: str, default: float = np.nan) -> np.ndarray:
@@ -306,13 +330,14 @@ def plot_night(result: Any, ax: Axes | None = None, *, legend: bool = True) -> F
     ax.set_ylabel("movement (mg, log)", fontsize=_FONT, color=_TEXT)
     if not np.isfinite(env_mg).any() and not len(ev):
         _empty_message(ax, "no valid data")
-    start = recording_clock(rec)
+    zone = display_zone(result)
+    start = recording_clock(rec, zone)
     if start is not None:
         top = ax.secondary_xaxis("top")
         pos, labels = _clock_ticks(start, duration_h)
         top.set_xticks(pos, labels)
         top.tick_params(labelsize=_FONT - 1, colors=_TEXT)
-        top.set_xlabel("clock time (UTC)", fontsize=_FONT, color=_TEXT)
+        top.set_xlabel(f"clock time ({zone_label(zone)})", fontsize=_FONT, color=_TEXT)
     if legend and own:
         fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=3,
                    fontsize=_FONT - 1, frameon=False)
@@ -442,13 +467,16 @@ def plot_hourly(result: Any, *, legend: bool = True) -> Figure:
                     fontsize=_FONT - 2, color="#555555")
     # whole hours; a last hour of a few seconds (8.0002 h) is not worth an empty slot
     ax.set_xlim(0.0, max(math.ceil(rec.duration_s / 3600.0 - 0.01), 1))
-    start = recording_clock(rec)
+    zone = display_zone(result)
+    start = recording_clock(rec, zone)
     step = 1 if len(hour) <= 14 else 2
     ticks = hour[::step]
     if start is not None:
-        labels = [f"{h}\n{(start + timedelta(hours=int(h))).strftime('%H:%M')}" for h in ticks]
-        ax.set_xlabel("hour since start / clock time at its start (UTC)", fontsize=_FONT,
-                      color=_TEXT)
+        utc0 = start.astimezone(timezone.utc)
+        labels = [f"{h}\n{(utc0 + timedelta(hours=int(h))).astimezone(zone):%H:%M}"
+                  for h in ticks]
+        ax.set_xlabel(f"hour since start / clock time at its start ({zone_label(zone)})",
+                      fontsize=_FONT, color=_TEXT)
     else:
         labels = [str(h) for h in ticks]
         ax.set_xlabel("hour since start", fontsize=_FONT, color=_TEXT)

@@ -26,7 +26,7 @@ from .category import ADVICE
 from .fileio import write_private
 from .plots import (AXIS_COLOURS, KIND_COLOURS, PLM_COLOUR, event_title, example_events,
                     kind_labels, plot_event, plot_hourly, plot_imi_histograms, plot_night,
-                    recording_clock, rule_name)
+                    display_zone, recording_clock, rule_name, zone_label)
 from .results import NightResult
 
 __all__ = ["render_report", "write_report", "figure_data_uri"]
@@ -100,12 +100,13 @@ def _value(x: Any) -> str:
         return str(x)
 
 
-def _clock_time(unix_s: float) -> str:
-    """``23:41`` (UTC) for a unix time, ``+1:05`` (hours since the start) for relative time."""
+def _clock_time(unix_s: float, zone: Any = timezone.utc) -> str:
+    """``23:41`` (in ``zone``) for a unix time, ``+1:05`` (hours since the start) for
+    relative time."""
     if unix_s < 1e8:  # relative timestamps: seconds since the start, not a date
         h, m = divmod(int(unix_s // 60), 60)
         return f"+{h}:{m:02d}"
-    return datetime.fromtimestamp(unix_s, tz=timezone.utc).strftime("%H:%M")
+    return datetime.fromtimestamp(unix_s, tz=timezone.utc).astimezone(zone).strftime("%H:%M")
 
 
 def _duration(seconds: Any) -> str:
@@ -267,10 +268,12 @@ def _header(result: NightResult, start: datetime | None) -> str:
     rec = result.recording
     rules = result.config.rules
     name = Path(str(rec.source)).name or str(rec.source)
+    zone = display_zone(result)
     if start is not None:
-        end = start + timedelta(seconds=rec.duration_s)
+        end = (start.astimezone(timezone.utc) + timedelta(seconds=rec.duration_s)).astimezone(
+            zone)
         date = start.strftime("%a %d %b %Y")
-        clock = f"{start:%H:%M} \N{EN DASH} {end:%H:%M} UTC"
+        clock = f"{start:%H:%M} \N{EN DASH} {end:%H:%M} {zone_label(zone)}"
     else:
         date = "unknown"
         clock = "relative timestamps (no clock time)"
@@ -278,8 +281,9 @@ def _header(result: NightResult, start: datetime | None) -> str:
     rest = "the whole recording"
     if win and win.get("source") != "whole recording":
         a, b = float(win.get("start_s", 0.0)), float(win.get("end_s", rec.duration_s))
-        when = (f"{_clock_time(rec.t0_unix_s + a)}\N{EN DASH}{_clock_time(rec.t0_unix_s + b)}"
-                + (" UTC" if rec.t0_unix_s >= 1e8 else ""))
+        when = (f"{_clock_time(rec.t0_unix_s + a, zone)}\N{EN DASH}"
+                f"{_clock_time(rec.t0_unix_s + b, zone)}"
+                + (f" {zone_label(zone)}" if rec.t0_unix_s >= 1e8 else ""))
         rest = f"{when} ({'given' if win.get('source') == 'given' else 'estimated'})"
     items = [
         ("File", name),
@@ -426,8 +430,9 @@ def _tiles(result: NightResult) -> str:
     return ('<section id="numbers"><h2>Key numbers</h2>'
             f'<div class="tiles">{"".join(tiles)}</div>'
             '<p class="explain">Indices are events per hour of <strong>rest time</strong>: the '
-            'recording time minus gaps (no data) minus sustained movements (turning over, '
-            'getting up). Without brain-wave (EEG) recording, rest stands in for sleep.</p>'
+            'rest window (lights off to lights on) minus gaps (no data), minus time with the '
+            'sensor off the leg, minus sustained movements (turning over, getting up). Without '
+            'brain-wave (EEG) recording, rest stands in for sleep.</p>'
             f'{_all_metrics(m)}</section>')
 
 
@@ -470,6 +475,14 @@ def _night_key(result: NightResult) -> str:
     items.append((f'<i class="band" style="background:{PLM_COLOUR}"></i>',
                   f"PLM series: {n_series}"))
     items.append(('<i class="gap"></i>', f"gap (no data): {_duration(result.recording.gap_s)}"))
+    nonwear = float(result.metrics.get("nonwear_s") or 0.0)
+    if result.metrics.get("nonwear_periods"):
+        items.append(('<i class="band" style="background:#E69F00"></i>',
+                      f"sensor off the leg: {_duration(nonwear)}"))
+    win = result.metrics.get("rest_window") or {}
+    if win and win.get("source") != "whole recording":
+        items.append(('<i class="thr" style="border-color:#0072B2"></i>',
+                      f"rest window ({win.get('source')})"))
     return _key(items)
 
 
@@ -601,11 +614,13 @@ def _quality(result: NightResult) -> str:
     periods = result.metrics.get("nonwear_periods") or []
     if periods:
         t0 = rec.t0_unix_s
-        spans = ", ".join(f"{_clock_time(t0 + a)}-{_clock_time(t0 + b)}" for a, b in periods)
+        zone = display_zone(result)
+        spans = ", ".join(f"{_clock_time(t0 + a, zone)}-{_clock_time(t0 + b, zone)}"
+                          for a, b in periods)
         rows.append(("Sensor off the leg (not worn)",
                      f"{_duration(float(result.metrics.get('nonwear_s') or 0.0))} in "
                      f"{len(periods)} period{'s' if len(periods) != 1 else ''} ({spans}"
-                     f"{'' if rec.t0_unix_s < 1e8 else ' UTC'}): "
+                     f"{'' if rec.t0_unix_s < 1e8 else ' ' + zone_label(zone)}): "
                      "still, without the pulse a worn leg shows; left out of the rest time"))
     else:
         rows.append(("Sensor off the leg (not worn)", "none found"))
@@ -689,9 +704,10 @@ def render_report(result: NightResult) -> str:
         configuration. Figures are embedded as base64 PNG; no external resources.
     """
     rec = result.recording
-    start = recording_clock(rec)
+    zone = display_zone(result)
+    start = recording_clock(rec, zone)
     rules = result.config.rules
-    clock_note = "Clock times are UTC." if start is not None else (
+    clock_note = f"Clock times are {zone_label(zone)}." if start is not None else (
         "The file had relative timestamps, so times are from the start of the recording.")
     body = [
         _header(result, start),

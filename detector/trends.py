@@ -234,14 +234,26 @@ def load_nights(results: str | Path, tz: str | None = None) -> tuple[pd.DataFram
     if df.empty:
         raise InputError(f"{where}: no nights to read")
     dates = []
-    for file, st in zip(df["_file"], df["start_time"]):
+    undated = []
+    for i, file, st in zip(df.index, df["_file"], df["start_time"]):
         if st is None or (isinstance(st, float) and math.isnan(st)) or str(st) == "":
             raise InputError(f"{file}: no start_time; expected an ISO 8601 time such as "
                              "2024-03-01T22:30:00+00:00")
         try:
-            dates.append(night_date(st, tz))
+            when = pd.Timestamp(st)
+            d = night_date(st, tz)
         except (ValueError, TypeError) as exc:
             raise InputError(f"{file}: start_time {st!r} is not an ISO 8601 time ({exc})") from None
+        if when.year < 1980:  # relative timestamps: seconds from the start, no date
+            undated.append(i)
+            notes.append(f"{df.loc[i, 'night']}: the recording has relative timestamps (no "
+                         "date), so it cannot be placed in time and was left out.")
+            continue
+        dates.append(d)
+    df = df.drop(index=undated)
+    if df.empty:
+        raise InputError(f"{where}: no night with a date (every recording has relative "
+                         "timestamps)")
     df["date"] = pd.to_datetime(pd.Series(dates, index=df.index))
     for col in ("plm_index", "lm_index", "twitch_index", "rest_h"):
         df[col] = pd.to_numeric(df[col], errors="coerce") if col in df else np.nan

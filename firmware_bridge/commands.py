@@ -119,6 +119,11 @@ def add_parsers(sub: Any, add_config_args: Any) -> None:
                    help="stop by itself after this many seconds (default: run until Ctrl-C)")
     p.add_argument("--csv", action="store_true", help="also write recording.csv")
     p.add_argument("--no-report", action="store_true", help="skip the night report at the end")
+    p.add_argument("--start", metavar="HH:MM",
+                   help="lights off: the report's rest window starts here (default: estimated)")
+    p.add_argument("--end", metavar="HH:MM", help="lights on: the report's rest window ends here")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="time zone of --start/--end and the report (default: this computer's)")
     add_config_args(p)
 
     p = sub.add_parser("scan", help="list nearby supported sensors",
@@ -263,9 +268,21 @@ def _resolve_devices(args: argparse.Namespace, backend: Any) -> list[Any]:
 
 
 def cmd_record(args: argparse.Namespace, config: Any) -> int:
+    from detector.cli import _zone
+    from detector.recording import InputError
+    from detector.restwindow import parse_clock
+
     from .client import LinkConfig
     from .recorder import record_night
 
+    # The rest window and zone are checked before the night starts: one line, no sensor needed.
+    if (args.start is None) != (args.end is None):
+        raise InputError("give both --start (lights off) and --end (lights on), e.g. "
+                         "--start 23:00 --end 07:00")
+    if args.start is not None:
+        parse_clock(args.start, "--start")
+        parse_clock(args.end, "--end")
+    _zone(args.tz)
     backend = _backend(args.virtual)
     devices = _resolve_devices(args, backend)
     fs = args.fs
@@ -275,9 +292,10 @@ def cmd_record(args: argparse.Namespace, config: Any) -> int:
                       backoff_max_s=max(args.max_backoff_s, 0.1),
                       backoff_initial_s=min(1.0, max(args.max_backoff_s, 0.1)))
     out = args.out or time.strftime("night-%Y%m%d-%H%M")
+    window = (args.start, args.end) if args.start is not None else None
     return record_night(out, devices, stop_after_s=args.stop_after_s, config=config, link=link,
                         backend=backend, csv=args.csv, report=not args.no_report,
-                        status_every_s=args.status_every_s)
+                        status_every_s=args.status_every_s, window=window, tz=args.tz)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

@@ -173,12 +173,17 @@ class NightRecorder:
         Seconds between status lines.
     out : callable
         Where lines go (default: print to stdout, flushed).
+    window : (str, str), optional
+        Lights off and lights on (``HH:MM``) for the report's rest window (estimated if None).
+    tz : str, optional
+        Zone of ``window`` and of the report's clock times (default: the computer's).
     """
 
     def __init__(self, out_dir: str | Path, devices: list[DeviceSpec], *,
                  config: Config | None = None, link: LinkConfig | None = None,
                  backend: Any = None, csv: bool = False, report: bool = True,
-                 status_every_s: float = 5.0, out: Callable[[str], None] | None = None) -> None:
+                 status_every_s: float = 5.0, out: Callable[[str], None] | None = None,
+                 window: tuple[str, str] | None = None, tz: str | None = None) -> None:
         labels = [d.label for d in devices]
         if not devices:
             raise ValueError("no sensor given: use --device ADDRESS or --virtual")
@@ -193,6 +198,8 @@ class NightRecorder:
         self.report = report
         self.status_every_s = status_every_s
         self.say = out or (lambda line: print(line, flush=True))
+        self.window = window
+        self.tz = tz
         self.queue: asyncio.Queue = asyncio.Queue()
         self.sensors: dict[str, _Sensor] = {}
         self.storage_error: Exception | None = None
@@ -438,7 +445,8 @@ class NightRecorder:
         if self.report and self.paths:
             try:
                 code = max(code, write_night_report(self.out_dir, self.paths, self.devices,
-                                                    self.config, self.say))
+                                                    self.config, self.say, window=self.window,
+                                                    tz=self.tz))
             except Exception as exc:  # noqa: BLE001 - the recording itself is safe
                 self.say(f"report failed ({type(exc).__name__}: {printable(exc, 160)}); the "
                          f"recording is complete: run `legtwitch analyze` on "
@@ -448,7 +456,8 @@ class NightRecorder:
 
 
 def write_night_report(out_dir: Path, paths: dict[str, Path], devices: list[DeviceSpec],
-                       config: Config, say: Callable[[str], None]) -> int:
+                       config: Config, say: Callable[[str], None], *,
+                       window: tuple[str, str] | None = None, tz: str | None = None) -> int:
     """Offline analysis of the finished recording(s) into ``out_dir/report`` (both legs merged
     by the bilateral rules when there are two sensors). Returns an exit code."""
     from detector.load import load_recording
@@ -467,7 +476,17 @@ def write_night_report(out_dir: Path, paths: dict[str, Path], devices: list[Devi
     if recs[0].duration_s < 60:
         say("report skipped: less than a minute was recorded")
         return 0
-    result = analyze(recs[0], config, other_leg=recs[1] if len(recs) > 1 else None)
+    from detector.cli import _zone
+    from detector.restwindow import given_window
+
+    zone = _zone(tz)
+    try:
+        given = given_window(recs[0], window[0], window[1], zone) if window else None
+    except InputError as exc:
+        say(f"rest window not used ({exc}); it is estimated instead")
+        given = None
+    result = analyze(recs[0], config, other_leg=recs[1] if len(recs) > 1 else None,
+                     window=given, tz=zone)
     written = write_outputs(result, Path(out_dir) / "report")
     summary = result.summary()
     say(f"night report: {written.get('report', written['summary'])}")

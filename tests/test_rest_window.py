@@ -92,3 +92,29 @@ def test_relative_time_cannot_place_a_window():
     with pytest.raises(InputError, match="relative"):
         given_window(rec_of(sim), "23:00", "07:00")
     assert parse_clock("7:05") == (7, 5)
+
+
+def test_batch_takes_a_window_per_night_from_a_csv(tmp_path, capsys):
+    nights = tmp_path / "nights"
+    nights.mkdir()
+    for i in range(2):
+        sim = simulate_night("plmd", hours=5, fs_hz=25.0, seed=30 + i,
+                             start_unix_s=T22 + 86400 * i)
+        write_simulation(sim, nights / f"night{i + 1}.csv")
+    (tmp_path / "windows.csv").write_text("night,start,end\nnight1,23:00,02:30\n")
+    code = main(["batch", str(nights / "night*.csv"), "--out", str(tmp_path / "out"),
+                 "--windows", str(tmp_path / "windows.csv"), "--tz", "UTC", "--no-report",
+                 "--workers", "1", "--quiet"])
+    capsys.readouterr()
+    assert code == 0
+    s1 = json.loads((tmp_path / "out" / "night1" / "summary.json").read_text())
+    s2 = json.loads((tmp_path / "out" / "night2" / "summary.json").read_text())
+    assert s1["rest_window"]["source"] == "given"
+    assert s1["rest_window"]["start_time"] == "2023-11-14T23:00:00+00:00"
+    assert s2["rest_window"]["source"] == "whole recording"
+    # A bad line is one line naming the file and the line, before any night is analysed.
+    (tmp_path / "bad.csv").write_text("night,start,end\nnight1,23:00,7h\n")
+    code = main(["batch", str(nights / "night*.csv"), "--out", str(tmp_path / "out2"),
+                 "--windows", str(tmp_path / "bad.csv"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.csv, line 2" in err and "HH:MM" in err

@@ -298,3 +298,16 @@ def test_caffeine_planted_in_the_signal_is_found_through_batch_and_trends(tmp_pa
     assert caf["n"] == 14 and caf["rho"] > 0 and caf["ci_low"] > 0, caf
     water = _row(tr, "water_l", "twitch_index")
     assert water["ci_low"] < 0 < water["ci_high"], water
+
+
+def test_a_night_with_relative_time_is_left_out_with_a_note(tmp_path):
+    make_week(tmp_path, 5)
+    folder = tmp_path / "phone_export"
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps({
+        "start_time": "1970-01-01T00:00:00+00:00", "plm_index": 3.0, "lm_index": 9.0,
+        "twitch_index": 4.0, "rest_h": 6.0, "category": "occasional_harmless_twitches"}))
+    nights, notes = load_nights(tmp_path)
+    assert len(nights) == 5 and "phone_export" not in set(nights["night"])
+    assert (nights["date"].dt.year >= 2024).all()
+    assert any(n.startswith("phone_export: the recording has relative timestamps") for n in notes)
