@@ -63,6 +63,16 @@ def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
     }
 
 
+def _zone_of(name: str) -> Any:
+    """A zone for pandas from its name (UTC when unknown)."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return "UTC"
+
+
 def _zone_name(zone: Any) -> str:
     """The name of the zone local clock times are given in (the computer's when None)."""
     from .restwindow import local_zone
@@ -263,6 +273,14 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
     category = categorize(metrics, settling, cfg.category, fs_hz=recording.fs_hz)
     metrics["twitch_index_reliable"] = recording.fs_hz >= cfg.category.min_twitch_fs_hz
     table = events_table(scored)
+    zone = _zone_of(metrics["tz"])
+    if recording.t0_unix_s >= 1e8 and not recording.info.get("time_relative"):
+        # Local clock time with its offset (start_time stays UTC, as other tools read it).
+        t0 = pd.Timestamp(recording.t0_unix_s, unit="s", tz="UTC")
+        local = (t0 + pd.to_timedelta(table["start_s"].to_numpy(float), unit="s")).tz_convert(
+            zone)
+        table["local_time"] = [t.isoformat(timespec="milliseconds") for t in local]
+        metrics["start_time_local"] = t0.tz_convert(zone).isoformat(timespec="milliseconds")
     info = dict(det.info)
     info["timings"] = {"score_s": time.perf_counter() - t}
     info["warnings"] = night_warnings(recording, metrics, cfg)

@@ -79,7 +79,9 @@ def test_given_rate_resamples_onto_that_grid() -> None:
     t = _regular(20, 100)
     xyz = _rest(t.size)
     xyz[:, 0] = (t - T0) * 0.05  # a ramp: linear interpolation is exact
-    rec = clean(t, xyz, fs_hz=40.0)
+    with pytest.raises(InputError, match="timestamps give 100 Hz.*--force"):
+        clean(t, xyz, fs_hz=40.0)                # the timestamps say otherwise
+    rec = clean(t, xyz, fs_hz=40.0, force=True)  # the user insists
     assert rec.fs_hz == 40.0 and rec.info["fs_given"] is True
     assert rec.info["fs_inferred_hz"] == pytest.approx(100.0)
     assert rec.n_samples == int(19.99 * 40) + 1

@@ -279,7 +279,9 @@ def test_units_argument_overrides_detection(tmp_path: Path, units: str) -> None:
 def test_units_argument_wins_over_the_magnitude(tmp_path: Path) -> None:
     xyz = _signal()
     path = _write_csv(tmp_path / "r.csv", "timestamp,x,y,z", _times_s(), xyz)
-    rec = load_recording(path, units="mg")  # the user says mg: values are divided by 1000
+    with pytest.raises(InputError, match="--units mg but the median magnitude"):
+        load_recording(path, units="mg")    # the data say g: refused without --force
+    rec = load_recording(path, units="mg", force=True)  # insisted: values divided by 1000
     np.testing.assert_allclose(rec.acc_g, xyz / 1000, atol=1e-8)
     assert rec.info["units_from"] == "argument"
 
