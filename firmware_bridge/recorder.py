@@ -63,9 +63,16 @@ class DeviceSpec:
     leg: str = "unknown"
 
 
+#: Zone of the clock times on the terminal (None: the computer's); set from ``--tz``.
+_TERMINAL_ZONE: list[Any] = [None]
+
+
 def _clock(unix_s: float) -> str:
-    """Local clock time for the terminal (files use UTC ISO 8601)."""
-    return datetime.fromtimestamp(unix_s, tz=timezone.utc).astimezone().strftime("%H:%M:%S")
+    """Local clock time for the terminal (``--tz``, else the computer's zone; files use UTC
+    ISO 8601)."""
+    t = datetime.fromtimestamp(unix_s, tz=timezone.utc)
+    zone = _TERMINAL_ZONE[0]
+    return (t.astimezone(zone) if zone is not None else t.astimezone()).strftime("%H:%M:%S")
 
 
 def _iso(unix_s: float) -> str:
@@ -200,6 +207,10 @@ class NightRecorder:
         self.say = out or (lambda line: print(line, flush=True))
         self.window = window
         self.tz = tz
+        if tz:
+            from detector.cli import _zone
+
+            _TERMINAL_ZONE[0] = _zone(tz)
         self.queue: asyncio.Queue = asyncio.Queue()
         self.sensors: dict[str, _Sensor] = {}
         self.storage_error: Exception | None = None

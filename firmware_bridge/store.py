@@ -33,6 +33,7 @@ import os
 import re
 import time
 import zlib
+from datetime import datetime, timezone
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -171,8 +172,14 @@ def _gaps_frame(gaps: Iterable[Gap], tb: TimeBase | None) -> pd.DataFrame:
 
 
 def _write_gaps(directory: Path, gaps: Iterable[Gap], tb: TimeBase | None) -> Path:
-    text = _gaps_frame(gaps, tb).to_csv(index=False, float_format="%.6f",
-                                        lineterminator="\n")
+    frame = _gaps_frame(gaps, tb)
+    # After the contract's columns: the start as a local clock time with its UTC offset (this
+    # computer's zone), for a person reading the file.
+    frame["start_local"] = [
+        "" if not np.isfinite(t) else
+        datetime.fromtimestamp(float(t), tz=timezone.utc).astimezone().isoformat(
+            timespec="milliseconds") for t in frame["start_time"].to_numpy(float)]
+    text = frame.to_csv(index=False, float_format="%.6f", lineterminator="\n")
     return write_private(directory / GAPS_NAME, text)
 
 

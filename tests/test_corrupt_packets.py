@@ -284,6 +284,11 @@ def test_the_store_writes_the_night_and_recover_agrees(tmp_path):
         path = st.close()
     gaps = read_gaps(tmp_path / "s")
     assert gaps["n_samples"].tolist() == [SPP, SPP] and gaps["exact"].all()
+    import pandas as pd
+    raw = pd.read_csv(tmp_path / "s" / "gaps.csv")   # the file also gives local clock times
+    local = [pd.Timestamp(x).timestamp() for x in raw["start_local"]]
+    assert all(abs(a - b) < 1e-3 for a, b in zip(local, raw["start_time"]))
+    assert all(x[-6] in "+-" for x in raw["start_local"])  # with the zone's offset
     import pyarrow.parquet as pq
     from firmware_bridge.store import recover
     a = pq.read_table(path).to_pandas()
