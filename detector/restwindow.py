@@ -60,9 +60,36 @@ class RestWindow:
 
 
 def local_zone() -> tzinfo:
-    """The computer's time zone."""
-    zone = datetime.now().astimezone().tzinfo
-    return zone if zone is not None else timezone.utc
+    """The computer's time zone, with its daylight-saving rules: ``$TZ``, else
+    ``/etc/localtime`` (named after ``/etc/timezone`` or the link's target), else today's fixed
+    offset."""
+    import os
+    from zoneinfo import ZoneInfo
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ValueError, KeyError, OSError):
+            pass
+    try:
+        key = None
+        try:
+            key = open("/etc/timezone", encoding="ascii").read().strip() or None
+        except OSError:
+            target = os.path.realpath("/etc/localtime")
+            if "zoneinfo/" in target:
+                key = target.split("zoneinfo/", 1)[1]
+        if key:
+            try:
+                return ZoneInfo(key)
+            except (ValueError, KeyError, OSError):
+                pass
+        with open("/etc/localtime", "rb") as fh:
+            return ZoneInfo.from_file(fh, key="localtime")
+    except (OSError, ValueError):
+        zone = datetime.now().astimezone().tzinfo
+        return zone if zone is not None else timezone.utc
 
 
 def _has_clock(recording: Recording) -> bool:

@@ -852,7 +852,7 @@ def add_parser(sub: Any, add_config_args: Any) -> None:
     p.add_argument("--diary", metavar="CSV", help="lifestyle diary: date plus numeric columns")
     p.add_argument("--out", metavar="HTML", help="page to write (default: RESULTS/trends.html)")
     p.add_argument("--tz", metavar="ZONE", help="time zone for night dates, e.g. Europe/Berlin "
-                   "(default: the offset in the start times, UTC)")
+                   "(default: this computer's zone)")
     p.add_argument("--min-nights", type=int, default=MIN_NIGHTS,
                    help=f"fewest paired nights for a correlation (default {MIN_NIGHTS})")
     p.add_argument("--template", metavar="CSV", help="write a diary template here and stop")
@@ -885,7 +885,9 @@ def cmd_trends(args: argparse.Namespace) -> int:
     from .cli import _config
 
     cfg = _config(args)
-    nights, notes = load_nights(args.results, tz=args.tz)
+    from .restwindow import local_zone
+
+    nights, notes = load_nights(args.results, tz=args.tz or local_zone())
     diary = read_diary(args.diary) if args.diary else None
     tr = night_trends(nights, diary, min_nights=args.min_nights, category=cfg.category,
                       notes=notes, settings={"source": str(args.results),
