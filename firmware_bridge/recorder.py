@@ -207,10 +207,9 @@ class NightRecorder:
         self.say = out or (lambda line: print(line, flush=True))
         self.window = window
         self.tz = tz
-        if tz:
-            from detector.cli import _zone
+        from detector.cli import _zone
 
-            _TERMINAL_ZONE[0] = _zone(tz)
+        _TERMINAL_ZONE[0] = _zone(tz)  # None: the computer's zone
         self.queue: asyncio.Queue = asyncio.Queue()
         self.sensors: dict[str, _Sensor] = {}
         self.storage_error: Exception | None = None

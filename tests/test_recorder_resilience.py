@@ -47,11 +47,11 @@ class FakeLink:
         await stop.wait()
 
 
-def record(tmp_path, monkeypatch, stop_when) -> tuple[NightRecorder, int, list[str]]:
+def record(tmp_path, monkeypatch, stop_when, **kwargs) -> tuple[NightRecorder, int, list[str]]:
     monkeypatch.setattr(recorder_mod, "SensorLink", FakeLink)
     lines: list[str] = []
     rec = NightRecorder(tmp_path / "night", [DeviceSpec("sensor", "AA")], out=lines.append,
-                        status_every_s=0.05, report=True)
+                        status_every_s=0.05, report=True, **kwargs)
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -117,25 +117,9 @@ def test_a_dead_consumer_is_said_at_once_and_the_night_is_still_written(tmp_path
 def test_record_uses_the_given_rest_window_in_its_report(tmp_path, monkeypatch):
     import json
 
-    monkeypatch.setattr(recorder_mod, "SensorLink", FakeLink)
-    lines: list[str] = []
     # The fake night runs from 22:13:20 UTC for about 17 minutes.
-    rec = NightRecorder(tmp_path / "night", [DeviceSpec("sensor", "AA")], out=lines.append,
-                        status_every_s=0.05, window=("22:15", "22:25"), tz="UTC")
-
-    async def main() -> int:
-        stop = asyncio.Event()
-
-        async def watch() -> None:
-            while not done(rec):
-                await asyncio.sleep(0.05)
-            stop.set()
-        watcher = asyncio.ensure_future(watch())
-        code = await rec.run(stop)
-        watcher.cancel()
-        return code
-
-    assert asyncio.run(asyncio.wait_for(main(), 300)) == 0, lines
+    _rec, code, lines = record(tmp_path, monkeypatch, done, window=("22:15", "22:25"), tz="UTC")
+    assert code == 0, lines
     summary = json.loads((tmp_path / "night" / "report" / "summary.json").read_text())
     win = summary["rest_window"]
     assert win["source"] == "given" and win["start_time"].startswith("2023-11-14T22:15:00")
