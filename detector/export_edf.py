@@ -119,7 +119,8 @@ def annotation_table(result: Any) -> pd.DataFrame:
     -------
     DataFrame
         ``onset_s``, ``duration_s`` (seconds from the first sample), ``annotation`` and
-        ``clock_time`` (ISO 8601, UTC, milliseconds).
+        ``clock_time`` (ISO 8601, UTC, milliseconds) and, when the night has a clock time,
+        ``local_time`` (ISO 8601 with the offset of ``summary.json``'s ``tz``).
     """
     rec: Recording = result.recording
     ev = result.events
@@ -146,6 +147,13 @@ def annotation_table(result: Any) -> pd.DataFrame:
     t0 = datetime.fromtimestamp(rec.t0_unix_s, tz=timezone.utc)
     table["clock_time"] = [(t0 + timedelta(seconds=float(s))).isoformat(timespec="milliseconds")
                            for s in table["onset_s"]]
+    tz = (getattr(result, "metrics", None) or {}).get("tz")
+    if tz and rec.t0_unix_s >= 1e8:
+        from .plots import display_zone
+
+        zone = display_zone(result)
+        table["local_time"] = [(t0 + timedelta(seconds=float(s))).astimezone(zone).isoformat(
+            timespec="milliseconds") for s in table["onset_s"]]
     return table
 
 
@@ -167,7 +175,8 @@ def write_annotations(table: pd.DataFrame, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".tsv", ".txt"):
         raise InputError(f"{path}: annotations file must end in .csv or .tsv")
-    out = table[["onset_s", "duration_s", "annotation", "clock_time"]].copy()
+    out = table[[c for c in ("onset_s", "duration_s", "annotation", "clock_time", "local_time")
+                 if c in table]].copy()
     text = out.to_csv(index=False, sep="," if suffix == ".csv" else "\t",
                       float_format="%.6f", lineterminator="\n")
     return _write(path, text)
@@ -566,6 +575,9 @@ def add_parser(sub: Any, add_config_args: Any) -> None:
         "  legtwitch analyze night.edf          (an EDF+ written here reads back)")
     p.add_argument("night", help="the recording: .csv, .csv.gz, .parquet or .edf")
     p.add_argument("--edf", metavar="FILE", help="write EDF+ here (.edf)")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="zone of the annotation table's local_time column, e.g. Europe/Berlin "
+                        "(default: this computer's; clock_time stays UTC)")
     p.add_argument("--annotations", metavar="FILE",
                    help="write the annotations here (.csv or .tsv)")
     from .cli import _add_input_args
@@ -596,7 +608,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     say(f"reading {night}")
     rec = load_recording(night, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean,
                          force=args.force)
-    result = analyze(rec, cfg)
+    from .cli import _zone
+
+    result = analyze(rec, cfg, tz=_zone(args.tz))
     if args.edf:
         info = write_edf(result, args.edf)
         say(f"wrote {info['path']} ({info['n_annotations']} annotations, step "

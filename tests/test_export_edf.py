@@ -152,7 +152,12 @@ def test_annotation_tables(night, tmp_path, suffix, sep):
     path = write_annotations(annotation_table(res), tmp_path / f"a{suffix}")
     assert os.stat(path).st_mode & 0o777 == 0o600
     table = pd.read_csv(path, sep=sep)
-    assert list(table.columns) == ["onset_s", "duration_s", "annotation", "clock_time"]
+    # clock_time stays UTC (read by other tools); local_time is added, in the night's zone.
+    assert list(table.columns) == ["onset_s", "duration_s", "annotation", "clock_time",
+                                   "local_time"]
+    local = [datetime.fromisoformat(x).timestamp() for x in table["local_time"]]
+    utc = [datetime.fromisoformat(x).timestamp() for x in table["clock_time"]]
+    assert np.allclose(local, utc, atol=1e-3)
     assert len(table) == len(res.events) + len(res.series) + len(rec.gaps)
     assert (np.diff(table["onset_s"]) >= 0).all()
     first = datetime.fromisoformat(table["clock_time"][0])
