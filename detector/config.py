@@ -282,7 +282,7 @@ class NonwearConfig(_Section):
         "interval (0.5-1.6 s) with an autocorrelation of this or more: a worn leg shows its "
         "pulse.", 0.05, 0.95,
         source="legtwitch (a worn shin shows a ballistocardiographic ripple of a few mg; on "
-        "simulated nights at 25-100 Hz, 0.46 or more worn, 0.14 or less on a table)")
+        "simulated nights at 25-100 Hz, 0.44 or more worn, 0.14 or less on a table)")
 
 
 _SECTIONS: dict[str, type[_Section]] = {
