@@ -52,6 +52,7 @@ import pandas as pd
 
 from .config import Config
 from .fileio import make_private_dir, write_private
+from .localtime import zone_named
 from .textsafe import printable
 from .recording import InputError
 
@@ -207,11 +208,7 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
         rec = load_recording(path_str, config=cfg.clean)
         timings["load_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        zone = None
-        if tz:
-            from zoneinfo import ZoneInfo
-
-            zone = ZoneInfo(tz)
+        zone = zone_named(tz)
         given = None
         if window is not None:
             from .restwindow import given_window
@@ -811,9 +808,7 @@ def add_parser(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], No
 def _check_tz(name: str | None) -> str | None:
     if not name:
         return None
-    from .cli import _zone
-
-    _zone(name)  # one line for an unknown zone, before any work
+    zone_named(name)  # one line for an unknown zone, before any work
     return name
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .config import ConfigError, RULES, list_presets, load_config, preset_path
+from .localtime import zone_named
 from .recording import InputError
 
 __all__ = ["main", "build_parser"]
@@ -207,23 +208,10 @@ def _config(args: argparse.Namespace):
     return load_config(args.config, rules + list(args.overrides))
 
 
-def _zone(name: str | None):
-    """The ``--tz`` zone (None: the computer's)."""
-    if not name:
-        return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"--tz {name!r}: not a known time zone; use a name such as "
-                         "Europe/Berlin, America/New_York or UTC") from None
-
-
 def _window(rec, args: argparse.Namespace):
     """The rest window of --start/--end (None: estimated by the analysis)."""
     start, end = getattr(args, "start", None), getattr(args, "end", None)
-    zone = _zone(getattr(args, "tz", None))
+    zone = zone_named(getattr(args, "tz", None))
     if start is None and end is None:
         return None
     if start is None or end is None:
@@ -285,7 +273,7 @@ def cmd_analyze(args: argparse.Namespace, sample: Path | None = None) -> int:
         other = _load(args.other_leg, argparse.Namespace(**{**vars(args), "leg": leg}), cfg, say)
     resp = read_respiratory_events(args.respiratory) if getattr(args, "respiratory", None) else None
     result = analyze(rec, cfg, other_leg=other, respiratory=resp, progress=say,
-                     window=_window(rec, args), tz=_zone(getattr(args, "tz", None)))
+                     window=_window(rec, args), tz=zone_named(getattr(args, "tz", None)))
     say(f"writing {'events.csv, summary.json, report.html' if not args.no_report else 'events.csv, summary.json'}"
         f" to {args.out}")
     paths = write_outputs(result, args.out, report=not args.no_report)

@@ -49,6 +49,7 @@ import pandas as pd
 
 from .clean import MAX_FS_HZ, MIN_FS_HZ
 from .fileio import write_private
+from .localtime import has_clock, zone_named, zone_or_utc
 from .recording import InputError, Recording, gap_table
 
 __all__ = ["event_label", "annotation_table", "write_edf", "write_annotations",
@@ -148,10 +149,8 @@ def annotation_table(result: Any) -> pd.DataFrame:
     table["clock_time"] = [(t0 + timedelta(seconds=float(s))).isoformat(timespec="milliseconds")
                            for s in table["onset_s"]]
     tz = (getattr(result, "metrics", None) or {}).get("tz")
-    if tz and rec.t0_unix_s >= 1e8:
-        from .plots import display_zone
-
-        zone = display_zone(result)
+    if tz and has_clock(rec):
+        zone = zone_or_utc(tz)
         table["local_time"] = [(t0 + timedelta(seconds=float(s))).astimezone(zone).isoformat(
             timespec="milliseconds") for s in table["onset_s"]]
     return table
@@ -608,9 +607,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     say(f"reading {night}")
     rec = load_recording(night, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean,
                          force=args.force)
-    from .cli import _zone
-
-    result = analyze(rec, cfg, tz=_zone(args.tz))
+    result = analyze(rec, cfg, tz=zone_named(args.tz))
     if args.edf:
         info = write_edf(result, args.edf)
         say(f"wrote {info['path']} ({info['n_annotations']} annotations, step "

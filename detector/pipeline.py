@@ -10,6 +10,7 @@ import pandas as pd
 
 from .category import categorize
 from .config import Config
+from .localtime import has_clock, zone_name, zone_or_utc
 from .events import Detection, find_movements
 from .recording import Recording
 from .results import EVENT_COLUMNS, NightResult
@@ -61,24 +62,6 @@ def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
         "later_h": round(later_h, 4),
         "later_rate_per_h": n_late / later_h if later_h > 0.25 else None,
     }
-
-
-def _zone_of(name: str) -> Any:
-    """A zone for pandas from its name (UTC when unknown)."""
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(name)
-    except (ValueError, KeyError, OSError):
-        return "UTC"
-
-
-def _zone_name(zone: Any) -> str:
-    """The name of the zone local clock times are given in (the computer's when None)."""
-    from .restwindow import local_zone
-
-    zone = zone or local_zone()
-    return str(getattr(zone, "key", None) or zone)
 
 
 def night_warnings(recording: Recording, metrics: dict[str, Any], cfg: Config) -> list[str]:
@@ -264,7 +247,7 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
     metrics["n_events_nonwear"] = n_nonwear_events
     metrics["n_events_outside_window"] = int(len(outside_events))
     metrics["rest_window"] = window.as_dict(recording)
-    metrics["tz"] = _zone_name(window.zone or tz)
+    metrics["tz"] = zone_name(window.zone or tz)
     metrics["n_rejected_vibration"] = det.info["n_rejected_vibration"]
     settling = settling_rates(scoring.events, recording, cfg.category.settling_window_min,
                               valid=recording.valid & worn & inside)
@@ -273,8 +256,8 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
     category = categorize(metrics, settling, cfg.category, fs_hz=recording.fs_hz)
     metrics["twitch_index_reliable"] = recording.fs_hz >= cfg.category.min_twitch_fs_hz
     table = events_table(scored)
-    zone = _zone_of(metrics["tz"])
-    if recording.t0_unix_s >= 1e8 and not recording.info.get("time_relative"):
+    zone = zone_or_utc(metrics["tz"])
+    if has_clock(recording):
         # Local clock time with its offset (start_time stays UTC, as other tools read it).
         t0 = pd.Timestamp(recording.t0_unix_s, unit="s", tz="UTC")
         local = (t0 + pd.to_timedelta(table["start_s"].to_numpy(float), unit="s")).tz_convert(

@@ -24,6 +24,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
+from .localtime import zone_label, zone_or_utc
+
 __all__ = ["Figure", "KIND_COLOURS", "KIND_LABELS", "kind_labels", "AXIS_COLOURS", "PLM_COLOUR", "GAP_COLOUR",
            "recording_clock", "rule_name", "plot_night", "plot_imi_histograms", "plot_hourly",
            "example_events", "event_title", "plot_event", "plot_examples"]
@@ -199,21 +201,7 @@ def _clock_ticks(start: datetime, duration_h: float) -> tuple[np.ndarray, list[s
 def display_zone(result: Any) -> Any:
     """The zone clock times of a result are shown in: ``summary.json``'s ``tz`` (the
     computer's zone, or ``--tz``); UTC when unknown."""
-    name = (getattr(result, "metrics", None) or {}).get("tz")
-    if name:
-        try:
-            from zoneinfo import ZoneInfo
-
-            return ZoneInfo(str(name))
-        except (ValueError, KeyError, OSError):
-            pass
-    return timezone.utc
-
-
-def zone_label(zone: Any) -> str:
-    """``UTC`` or the zone's name (``Europe/Berlin``)."""
-    name = str(getattr(zone, "key", None) or zone)
-    return "UTC" if name in ("UTC", "Etc/UTC", "UTC+00:00") else name
+    return zone_or_utc((getattr(result, "metrics", None) or {}).get("tz"))
 
 
 def _event_column(events: pd.DataFrame, name: str, default: float = np.nan) -> np.ndarray:

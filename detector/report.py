@@ -26,7 +26,8 @@ from .category import ADVICE
 from .fileio import write_private
 from .plots import (AXIS_COLOURS, KIND_COLOURS, PLM_COLOUR, event_title, example_events,
                     kind_labels, plot_event, plot_hourly, plot_imi_histograms, plot_night,
-                    display_zone, recording_clock, rule_name, zone_label)
+                    display_zone, recording_clock, rule_name)
+from .localtime import has_clock, zone_label
 from .results import NightResult
 
 __all__ = ["render_report", "write_report", "figure_data_uri"]
@@ -100,13 +101,14 @@ def _value(x: Any) -> str:
         return str(x)
 
 
-def _clock_time(unix_s: float, zone: Any = timezone.utc) -> str:
-    """``23:41`` (in ``zone``) for a unix time, ``+1:05`` (hours since the start) for
-    relative time."""
-    if unix_s < 1e8:  # relative timestamps: seconds since the start, not a date
-        h, m = divmod(int(unix_s // 60), 60)
+def _clock_time(rec: Any, offset_s: float, zone: Any) -> str:
+    """``23:41`` (in ``zone``) ``offset_s`` into the recording, ``+1:05`` (hours since the
+    start) when its timestamps were relative."""
+    if not has_clock(rec):
+        h, m = divmod(int(offset_s // 60), 60)
         return f"+{h}:{m:02d}"
-    return datetime.fromtimestamp(unix_s, tz=timezone.utc).astimezone(zone).strftime("%H:%M")
+    return datetime.fromtimestamp(rec.t0_unix_s + offset_s, tz=timezone.utc).astimezone(
+        zone).strftime("%H:%M")
 
 
 def _duration(seconds: Any) -> str:
@@ -281,9 +283,8 @@ def _header(result: NightResult, start: datetime | None) -> str:
     rest = "the whole recording"
     if win and win.get("source") != "whole recording":
         a, b = float(win.get("start_s", 0.0)), float(win.get("end_s", rec.duration_s))
-        when = (f"{_clock_time(rec.t0_unix_s + a, zone)}\N{EN DASH}"
-                f"{_clock_time(rec.t0_unix_s + b, zone)}"
-                + (f" {zone_label(zone)}" if rec.t0_unix_s >= 1e8 else ""))
+        when = (f"{_clock_time(rec, a, zone)}\N{EN DASH}{_clock_time(rec, b, zone)}"
+                + (f" {zone_label(zone)}" if has_clock(rec) else ""))
         rest = f"{when} ({'given' if win.get('source') == 'given' else 'estimated'})"
     items = [
         ("File", name),
@@ -613,14 +614,13 @@ def _quality(result: NightResult) -> str:
         rows.append(("Packets (recorded over Bluetooth)", _packet_line(packets)))
     periods = result.metrics.get("nonwear_periods") or []
     if periods:
-        t0 = rec.t0_unix_s
         zone = display_zone(result)
-        spans = ", ".join(f"{_clock_time(t0 + a, zone)}-{_clock_time(t0 + b, zone)}"
+        spans = ", ".join(f"{_clock_time(rec, a, zone)}-{_clock_time(rec, b, zone)}"
                           for a, b in periods)
         rows.append(("Sensor off the leg (not worn)",
                      f"{_duration(float(result.metrics.get('nonwear_s') or 0.0))} in "
                      f"{len(periods)} period{'s' if len(periods) != 1 else ''} ({spans}"
-                     f"{'' if rec.t0_unix_s < 1e8 else ' ' + zone_label(zone)}): "
+                     f"{' ' + zone_label(zone) if has_clock(rec) else ''}): "
                      "still, without the pulse a worn leg shows; left out of the rest time"))
     else:
         rows.append(("Sensor off the leg (not worn)", "none found"))

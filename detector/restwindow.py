@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from .localtime import has_clock, local_zone
 from .recording import InputError, Recording
 
-__all__ = ["RestWindow", "parse_clock", "given_window", "estimated_window", "local_zone"]
+__all__ = ["RestWindow", "parse_clock", "given_window", "estimated_window"]
 
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -49,7 +50,7 @@ class RestWindow:
         the start for relative timestamps), the source and the sentence."""
         out: dict[str, Any] = {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3),
                                "source": self.source, "how": self.how}
-        if _has_clock(recording):
+        if has_clock(recording):
             zone = self.zone or local_zone()
             for key, s in (("start_time", self.start_s), ("end_time", self.end_s)):
                 t = datetime.fromtimestamp(recording.t0_unix_s + s, tz=timezone.utc)
@@ -57,43 +58,6 @@ class RestWindow:
         else:
             out["start_time"] = out["end_time"] = None
         return out
-
-
-def local_zone() -> tzinfo:
-    """The computer's time zone, with its daylight-saving rules: ``$TZ``, else
-    ``/etc/localtime`` (named after ``/etc/timezone`` or the link's target), else today's fixed
-    offset."""
-    import os
-    from zoneinfo import ZoneInfo
-
-    name = os.environ.get("TZ", "").lstrip(":")
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ValueError, KeyError, OSError):
-            pass
-    try:
-        key = None
-        try:
-            key = open("/etc/timezone", encoding="ascii").read().strip() or None
-        except OSError:
-            target = os.path.realpath("/etc/localtime")
-            if "zoneinfo/" in target:
-                key = target.split("zoneinfo/", 1)[1]
-        if key:
-            try:
-                return ZoneInfo(key)
-            except (ValueError, KeyError, OSError):
-                pass
-        with open("/etc/localtime", "rb") as fh:
-            return ZoneInfo.from_file(fh, key="localtime")
-    except (OSError, ValueError):
-        zone = datetime.now().astimezone().tzinfo
-        return zone if zone is not None else timezone.utc
-
-
-def _has_clock(recording: Recording) -> bool:
-    return recording.t0_unix_s >= 1e8  # relative timestamps start near 0 (1970)
 
 
 def parse_clock(text: str, what: str = "--start") -> tuple[int, int]:
@@ -119,7 +83,7 @@ def given_window(recording: Recording, start: str, end: str,
     """
     sh, sm = parse_clock(start, "--start")
     eh, em = parse_clock(end, "--end")
-    if not _has_clock(recording):
+    if not has_clock(recording):
         raise InputError(f"{recording.source}: the timestamps are relative (no clock time), so "
                          "--start/--end cannot be placed; leave them out")
     zone = tz or local_zone()

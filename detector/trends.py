@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from .category import ADVICE, CATEGORIES, DISCLAIMER
+from .localtime import local_zone, zone_named
 from .config import CategoryConfig
 from .fileio import write_private
 from .recording import InputError
@@ -874,19 +875,10 @@ def cmd_trends(args: argparse.Namespace) -> int:
         raise InputError("trends: give a results folder (or --template FILE)")
     if args.min_nights < 4:
         raise InputError(f"--min-nights {args.min_nights}: expected at least 4")
-    if args.tz:
-        try:
-            from zoneinfo import ZoneInfo
-
-            ZoneInfo(args.tz)
-        except (KeyError, ValueError, OSError):
-            raise InputError(f"--tz {args.tz!r}: not a time zone; expected e.g. "
-                             "Europe/Berlin") from None
+    zone_named(args.tz)  # an unknown zone is one line before any work
     from .cli import _config
 
     cfg = _config(args)
-    from .restwindow import local_zone
-
     nights, notes = load_nights(args.results, tz=args.tz or local_zone())
     diary = read_diary(args.diary) if args.diary else None
     tr = night_trends(nights, diary, min_nights=args.min_nights, category=cfg.category,

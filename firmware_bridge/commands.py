@@ -268,7 +268,7 @@ def _resolve_devices(args: argparse.Namespace, backend: Any) -> list[Any]:
 
 
 def cmd_record(args: argparse.Namespace, config: Any) -> int:
-    from detector.cli import _zone
+    from detector.localtime import zone_named
     from detector.recording import InputError
     from detector.restwindow import parse_clock
 
@@ -282,7 +282,7 @@ def cmd_record(args: argparse.Namespace, config: Any) -> int:
     if args.start is not None:
         parse_clock(args.start, "--start")
         parse_clock(args.end, "--end")
-    _zone(args.tz)
+    zone_named(args.tz)
     backend = _backend(args.virtual)
     devices = _resolve_devices(args, backend)
     fs = args.fs

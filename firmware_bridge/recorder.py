@@ -31,6 +31,7 @@ from typing import Any, Callable, TextIO
 
 from detector.config import Config
 from detector.fileio import make_private_dir, open_private
+from detector.localtime import zone_named
 from detector.textsafe import printable
 
 from .client import CONTROL, DATA, LinkConfig, SensorLink
@@ -63,15 +64,10 @@ class DeviceSpec:
     leg: str = "unknown"
 
 
-#: Zone of the clock times on the terminal (None: the computer's); set from ``--tz``.
-_TERMINAL_ZONE: list[Any] = [None]
-
-
-def _clock(unix_s: float) -> str:
-    """Local clock time for the terminal (``--tz``, else the computer's zone; files use UTC
-    ISO 8601)."""
+def _clock(unix_s: float, zone: Any = None) -> str:
+    """Clock time for the terminal in ``zone`` (None: the computer's; files use UTC ISO
+    8601)."""
     t = datetime.fromtimestamp(unix_s, tz=timezone.utc)
-    zone = _TERMINAL_ZONE[0]
     return (t.astimezone(zone) if zone is not None else t.astimezone()).strftime("%H:%M:%S")
 
 
@@ -207,9 +203,7 @@ class NightRecorder:
         self.say = out or (lambda line: print(line, flush=True))
         self.window = window
         self.tz = tz
-        from detector.cli import _zone
-
-        _TERMINAL_ZONE[0] = _zone(tz)  # None: the computer's zone
+        self.zone = zone_named(tz)  # terminal clock times; None: the computer's zone
         self.queue: asyncio.Queue = asyncio.Queue()
         self.sensors: dict[str, _Sensor] = {}
         self.storage_error: Exception | None = None
@@ -256,7 +250,7 @@ class NightRecorder:
     def _emit(self, sensor: _Sensor, ev: Any) -> None:
         t0 = sensor.t0_unix_s or 0.0
         sensor.live.write(ev, t0, sensor.spec.leg)
-        self.say(f"{_clock(t0 + ev.detected_at_s)} {sensor.spec.label:>6} {ev.line(t0)}")
+        self.say(f"{_clock(t0 + ev.detected_at_s, self.zone)} {sensor.spec.label:>6} {ev.line(t0)}")
 
     # -- the consumer --------------------------------------------------------------------------
     def _handle(self, item: tuple[str, int, float, Any]) -> None:
@@ -278,22 +272,22 @@ class NightRecorder:
         if name == "stream_started":
             sensor.fs_hz = float(fields.get("fs_hz") or sensor.fs_hz or self.link_config.fs_hz)
             sensor.state = "streaming"
-            self.say(f"{_clock(host_s)} {label:>6} stream started: "
+            self.say(f"{_clock(host_s, self.zone)} {label:>6} stream started: "
                      f"{printable(fields.get('protocol'))} {sensor.fs_hz:g} Hz "
                      f"+-{printable(fields.get('range_g'))} g")
         elif name == "connected":
             if fields.get("attempt", 1) > 1:
                 sensor.reconnects += 1
             sensor.state = "connected"
-            self.say(f"{_clock(host_s)} {label:>6} connected to "
+            self.say(f"{_clock(host_s, self.zone)} {label:>6} connected to "
                      f"{printable(fields.get('name') or '')} "
                      f"{printable(fields.get('address', ''))}".rstrip())
         elif name == "disconnected":
             sensor.state = "reconnecting"
-            self.say(f"{_clock(host_s)} {label:>6} link lost ({printable(fields.get('cause'))}); "
+            self.say(f"{_clock(host_s, self.zone)} {label:>6} link lost ({printable(fields.get('cause'))}); "
                      "reconnecting")
         elif name == "watchdog":
-            self.say(f"{_clock(host_s)} {label:>6} no data for "
+            self.say(f"{_clock(host_s, self.zone)} {label:>6} no data for "
                      f"{printable(fields.get('silent_s'))} s: treating the link as lost")
         elif name == "battery":
             pct = fields.get("percent")
@@ -301,7 +295,7 @@ class NightRecorder:
                 sensor.battery_pct = int(pct)
         elif name == "device_info":
             info = ", ".join(f"{printable(k)} {printable(v)}" for k, v in fields.items())
-            self.say(f"{_clock(host_s)} {label:>6} {info}")
+            self.say(f"{_clock(host_s, self.zone)} {label:>6} {info}")
 
     def status_line(self) -> str:
         """The current status line (see :func:`format_status`)."""
@@ -486,10 +480,9 @@ def write_night_report(out_dir: Path, paths: dict[str, Path], devices: list[Devi
     if recs[0].duration_s < 60:
         say("report skipped: less than a minute was recorded")
         return 0
-    from detector.cli import _zone
     from detector.restwindow import given_window
 
-    zone = _zone(tz)
+    zone = zone_named(tz)
     try:
         given = given_window(recs[0], window[0], window[1], zone) if window else None
     except InputError as exc:
