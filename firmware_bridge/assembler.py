@@ -295,6 +295,17 @@ def max_forward_s(host_elapsed_s: float, device_per_host: float) -> float:
             + PLAUSIBLE_SLACK_S * max(rate, 1.0))
 
 
+def _clock_offset(j_a: int, dev_a: float, j_b: int, dev_b: float, fs: float
+                  ) -> float | None:
+    """LegAccel: how far (device s) sample ``j_b``'s device time is from what sample ``j_a``'s
+    and the rate imply (PROTOCOL.md 6.3); None when within :data:`DEVICE_TIME_TOL_SAMPLES`
+    plus :data:`DEVICE_TIME_TOL_FRACTION` of the distance."""
+    dj = j_b - j_a
+    off = dev_b - dev_a - dj / fs
+    tol = (DEVICE_TIME_TOL_SAMPLES + DEVICE_TIME_TOL_FRACTION * abs(dj)) / fs
+    return None if abs(off) <= tol else off
+
+
 def _pending_state(p: _Pending) -> list[Any]:
     return [base64.b64encode(p.payload).decode("ascii"), p.host_s, p.arrival]
 
@@ -785,14 +796,11 @@ class Assembler:
             if self._s_base is None:
                 return None
             j0 = int(b.first_index)  # type: ignore[arg-type]
-            j_last = self._s_next - 1
             if self._s_scale is not None and (float(b.scale_g), float(b.range_g)) != self._s_scale:
                 return (f"scale {b.scale_g:.6g} g/count, +-{b.range_g:g} g inside a session "
                         f"started at {self._s_scale[0]:.6g} g/count, +-{self._s_scale[1]:g} g")
-            expected = last.dev_end_s + (j0 - j_last) / fs
-            tol = (DEVICE_TIME_TOL_SAMPLES + DEVICE_TIME_TOL_FRACTION * abs(j0 - j_last)) / fs
-            off = float(b.device_time_s) - expected
-            if not abs(off) <= tol:
+            off = _clock_offset(self._s_next - 1, last.dev_end_s, j0, float(b.device_time_s), fs)
+            if off is not None:
                 return (f"device time {_span(off)} {'ahead of' if off > 0 else 'behind'} what "
                         f"sample index {j0} implies")
             return self._legaccel_jump(p)
@@ -858,10 +866,9 @@ class Assembler:
                 return False
             if (float(x.scale_g), float(x.range_g)) != (float(y.scale_g), float(y.range_g)):
                 return False
-            dj = int(y.first_index) - int(x.first_index)  # type: ignore[operator]
-            off = float(y.device_time_s) - float(x.device_time_s) - dj / fs
-            tol = (DEVICE_TIME_TOL_SAMPLES + DEVICE_TIME_TOL_FRACTION * abs(dj)) / fs
-            return abs(off) <= tol and abs(dj) / fs <= max_forward_s(dh, rate)
+            j_a, j_b = int(x.first_index), int(y.first_index)  # type: ignore[arg-type]
+            return (_clock_offset(j_a, float(x.device_time_s), j_b, float(y.device_time_s), fs)
+                    is None and abs(j_b - j_a) / fs <= max_forward_s(dh, rate))
         dt = float(y.device_time_end_s) - float(x.device_time_end_s)
         return (math.isfinite(dt) and abs(dt) * fs >= 0.5
                 and abs(dt) <= max_forward_s(dh, rate))
@@ -1123,11 +1130,12 @@ class Assembler:
             self._p_new_stream = True
             return out + self._emit_polar(p)
         t_end = float(p.block.device_time_end_s)
-        if self._polar_steps(p) < 1 or t_end in self._buffer:
+        steps = self._polar_steps(p)
+        if steps < 1 or t_end in self._buffer:
             self.counters.duplicates += 1
             return []
         later = any(k > t_end for k in self._buffer)
-        if self._polar_steps(p) != p.block.n:
+        if steps != p.block.n:
             if later:
                 self.counters.reordered += 1
             self._buffer[t_end] = p
