@@ -88,7 +88,7 @@ def _mean_or_none(values: pd.Series) -> float | None:
 
 
 def night_metrics(scoring: PlmScoring, *, recording_s: float, gap_s: float,
-                  sustained_s: float | None = None, nonwear_s: float = 0.0) -> dict[str, Any]:
+                  sustained_s: float | None = None, excluded_s: float = 0.0) -> dict[str, Any]:
     """Counts and rates of one night.
 
     Parameters
@@ -102,16 +102,15 @@ def night_metrics(scoring: PlmScoring, *, recording_s: float, gap_s: float,
     sustained_s : float, optional
         Time spent in sustained movements, in seconds; by default the summed duration of the
         ``sustained`` events.
-    nonwear_s : float
-        Time with data but the sensor off the leg (:mod:`detector.nonwear`), in seconds: left
-        out of the rest time like a gap.
+    excluded_s : float
+        Time with data that is not rest time either, in seconds: the sensor off the leg
+        (:mod:`detector.nonwear`) and time outside the rest window; left out like a gap.
 
     Returns
     -------
     dict
-        ``recording_h``; ``rest_h`` (recording minus gaps, non-wear and sustained movements,
-        hours); ``nonwear_s``;
-        ``gap_s``; counts ``n_twitch``, ``n_lm`` (events of kind ``lm``: 0.5-10 s, a bilateral
+        ``recording_h``; ``rest_h`` (recording minus gaps, ``excluded_s`` and sustained
+        movements, hours); ``gap_s``; counts ``n_twitch``, ``n_lm`` (events of kind ``lm``: 0.5-10 s, a bilateral
         LM counted once), ``n_candidate``, ``n_plm``, ``n_sustained``, ``n_series``; indices per
         hour of rest ``plm_index``, ``lm_index``, ``twitch_index`` (None when rest is 0);
         ``periodicity_index`` (Ferri et al. 2006; None with fewer than 2 candidate LMs or no
@@ -127,7 +126,7 @@ def night_metrics(scoring: PlmScoring, *, recording_s: float, gap_s: float,
         When ``recording_s``, ``gap_s`` or ``sustained_s`` is negative or not finite.
     """
     for name, value in (("recording_s", recording_s), ("gap_s", gap_s),
-                        ("sustained_s", sustained_s), ("nonwear_s", nonwear_s)):
+                        ("sustained_s", sustained_s), ("excluded_s", excluded_s)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise InputError(f"night_metrics: {name}={value!r}; expected a finite number of "
                              "seconds >= 0")
@@ -137,14 +136,13 @@ def night_metrics(scoring: PlmScoring, *, recording_s: float, gap_s: float,
     counts = {k: int((kind == k).sum()) for k in ("twitch", "lm", "sustained")}
     if sustained_s is None:
         sustained_s = float(duration[kind == "sustained"].sum())
-    rest_h = max(recording_s - gap_s - nonwear_s - sustained_s, 0.0) / _S_PER_H
+    rest_h = max(recording_s - gap_s - excluded_s - sustained_s, 0.0) / _S_PER_H
     imis = _candidate_imis(scoring)
     finite_imis = imis[np.isfinite(imis)]
     out: dict[str, Any] = {
         "recording_h": recording_s / _S_PER_H,
         "rest_h": rest_h,
         "gap_s": float(gap_s),
-        "nonwear_s": float(nonwear_s),
         "n_twitch": counts["twitch"],
         "n_lm": counts["lm"],
         "n_candidate": int(scoring.n_candidate),

@@ -240,7 +240,7 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
         scored = (pd.concat([scored.assign(in_rest_window=True), listed], ignore_index=True)
                   .sort_values("start_s", kind="stable").reset_index(drop=True))
     metrics = night_metrics(scoring, recording_s=recording.duration_s, gap_s=recording.gap_s,
-                            nonwear_s=nonwear_s + outside_s)
+                            excluded_s=nonwear_s + outside_s)
     metrics["nonwear_s"] = nonwear_s
     metrics["outside_window_s"] = outside_s
     metrics["nonwear_periods"] = [[round(a, 3), round(b, 3)] for a, b in periods]
