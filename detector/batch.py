@@ -805,13 +805,6 @@ def add_parser(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], No
     p.set_defaults(func=cmd_batch)
 
 
-def _check_tz(name: str | None) -> str | None:
-    if not name:
-        return None
-    zone_named(name)  # one line for an unknown zone, before any work
-    return name
-
-
 def read_windows(path: str | Path) -> dict[str, tuple[str, str]]:
     """A CSV of rest windows: ``night``, ``start``, ``end`` (``HH:MM``), one row per night.
 
@@ -858,6 +851,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     files = expand_inputs(args.inputs)              # a bad pattern fails before a cluster starts
+    zone_named(args.tz)                             # and so does an unknown --tz
     bar = None if args.quiet else ProgressBar(sys.stderr)
     ctx: contextlib.AbstractContextManager[Executor | None]
     if args.scheduler or args.dask_local:
@@ -869,7 +863,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             res = run_batch(files, args.out, cfg, executor=executor, max_workers=args.workers,
                             progress=bar, report=not args.no_report,
                             windows=read_windows(args.windows) if args.windows else None,
-                            tz=_check_tz(args.tz))
+                            tz=args.tz)
     finally:
         if bar is not None:
             bar.close()
