@@ -1047,6 +1047,12 @@ class Assembler:
         j0 = int(b.first_index)  # type: ignore[arg-type]
         counts = b.counts
         dev_first = float(b.device_time_s)
+        if self._index_disagrees_with_clock(j0, dev_first, int(b.n), fs):
+            self.counters.implausible += 1
+            self.counters.packets -= 1
+            self._bad(len(p.payload), f"sample index {j0:,} disagrees with its device time, "
+                      "which follows on from the last packet", p.arrival)
+            return []
         if j0 < self._s_next:  # overlaps what is recorded: keep the new part
             trim = self._s_next - j0
             if trim >= b.n:
@@ -1081,6 +1087,17 @@ class Assembler:
         start = self._s_base + j0
         self._s_next = j0 + int(counts.shape[0])
         return [self._chunk(start, counts, b, gap, p, float(b.device_time_end_s))]
+
+    def _index_disagrees_with_clock(self, j0: int, dev_first: float, n: int, fs: float) -> bool:
+        """LegAccel: a packet whose device time follows on from the last recorded sample (within
+        half a sample) while its index claims a few samples of overlap or gap (less than a
+        packet): the index is damaged. Placing it would shift its samples (a retransmitted
+        overlap or a real loss agrees with the clock)."""
+        if self._s_base is None or self._last is None or j0 == self._s_next:
+            return False
+        by_clock = (dev_first - self._last.dev_end_s) * fs     # samples after the last one
+        by_index = j0 - self._s_next + 1
+        return abs(by_clock - 1.0) <= 0.5 and 1 <= abs(by_index - 1) <= n
 
     def _session_gap(self, dev_first: float, p: _Pending, n: int, fs: float
                      ) -> tuple[int, bool, bool]:

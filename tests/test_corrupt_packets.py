@@ -321,6 +321,17 @@ def test_any_single_field_mutation_costs_at_most_its_packet(k, field, data):
     assert c.records == c.packets + c.bad_packets
 
 
+@pytest.mark.parametrize("delta", [-35, -2, -1, 1, 2, 34])
+def test_an_index_a_few_samples_off_costs_only_its_packet(delta):
+    # Found by the property test above: first_index 1293 instead of 1295 shifted the packet's
+    # samples by 2 (the overlap was trimmed as if it were a retransmission). The device time
+    # says the packet follows on from the last one; the index is the damaged field.
+    k = 37
+    asm, chunks = run(night(60, {k: mutate(k, first_index=k * SPP + delta)}))
+    check_night(asm, chunks, 60 * SPP, (k * SPP, (k + 1) * SPP))
+    assert asm.counters.implausible == 1 and asm.counters.samples == 59 * SPP
+
+
 def test_running_out_of_memory_while_writing_is_not_called_a_disk_problem(tmp_path,
                                                                           monkeypatch):
     import pyarrow as pa
