@@ -73,8 +73,10 @@ CATEGORIES: dict[str, dict[str, str]] = {
     },
     "restless_legs_like_pattern": {
         "title": "Restless-legs-like pattern",
-        "explanation": "Your legs moved a lot while you were lying still before sleep, much more "
-                       "than later in the night. The article describes Restless Leg Syndrome as "
+        "explanation": "In the first part of your rest, when you lay down to sleep, your legs "
+                       "made many irregular movements (not the regular series of periodic limb "
+                       "movements), far more than later in the night. The article describes "
+                       "Restless Leg Syndrome as "
                        "uncomfortable feelings that make you want to move your legs. Only a doctor "
                        "can tell whether this is restless legs syndrome.",
         "advice": "when_to_see_a_doctor",
@@ -159,7 +161,8 @@ def categorize(metrics: dict[str, Any], settling: dict[str, Any],
     if restless:
         cid = "restless_legs_like_pattern"
         reasons.append(f"In the first {cfg.settling_window_min:g} min of rest: "
-                       f"{_fmt(s_rate)} leg movements and longer movements, above "
+                       f"{_fmt(s_rate)} irregular leg movements (not in PLM series) and "
+                       f"longer movements, above "
                        f"{cfg.settling_lm_index_per_h:g}/h and at least {cfg.settling_ratio:g}x "
                        f"the rate later in the night ({_fmt(l_rate)}).")
         if plmi is not None and plmi > cfg.plm_index_per_h:

@@ -183,10 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "memory, the notebook API's re-thresholding, the live (streaming) "
                        "detector's speed and latency, the recorder's write, finalize and "
                        "recover times; and a batch of short nights with 1 and 2 workers.")
-    p.add_argument("--hours", type=float, default=8.0, help="night length (default 8)")
+    p.add_argument("--hours", type=float, help="night length (default 8; 2 with --quality)")
     p.add_argument("--fs", type=float, default=100.0, help="sampling rate (default 100)")
     p.add_argument("--repeat", type=int, default=3, help="runs per figure, median reported")
     p.add_argument("--keep", metavar="DIR", help="keep the generated files here")
+    p.add_argument("--quality", action="store_true",
+                   help="instead: detection quality on simulated nights of every scenario "
+                   "(LM, PLM, twitch and sustained F1, false LMs per hour, PLM index error), "
+                   "each figure against its target")
+    p.add_argument("--seeds", metavar="N,N,...",
+                   help="with --quality: seeds of the simulated nights (default 101,202,303)")
+    p.add_argument("--scenario", action="append", metavar="NAME",
+                   help="with --quality: only this scenario (repeatable)")
+    p.add_argument("--json", metavar="FILE", help="with --quality: also write the figures here")
 
     from firmware_bridge.commands import add_parsers
 
@@ -456,9 +465,29 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.quality:
+        from .quality import QUALITY_SEEDS, run_quality
+        from .simulate import SCENARIOS
+
+        try:
+            seeds = tuple(int(x) for x in args.seeds.split(",")) if args.seeds else QUALITY_SEEDS
+        except ValueError:
+            raise InputError(f"--seeds {args.seeds!r}: expected whole numbers separated by "
+                             "commas, e.g. 101,202,303") from None
+        for name in args.scenario or []:
+            if name not in SCENARIOS:
+                raise InputError(f"--scenario {name!r}: expected one of {', '.join(SCENARIOS)}")
+        if args.hours is not None and not 0 < args.hours <= 24:
+            raise InputError(f"--hours {args.hours:g}: expected more than 0 and at most 24 "
+                             "hours per simulated night")
+        if not 10 <= args.fs <= 1000:
+            raise InputError(f"--fs {args.fs:g}: expected 10 to 1000 Hz")
+        return run_quality(hours=args.hours or 2.0, fs_hz=args.fs, seeds=seeds,
+                           scenarios=args.scenario,
+                           json_path=args.json)
     from .bench import run_bench
 
-    return run_bench(hours=args.hours, fs_hz=args.fs, repeat=args.repeat, keep=args.keep)
+    return run_bench(hours=args.hours or 8.0, fs_hz=args.fs, repeat=args.repeat, keep=args.keep)
 
 
 COMMANDS = {"analyze": cmd_analyze, "demo": cmd_demo, "rescore": cmd_rescore,

@@ -104,9 +104,11 @@ class BandpassConfig(_Section):
         source="PAM-RL band 0.3-20 Hz; twitch transients up to 10-20 Hz")
     order: int = _f(4, "Butterworth order (doubled by the zero-phase forward-backward pass).", 1, 10)
     baseline_window_s: float = _f(
-        30.0, "Length of the posture baseline on each side of a sample (median of the mean "
-        "vectors of the still 1-s blocks in that window). Must exceed the longest leg movement "
-        "(10 s).", 12.0, 600.0)
+        30.0, "The posture a movement is measured from is the resting posture the leg held "
+        "before it and the one it comes to rest in after it (still stretches of 1-s blocks). "
+        "Where a stretch of recording has no resting posture (restless throughout), the median "
+        "of the blocks within this many seconds on each side stands in; the live detector uses "
+        "it as its posture window. Must exceed the longest leg movement (10 s).", 12.0, 600.0)
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,10 @@ class EnvelopeConfig(_Section):
         source="WASM 2016: an LM ends at the start of >= 0.5 s below the off threshold")
     min_duration_s: float = _f(0.05, "Shorter bursts are discarded as noise.", 0.0, 1.0)
     bout_merge_gap_s: float = _f(
-        3.0, "Bursts this close to a sustained movement (> classify.lm_max_s) join it: getting up "
-        "or turning over is one bout of activity even when the leg pauses for a moment.",
+        5.0, "Bursts this close to a sustained movement (> classify.lm_max_s) join it when the "
+        "leg pauses in a posture it neither started from nor ends in (standing while getting up, "
+        "half-way through turning over): one bout of activity. A movement that starts from or "
+        "returns to a resting posture stays apart (the rules keep movements > 0.5 s apart).",
         0.0, 30.0)
 
 
@@ -156,13 +160,29 @@ class ClassifyConfig(_Section):
                          1.0, 60.0, source="WASM 2016 / AASM 2012: maximum LM duration 10 s")
     min_rotation_deg: float = _f(
         1.0, "A leg movement tilts the leg; below this change of orientation an event is a "
-        "twitch if shorter than jerk_max_s, else (when its peak stays under vibration_max_g) "
-        "mattress vibration, which is dropped.", 0.0, 45.0)
+        "twitch if shorter than jerk_max_s (or a ringing jerk up to ring_max_s), else (when "
+        "its motion is broadband and its peak stays under shaking_max_g) mattress shaking, "
+        "which is dropped.", 0.0, 45.0)
     jerk_max_s: float = _f(
         1.0, "Events up to this long whose orientation does not change are twitches: a sensor "
         "rings on for a few tenths of a second after a jerk.", 0.0, 5.0)
+    ring_max_s: float = _f(
+        2.0, "A jerk without tilt whose sensor rings on (broadband, peak within ring_peak_s of "
+        "its start) is a twitch up to this long.", 0.0, 10.0,
+        source="a loosely strapped sensor rings at 4-8 Hz for 1-1.5 s after a twitch")
+    ring_peak_s: float = _f(
+        0.5, "A ringing jerk peaks this soon after its start (a twitch's burst lasts 75-250 ms); "
+        "mattress shaking swells and fades.", 0.0, 5.0)
+    ring_tail_ratio: float = _f(
+        0.5, "...and dies away: the envelope in its second half stays below this share of its "
+        "peak.", 0.0, 1.0)
     vibration_max_g: float = _f(0.06, "Events peaking below this must also stand out from their "
                                 "surroundings (see min_rotation_deg and context_factor).", 0.0, 2.0)
+    shaking_max_g: float = _f(
+        0.15, "An event of jerk_max_s or more without tilt and with broadband motion (see "
+        "vibration_max_low_share), not a ringing jerk, is mattress shaking and dropped when "
+        "its peak stays below this.", 0.0, 2.0,
+        source="a partner turning over on a spring mattress shakes the sensor by 60-75 mg")
     vibration_max_low_share: float = _f(
         0.5, "A small burst without tilt is mattress vibration only if less than this share of "
         "its RMS lies below ~3 Hz (vibration is broadband; a limb's own motion is slow).",
@@ -247,8 +267,10 @@ class CategoryConfig(_Section):
         30.0, "First minutes of rest taken as 'resting before sleep' (an accelerometer cannot "
         "see sleep onset).", 5.0, 180.0, source="legtwitch heuristic")
     settling_lm_index_per_h: float = _f(
-        40.0, "LM + sustained-movement rate in the settling window above which the night "
-        "shows a restless-legs-like pattern.", 0.0, 1000.0, source="legtwitch heuristic")
+        40.0, "Rate of irregular movements (LMs outside PLM series, and sustained movements) "
+        "in the settling window above which the night shows a restless-legs-like pattern: an "
+        "urge to move while resting, not periodic series.", 0.0, 1000.0,
+        source="legtwitch heuristic")
     settling_ratio: float = _f(
         2.0, "...and at least this many times the rate of the rest of the night.", 1.0, 100.0,
         source="legtwitch heuristic")
@@ -261,6 +283,11 @@ class CategoryConfig(_Section):
         25.0, "Below this sampling rate twitches (75-250 ms bursts) cannot be seen reliably: "
         "the twitch index is reported as unreliable and not used for a category.", 1.0, 1000.0,
         source="legtwitch (a 75-ms burst spans fewer than 2 samples below 25 Hz)")
+    precise_twitch_fs_hz: float = _f(
+        50.0, "From min_twitch_fs_hz up to this rate twitches are counted only approximately "
+        "(the report and summary.json say so).", 1.0, 1000.0,
+        source="twitch F1 on simulated nights: 0.99 at 50 Hz, 0.90-0.96 at 25 Hz; 0.73 at 25 Hz "
+        "on independently simulated nights")
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import numpy as np
 
 from .clean import FULL_SCALE_RANGES_G, SNAP_TOLERANCE
 from .config import RULES, Config, ConfigError, RulesConfig, load_config
-from .envelope import posture_baselines
-from .events import MIN_SEGMENT_S, ROTATION_SMOOTH_S
+from .envelope import MIN_REST_S, POSTURE_STEP_G, REST_HALF_BLOCKS, posture_baselines
+from .events import MIN_SEGMENT_S, ROTATION_SMOOTH_S, SAME_POSTURE_G
 from .filters import HIGHCUT_MAX_FRACTION
 from .load import STANDARD_GRAVITY_MS2
 from .metrics import PERIODICITY_MIN_IMIS
@@ -155,7 +155,7 @@ def _preprocessing(cfg: Config, fs_hz: float | None) -> str:
 
 
 def _filtering(cfg: Config, fs_hz: float | None) -> str:
-    bp = cfg.bandpass
+    bp, cl = cfg.bandpass, cfg.classify
     high = bp.highcut_hz if fs_hz is None else min(bp.highcut_hz, HIGHCUT_MAX_FRACTION * fs_hz)
     if bp.lowcut_hz > 0 and bp.lowcut_hz >= high:
         at = "" if fs_hz is None else f" at {_n(fs_hz)} Hz"
@@ -187,9 +187,17 @@ def _filtering(cfg: Config, fs_hz: float | None) -> str:
         "phase, doubling the effective order; second-order sections, SciPy sosfiltfilt "
         f"{{scipy}}).{clamp} {drift}: 1-s blocks whose largest per-axis standard deviation was "
         f"below max({_n(still_factor)} × the segment's median, {_n(still_min_g)} g) were taken "
-        "as still, and the resting posture before (after) each 1-s block was the running "
-        "median of the mean acceleration vectors of the still blocks within the "
-        f"{_n(bp.baseline_window_s)} s preceding (following) it.")
+        "as still. Consecutive still blocks whose mean acceleration vectors differed by less "
+        f"than {_n(POSTURE_STEP_G)} g formed a still stretch; a stretch of at least "
+        f"{_n(MIN_REST_S)} s was a resting posture unless it was shorter than "
+        f"{_n(cl.lm_max_s)} s and the leg came back from it (the postures before and after it "
+        "nearer each other than half its distance from them: the held middle of a leg "
+        "movement). Inside a resting posture the posture was the median of the mean vectors of "
+        f"its blocks within {_n(REST_HALF_BLOCKS)} s, so that a still leg never made a "
+        "movement, whatever posture it held; in between, the posture before (after) each block "
+        "was the resting posture the leg held before (came to rest in after) it. Where a "
+        "segment had no resting posture, the median of the mean vectors of the blocks within "
+        f"{_n(bp.baseline_window_s)} s before (after) stood in.")
 
 
 def _envelope(cfg: Config, fs_hz: float | None) -> str:
@@ -214,7 +222,10 @@ def _envelope(cfg: Config, fs_hz: float | None) -> str:
         f"movement or a gap, to where the envelope fell to {_n(ev.edge_factor)} × the noise "
         f"floor. Movements less than {_n(ev.merge_gap_s)} s apart were merged; movements less "
         f"than {_n(ev.bout_merge_gap_s)} s from a movement longer than {_n(cl.lm_max_s)} s "
-        "were joined to it as one bout of activity, repeatedly; movements shorter than "
+        "were joined to it as one bout of activity, repeatedly, unless the leg rested in "
+        "between where the shorter movement had started (or where it ended), within "
+        f"{_n(SAME_POSTURE_G)} g (mean acceleration vector): such a movement was a leg "
+        "movement of its own next to the bout; movements shorter than "
         f"{_n(ev.min_duration_s)} s were discarded.")
 
 
@@ -228,14 +239,18 @@ def _classification(cfg: Config) -> str:
         f"acceleration vector averaged over {_n(ROTATION_SMOOTH_S)} s and the resting posture at "
         f"the movement's onset. A movement shorter than {_n(cl.jerk_max_s)} s whose orientation "
         f"changed by less than {_n(cl.min_rotation_deg)}° was classed as a twitch whatever its "
-        "duration, as the sensor rings on after a jerk. To reject mattress vibration (e.g. a "
-        f"bed partner's movements), a movement whose envelope peaked below "
+        "duration, as the sensor rings on after a jerk; so was one shorter than "
+        f"{_n(cl.ring_max_s)} s without that change of orientation, with broadband motion (see "
+        f"below) and its envelope's peak within {_n(cl.ring_peak_s)} s of its onset (a loosely "
+        "strapped sensor ringing on). To reject mattress vibration (e.g. a bed partner's "
+        "movements), a movement whose envelope peaked below "
         f"{_n(cl.vibration_max_g)} g was discarded when its peak was less than "
         f"{_n(cl.context_factor)} times the median envelope within {_n(cl.context_s)} s on "
-        f"either side, or when it lasted {_n(cl.jerk_max_s)} s or more, its orientation "
-        f"changed by less than {_n(cl.min_rotation_deg)}° and the share of its root-mean-square "
-        f"deviation from the posture below about {_SLOW_BELOW_HZ} Hz was less than "
-        f"{_n(cl.vibration_max_low_share)}.")
+        f"either side; and a movement that peaked below {_n(cl.shaking_max_g)} g was "
+        f"discarded when it lasted {_n(cl.jerk_max_s)} s or more, was not such a ringing jerk, "
+        f"its orientation changed by less than {_n(cl.min_rotation_deg)}° and the share of its "
+        f"root-mean-square deviation from the posture below about {_SLOW_BELOW_HZ} Hz was less "
+        f"than {_n(cl.vibration_max_low_share)} (broadband motion).")
 
 
 def _rules_source(rules: RulesConfig, cite: _Citations) -> str:

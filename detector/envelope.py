@@ -14,6 +14,7 @@ the middle out of slow or held movements).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,10 +94,78 @@ def block_medians(x: np.ndarray, block: int) -> np.ndarray:
     return np.median(_blocks(np.asarray(x)[None, :], block)[0], axis=1)
 
 
+#: Two consecutive still blocks whose mean readings differ by more than this (g) belong to
+#: different resting postures (about 0.3 degrees; a block's mean varies by ~1-2 mg with the
+#: heartbeat, and a slow slip of the strap by a few degrees a minute moves it ~1.5 mg a second).
+POSTURE_STEP_G = 0.005
+
+#: A still stretch shorter than this (s) is not a resting posture: a movement pausing for a moment.
+MIN_REST_S = 2.0
+
+#: Resting posture inside a still stretch: median of the block means within this many blocks
+#: either side (follows a slow drift or a slipping strap without lag).
+REST_HALF_BLOCKS = 5
+
+
+def _stretches(mean: np.ndarray, still: np.ndarray, step_g: float) -> np.ndarray:
+    """Label runs of consecutive still blocks whose mean reading changes by less than
+    ``step_g`` from block to block: (m,) int, -1 for blocks that are not still."""
+    m = mean.shape[1]
+    jump = np.ones(m, bool)
+    if m > 1:
+        d = np.linalg.norm(np.diff(mean, axis=1), axis=0)
+        jump[1:] = ~(d < step_g) | ~still[:-1]
+    label = np.cumsum(jump & still) - 1
+    return np.where(still, label, -1)
+
+
+def _rest_postures(mean: np.ndarray, label: np.ndarray, min_blocks: int, hold_blocks: int
+                   ) -> np.ndarray:
+    """Which still stretches are resting postures (bool per label).
+
+    A stretch of ``hold_blocks`` or more is always rest (longer than any leg movement's hold).
+    A shorter one (but at least ``min_blocks``) is the held middle of a movement when the leg
+    comes back from it: the postures before and after it are nearer each other than half its
+    distance from them (an LM that holds a dorsiflexion for a few seconds). Otherwise the leg
+    came to rest there: settling in steps, every step is a posture of its own.
+    """
+    n_lab = int(label.max()) + 1 if (label >= 0).any() else 0
+    if n_lab == 0:
+        return np.zeros(0, bool)
+    blocks = np.flatnonzero(label >= 0)
+    lab = label[blocks]
+    first = np.searchsorted(lab, np.arange(n_lab))
+    length = np.diff(np.append(first, len(lab)))
+    posture = np.stack([np.median(mean[:, blocks[a:a + k]], axis=1)
+                        for a, k in zip(first, length)])
+    rest = length >= hold_blocks
+    candidate = length >= min_blocks
+    prev = None
+    for j in range(n_lab):
+        if candidate[j] and not rest[j]:
+            nxt = next((k for k in range(j + 1, n_lab) if candidate[k]), None)
+            if prev is None or nxt is None:
+                rest[j] = True
+            else:
+                q = posture[j]
+                away = min(np.linalg.norm(q - posture[prev]), np.linalg.norm(q - posture[nxt]))
+                rest[j] = not (np.linalg.norm(posture[nxt] - posture[prev]) < 0.5 * away)
+        if rest[j]:
+            prev = j
+    return rest
+
+
 def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0,
-                      still_factor: float = 4.0, still_min_g: float = 0.006
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      still_factor: float = 4.0, still_min_g: float = 0.006,
+                      max_hold_s: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
     """Resting posture before and after each 1-s block of one contiguous segment.
+
+    The leg rests in postures joined by movements. Still blocks (small spread) in a row, whose
+    mean reading does not jump, form a still stretch; a stretch is a resting posture unless it
+    is the short held middle of a movement that comes back (see :func:`_rest_postures`). Inside
+    a resting posture both baselines are that posture (the median of the nearby block means), so
+    a still leg is never a movement, whatever posture it holds. In a movement, "before" is the
+    posture the leg rested in before it and "after" the one it comes to rest in.
 
     Parameters
     ----------
@@ -105,18 +174,19 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
     fs_hz : float
         Sampling rate in Hz.
     window_s : float
-        How far back and forward the posture is looked for, in seconds.
+        Where a segment has no resting posture at all, the posture is the median of the
+        blocks within this many seconds before (after) each block.
     still_factor, still_min_g : float
         A block is still when its spread (largest per-axis standard deviation) is below
-        ``max(still_factor x the segment's median spread, still_min_g)``. Only still blocks
-        define the posture, so two turn-overs a few seconds apart never blend into a false one.
+        ``max(still_factor x the segment's median spread, still_min_g)``.
+    max_hold_s : float
+        Longest still stretch that may be the held middle of a leg movement (s; the longest LM,
+        WASM 2016: 10 s).
 
     Returns
     -------
     before, after : ndarray, shape (n_blocks, 3)
-        Median posture over the still blocks in the ``window_s`` seconds before (after) each
-        block, excluding the block itself. Where one side has no still block the other side is
-        used; where neither has, the plain median of all blocks.
+        Posture before and after each block; NaN in gaps.
     """
     block = max(int(round(fs_hz)), 1)
     xb = _blocks(acc_axes, block)                           # a view when n is whole blocks
@@ -127,24 +197,62 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
     limit = max(still_factor * float(np.nanmedian(spread)) if np.isfinite(spread).any() else 0.0,
                 still_min_g)
     still = spread <= limit                                 # NaN (empty block) is not still
-    means = pd.DataFrame(mean.T)
-    med = means.where(np.repeat(still[:, None], 3, axis=1))
-    w = max(int(round(window_s)), 1)
+    m = mean.shape[1]
+    label = _stretches(mean, still, POSTURE_STEP_G)
+    rest_lab = _rest_postures(mean, label, max(int(round(MIN_REST_S)), 1),
+                              max(int(round(max_hold_s)), 1))
+    rest = (label >= 0) & rest_lab[np.maximum(label, 0)] if rest_lab.size else np.zeros(m, bool)
+    # posture inside a resting stretch: median of the block means nearby within the stretch
+    h = REST_HALF_BLOCKS
+    shifted = np.full((2 * h + 1, 3, m), np.nan, np.float32)
+    for k in range(-h, h + 1):
+        if k and abs(k) >= m:
+            continue
+        src = slice(max(k, 0), m + min(k, 0))
+        dst = slice(max(-k, 0), m + min(-k, 0))
+        same = label[src] == label[dst]
+        shifted[k + h][:, dst] = np.where(same & rest[src], mean[:, src], np.nan)
+    with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            local = np.nanmedian(shifted, axis=0)           # (3, m)
+            # inside the stretch, as for a movement, a posture on each side of the block (the
+            # blocks before it, and after it): the envelope is the distance to the nearer
+            prev_side = np.nanmedian(shifted[:h], axis=0)
+            next_side = np.nanmedian(shifted[h + 1:], axis=0)
+    local[:, ~rest] = np.nan
+    # movements: the posture rested in before, and the one rested in after, within the segment
+    # (a block partly in a gap belongs to the stretch of recording on its valid side: only a
+    # block with no sample at all separates segments)
+    empty = np.isnan(xb[0]).all(axis=1)
+    segment = np.cumsum(empty)
+    frame = pd.DataFrame(local.T)
+    grouped = frame.groupby(segment)
+    before, after = grouped.ffill(), grouped.bfill()
+    before, after = before.fillna(after), after.fillna(before)
 
-    def sides(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        b = frame.rolling(w, min_periods=1).median().shift(1)
-        a = frame.iloc[::-1].rolling(w, min_periods=1).median().shift(1).iloc[::-1]
-        return b.fillna(a), a.fillna(b)
-
-    before, after = sides(med)
-    # Blocks with data but no still block in reach (e.g. a long restless stretch): fall back to
-    # all blocks, then to the block itself. Blocks inside gaps stay NaN.
-    missing = before.isna().any(axis=1).to_numpy() & np.isfinite(mean).all(axis=0)
+    # Segments with no resting posture (a long restless stretch): the median of the blocks
+    # within window_s before and after. Blocks inside gaps stay NaN.
+    missing = before.isna().any(axis=1).to_numpy() & ~empty
     if missing.any():
-        plain_b, plain_a = sides(means)
-        before[missing] = plain_b[missing].fillna(means[missing])
-        after[missing] = plain_a[missing].fillna(means[missing])
-    return before.to_numpy(np.float32), after.to_numpy(np.float32)
+        means = pd.DataFrame(mean.T)
+        w = max(int(round(window_s)), 1)
+        b = means.rolling(w, min_periods=1).median().shift(1)
+        a = means.iloc[::-1].rolling(w, min_periods=1).median().shift(1).iloc[::-1]
+        plain_b, plain_a = b.fillna(a), a.fillna(b)
+        with warnings.catch_warnings():                 # a block partly in a gap: its samples
+            warnings.simplefilter("ignore", RuntimeWarning)
+            own_mean = pd.DataFrame(np.nanmean(xb, axis=2).T)
+        before[missing] = plain_b[missing].fillna(own_mean[missing])
+        after[missing] = plain_a[missing].fillna(own_mean[missing])
+    before_a = np.array(before.to_numpy(np.float32))
+    after_a = np.array(after.to_numpy(np.float32))
+    prev_side = np.where(np.isfinite(prev_side), prev_side, next_side)
+    next_side = np.where(np.isfinite(next_side), next_side, prev_side)
+    own = rest & np.isfinite(prev_side).all(axis=0)
+    before_a[own] = prev_side[:, own].T
+    after_a[own] = next_side[:, own].T
+    return before_a, after_a
 
 
 def movement_envelope(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0,

@@ -91,10 +91,56 @@ def merge_bursts(starts: np.ndarray, ends: np.ndarray, max_gap: int,
     return out_starts, out_ends
 
 
+#: The leg rests in the same posture when its mean reading differs by less than this (g, about
+#: 3 degrees): a movement that returns there, or starts from there, is complete in itself.
+SAME_POSTURE_G = 0.05
+
+#: Seconds of signal averaged for the posture just before a bout and just after it.
+POSTURE_PROBE_S = 0.5
+
+
+def _mean_reading(acc_g: np.ndarray, a: int, b: int) -> np.ndarray | None:
+    """Mean reading over samples ``[a, b)`` (None when empty or all in a gap)."""
+    a, b = max(a, 0), min(b, len(acc_g))
+    if b <= a:
+        return None
+    seg = acc_g[a:b]
+    ok = np.isfinite(seg[:, 0])
+    return seg[ok].mean(axis=0) if ok.any() else None
+
+
+def short_burst_is_complete(acc_g: np.ndarray, start_i: int, end_i: int, start_j: int,
+                            end_j: int, long_min: int, probe: int,
+                            same_g: float = SAME_POSTURE_G) -> bool:
+    """Whether the shorter of two bursts beside a sustained movement is a movement of its own.
+
+    In the pause ``[end_i, start_j)`` between them the leg rests somewhere. When a burst of LM
+    length (at most ``long_min`` samples) starts from that posture and comes back to it (the
+    first burst began there, or the second ends there), it is a complete leg movement just
+    before or after the bout (an LM beside a turn-over). A pause in a posture the short burst
+    did not start from or return to (standing up, then walking) is a moment inside one bout.
+    """
+    gap = _mean_reading(acc_g, end_i, start_j)
+    if gap is None:
+        return False
+    refs = []
+    if end_i - start_i <= long_min:
+        refs.append(_mean_reading(acc_g, start_i - probe, start_i))
+    if end_j - start_j <= long_min:
+        refs.append(_mean_reading(acc_g, end_j, end_j + probe))
+    return any(ref is not None and float(np.linalg.norm(gap - ref)) < same_g for ref in refs)
+
+
 def merge_bouts(starts: np.ndarray, ends: np.ndarray, long_min: int, max_gap: int,
-                barrier_cum: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                barrier_cum: np.ndarray | None = None, acc_g: np.ndarray | None = None,
+                probe: int = 50) -> tuple[np.ndarray, np.ndarray]:
     """Join bursts separated by fewer than ``max_gap`` samples when either is a sustained movement
     (longer than ``long_min`` samples), never across a gap; repeated until nothing changes.
+
+    With ``acc_g`` (the filtered reading, gravity included), a pause in which the leg rests
+    where it was before the first burst or where it is after the second keeps them apart (see
+    :func:`short_burst_is_complete`): the rules keep movements more than 0.5 s apart separate,
+    and only a pause in the middle of one bout (standing while getting up) is bridged.
 
     Returns
     -------
@@ -105,7 +151,9 @@ def merge_bouts(starts: np.ndarray, ends: np.ndarray, long_min: int, max_gap: in
     while i < len(s) - 1:
         apart = barrier_cum is not None and barrier_cum[s[i + 1]] - barrier_cum[e[i]] > 0
         if (not apart and s[i + 1] - e[i] < max_gap
-                and (e[i] - s[i] > long_min or e[i + 1] - s[i + 1] > long_min)):
+                and (e[i] - s[i] > long_min or e[i + 1] - s[i + 1] > long_min)
+                and not (acc_g is not None and short_burst_is_complete(
+                    acc_g, s[i], e[i], s[i + 1], e[i + 1], long_min, probe))):
             e[i] = max(e[i], e.pop(i + 1))
             s.pop(i + 1)
             i = max(i - 1, 0)
@@ -151,13 +199,16 @@ def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndar
         averaged over 0.5 s, and the resting posture at the event's start), ``context_g`` (median
         envelope within ``context_s`` around it), ``low_freq_share`` (share of the movement's RMS
         below about 3 Hz: near 1 for a limb's own motion, about 0.3 or less for broadband
-        mattress vibration).
+        mattress vibration), ``peak_offset_s`` (s from the start to the envelope's peak),
+        ``tail_ratio`` (largest envelope in the event's second half over its peak: small for
+        a ring that dies away, near 1 for shaking or a movement).
     """
     k = len(starts)
     n = len(envelope_g)
     if k == 0:
         z = np.zeros(0, np.float32)
-        return {"peak_g": z, "rotation_deg": z, "context_g": z, "low_freq_share": z}
+        return {"peak_g": z, "rotation_deg": z, "context_g": z, "low_freq_share": z,
+                "peak_offset_s": z, "tail_ratio": z}
     starts = np.asarray(starts, np.int64)
     ends = np.asarray(ends, np.int64)
     lo_b = np.zeros(k, np.int64) if seg_lo is None else np.asarray(seg_lo, np.int64)
@@ -168,7 +219,18 @@ def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndar
     owner = np.repeat(np.arange(k), length)
     idx = starts[owner] + (np.arange(total) - first[owner])     # every event sample
 
-    peak = np.maximum.reduceat(envelope_g[idx], first)
+    vals = envelope_g[idx]
+    peak = np.maximum.reduceat(vals, first)
+    # where the peak lies: the first sample reaching it, in seconds from the start
+    pos = np.where(vals >= peak[owner], np.arange(total), total)
+    first_at = np.minimum.reduceat(pos, first)
+    first_at = np.where(first_at < total, first_at, first)
+    peak_offset = (first_at - first) / fs_hz
+    # how far it has died away: the largest envelope in the event's second half over its peak
+    late = (np.arange(total) - first[owner]) >= (length[owner] // 2)
+    late_peak = np.maximum.reduceat(np.where(late, vals, -np.inf), first)
+    tail_ratio = np.where(peak > 0, np.maximum(late_peak, 0.0) / np.where(peak > 0, peak, 1),
+                          0.0)
 
     # Orientation: the acceleration averaged over 0.5 s (a jerk's oscillation cancels) against
     # the resting posture at the event's start. The average is taken over each event's own
@@ -214,7 +276,8 @@ def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndar
     ctx = np.where(cnt > 0, 0.5 * (vals[rows, lo_i] + vals[rows, hi_i]), 0.0)
     f32 = np.float32
     return {"peak_g": peak.astype(f32), "rotation_deg": rot.astype(f32),
-            "context_g": ctx.astype(f32), "low_freq_share": low.astype(f32)}
+            "context_g": ctx.astype(f32), "low_freq_share": low.astype(f32),
+            "peak_offset_s": peak_offset.astype(f32), "tail_ratio": tail_ratio.astype(f32)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -330,7 +393,8 @@ def find_events(recording: Recording, trace: SignalTrace, config: Config | None 
     starts, ends = refine_edges(env, starts, ends, level, int(round(ev.max_edge_shift_s * fs)))
     starts, ends = merge_bursts(starts, ends, int(round(ev.merge_gap_s * fs)), gap_cum)
     starts, ends = merge_bouts(starts, ends, int(round(cl.lm_max_s * fs)),
-                               int(round(ev.bout_merge_gap_s * fs)), gap_cum)
+                               int(round(ev.bout_merge_gap_s * fs)), gap_cum, filt,
+                               max(int(round(POSTURE_PROBE_S * fs)), 1))
     keep = (ends - starts) >= max(ev.min_duration_s * fs, 1)
     starts, ends = starts[keep], ends[keep]
     seg_lo, seg_hi = trace.seg_lo, trace.seg_hi
@@ -347,6 +411,8 @@ def find_events(recording: Recording, trace: SignalTrace, config: Config | None 
         "rotation_deg": cols["rotation_deg"].astype(float),
         "context_g": cols["context_g"].astype(float),
         "low_freq_share": cols["low_freq_share"].astype(float),
+        "peak_offset_s": cols["peak_offset_s"].astype(float),
+        "tail_ratio": cols["tail_ratio"].astype(float),
         "at_gap": (starts == lo_b) | (ends == hi_b),
     })
     events["duration_s"] = events["end_s"] - events["start_s"]

@@ -22,7 +22,11 @@ Progress = Callable[[str], None]
 
 def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float,
                    valid: np.ndarray | None = None) -> dict[str, Any]:
-    """Rate of leg movements and longer movements early in the rest period and afterwards.
+    """Rate of irregular leg movements and longer movements early in the rest period and after.
+
+    The restless-legs-like pattern is an urge to move while resting before sleep: many
+    irregular movements at the start of rest, more than later. LMs that belong to PLM series
+    (``plm`` true) are periodic, the other pattern, and are not counted.
 
     An accelerometer cannot see sleep onset, so the first ``window_min`` minutes of valid
     recording stand for "resting before sleep" (the report says so). ``valid`` (default: the
@@ -32,8 +36,9 @@ def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
     Returns
     -------
     dict
-        ``settling_h``, ``settling_rate_per_h``, ``later_h``, ``later_rate_per_h`` (LMs plus
-        sustained movements per hour of valid recording; None when a part is empty).
+        ``settling_h``, ``settling_rate_per_h``, ``later_h``, ``later_rate_per_h`` (LMs outside
+        PLM series plus sustained movements per hour of valid recording; None when a part is
+        empty).
     """
     fs = recording.fs_hz
     valid = recording.valid if valid is None else valid
@@ -53,7 +58,10 @@ def settling_rates(events: pd.DataFrame, recording: Recording, window_min: float
     cut_s = cut_i / fs
     settle_h = (valid_s[cut_i] if cut_i < m else total / fs) / 3600.0
     later_h = total / fs / 3600.0 - settle_h
-    moving = events[events["kind"].isin(["lm", "sustained"])]
+    # irregular movements only: LMs in PLM series are periodic, the other pattern
+    periodic = (events["plm"].astype(bool) if "plm" in events.columns
+                else pd.Series(False, index=events.index))
+    moving = events[(events["kind"] == "sustained") | ((events["kind"] == "lm") & ~periodic)]
     n_early = int((moving["start_s"] < cut_s).sum())
     n_late = int(len(moving) - n_early)
     return {
@@ -76,7 +84,12 @@ def night_warnings(recording: Recording, metrics: dict[str, Any], cfg: Config) -
     if fs < cat.min_twitch_fs_hz:
         out.append(f"Sampled at {fs:g} Hz, below {cat.min_twitch_fs_hz:g} Hz: twitches (75-250 "
                    "ms) are not seen reliably, so the twitch index is unreliable and is not "
-                   "used for the category; leg movements are still counted.")
+                   "used for the category. Some twitches may be counted as leg movements, "
+                   "which can raise the LM and PLM indices.")
+    elif fs < cat.precise_twitch_fs_hz:
+        out.append(f"Sampled at {fs:g} Hz: twitches (75-250 ms) span only a few samples, so the "
+                   f"twitch index is approximate (at least {cat.precise_twitch_fs_hz:g} Hz counts "
+                   "them reliably); leg movements are counted as usual.")
     default_min = type(cat)().min_rest_h
     if cat.min_rest_h < default_min:
         out.append(f"The rest needed for a verdict was lowered to {rest_text(cat.min_rest_h)} "
@@ -255,6 +268,8 @@ def score_night(recording: Recording, cfg: Config, det: Detection, events: pd.Da
                     for k, v in settling.items()})
     category = categorize(metrics, settling, cfg.category, fs_hz=recording.fs_hz)
     metrics["twitch_index_reliable"] = recording.fs_hz >= cfg.category.min_twitch_fs_hz
+    metrics["twitch_index_approximate"] = (metrics["twitch_index_reliable"]
+                                           and recording.fs_hz < cfg.category.precise_twitch_fs_hz)
     table = events_table(scored)
     zone = zone_or_utc(metrics["tz"])
     if has_clock(recording):

@@ -406,7 +406,11 @@ def _tiles(result: NightResult) -> str:
         _tile("lm_index", "Leg movement index", _num(m.get("lm_index")), "/h",
               f"movements of {lo:g}\N{EN DASH}{hi:g} s"),
         _tile("twitch_index", "Twitch index", _num(m.get("twitch_index")), "/h",
-              f"jerks shorter than {lo:g} s" if m.get("twitch_index_reliable", True) else
+              (f"approximate at {result.recording.fs_hz:g} Hz ("
+               f"{result.config.category.precise_twitch_fs_hz:g} Hz or more counts them "
+               "reliably)") if m.get("twitch_index_approximate") else
+              f"jerks shorter than {lo:g} s, or longer without tilting the leg"
+              if m.get("twitch_index_reliable", True) else
               f"unreliable at {result.recording.fs_hz:g} Hz (at least "
               f"{result.config.category.min_twitch_fs_hz:g} Hz is needed)"),
         _tile("periodicity_index", "Periodicity index", _num(m.get("periodicity_index"), 2), "",

@@ -27,6 +27,12 @@ The physics (numbers in the module constants below, each with its unit):
   (30-60 s): large and broadband; the resting orientation afterwards is a new posture.
 * **Bed-partner vibration (not an event).** 2-20 Hz shaking of a few to ~10 mg through the
   mattress, mostly vertical, with a slight tilt of the mattress, lasting seconds, a few per hour.
+* **Real-world situations** (off unless a scenario sets them, each from its own random
+  stream): posture steps while settling (2-3 shifts of 2-6 degrees within about 30 s, true LMs),
+  LMs that leave the leg 1-2 degrees from where it was, a partner turning over on a spring
+  mattress (60-75 mg shaking) or moving periodically, a loose strap ringing at 4-8 Hz for
+  1-1.5 s after a twitch or slipping a few degrees over minutes, and LMs 1-3 s next to a
+  turn-over.
 * **Sensor.** int16 quantisation (0.244 mg/LSB at +-8 g) or 1-mg steps (Polar-style), clipping
   at the full-scale range, a sample clock off by up to +-50 ppm, timestamp jitter of a few ms,
   and BLE packet loss: blocks of 1-10 s removed a few times per hour, plus now and then a gap of
@@ -163,6 +169,34 @@ SENSORS: dict[str, tuple[float, float]] = {
 DEFAULT_SENSORS = ("int16_8g", "polar_mg")
 
 
+#: Real-world situations the detector must not be fooled by (issue "Detection where real nights
+#: differ from the simulator"). Each is off unless a scenario switches it on, and draws from its
+#: own random stream, so the other scenarios' nights stay the same.
+#: A posture step while settling: a short shift of the leg (s) by a few degrees, 2-3 of them
+#: within about 30 s, with the leg still in between (s).
+STEP_DURATION_S = (0.6, 2.5)
+STEP_AMPLITUDE_DEG = (2.0, 6.0)
+STEP_REST_S = (3.0, 12.0)
+#: A partner turning over on a spring mattress: 60-75 mg bursts of broadband shaking, tilting the
+#: mattress by a few tenths of a degree.
+PARTNER_BURST_S = (2.0, 8.0)
+PARTNER_BURST_PEAK_G = (0.060, 0.075)
+PARTNER_BURST_TILT_DEG = (0.2, 0.4)
+#: A partner's own periodic movements: small bursts every 20-40 s (the mattress carries them).
+PARTNER_SERIES_LENGTH = (8, 20)
+PARTNER_SERIES_IMI_S = (20.0, 40.0)
+PARTNER_SERIES_BURST_S = (0.5, 2.0)
+#: A loose strap: after a twitch the sensor rings at 4-8 Hz for 1-1.5 s.
+STRAP_RING_HZ = (4.0, 8.0)
+STRAP_RING_S = (1.0, 1.5)
+STRAP_RING_G = (0.02, 0.06)
+#: ... and slips slowly round the leg: a few degrees over minutes (not an event).
+STRAP_SLIP_DEG = (2.0, 5.0)
+STRAP_SLIP_S = (60.0, 240.0)
+#: An LM this close (s, gap between them) to a turn-over.
+NEIGHBOUR_GAP_S = (1.0, 3.0)
+
+
 # ================================================================================================
 # Scenarios
 # ================================================================================================
@@ -198,6 +232,23 @@ class Scenario:
         hour during the settling period.
     vibration_rate_per_h : (float, float)
         Bed-partner vibrations per hour (not events).
+    lm_residual_deg : (float, float)
+        Every LM leaves the leg this many degrees from where it started (it settles a little
+        elsewhere); 0 for none.
+    step_clusters_per_h, settling_step_clusters_per_h : (float, float)
+        Clusters of 2-3 posture steps (a short shift of a few degrees, the leg still in between,
+        all within about 30 s) per hour of the night after (during) the settling period. Each
+        step is a true LM (origin ``step``).
+    partner_burst_rate_per_h : (float, float)
+        A restless partner turning over: 60-75 mg mattress shaking bursts per hour (not events).
+    partner_series_per_h : (float, float)
+        Series of a partner's periodic movements (small bursts every 20-40 s) per hour.
+    strap_ring_share : (float, float)
+        Share of twitches after which a loose strap rings at 4-8 Hz for 1-1.5 s.
+    strap_slip_per_h : (float, float)
+        Slow slips of the strap (2-5 degrees over 1-4 min, not events) per hour.
+    turn_neighbour_share : (float, float)
+        Share of turn-overs and getting-ups with an LM 1-3 s before or after them.
     """
 
     name: str
@@ -213,6 +264,14 @@ class Scenario:
     settling_sustained_rate_per_h: Range = (0.0, 0.0)
     settling_twitch_rate_per_h: Range = (0.0, 0.0)
     vibration_rate_per_h: Range = (1.0, 4.0)
+    lm_residual_deg: Range = (0.0, 0.0)
+    step_clusters_per_h: Range = (0.0, 0.0)
+    settling_step_clusters_per_h: Range = (0.0, 0.0)
+    partner_burst_rate_per_h: Range = (0.0, 0.0)
+    partner_series_per_h: Range = (0.0, 0.0)
+    strap_ring_share: Range = (0.0, 0.0)
+    strap_slip_per_h: Range = (0.0, 0.0)
+    turn_neighbour_share: Range = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -257,6 +316,41 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
         "bed-partner vibration. The truth is empty.",
         twitch_rate_per_h=(0.0, 0.0), lm_rate_per_h=(0.0, 0.0), sustained_rate_per_h=(0.0, 0.0),
         vibration_rate_per_h=(3.0, 8.0)),
+    Scenario(
+        "restless_start",
+        "Restless for the first 40-50 min before a PLMD night: irregular LMs, the leg shifting "
+        "and settling in steps, rubbing the legs (bouts over 10 s); then periodic series "
+        "(30-60/h).",
+        plm_index_per_h=(30.0, 60.0), settling_min=(40.0, 50.0),
+        settling_lm_rate_per_h=(40.0, 90.0), settling_sustained_rate_per_h=(4.0, 8.0),
+        settling_twitch_rate_per_h=(10.0, 30.0), settling_step_clusters_per_h=(10.0, 20.0),
+        step_clusters_per_h=(1.0, 3.0)),
+    Scenario(
+        "plm_shifts",
+        "Periodic limb movements (30-60/h) after each of which the leg settles 1-2 degrees "
+        "from where it was, plus a few settling steps.",
+        plm_index_per_h=(30.0, 60.0), lm_residual_deg=(1.0, 2.0),
+        step_clusters_per_h=(2.0, 4.0)),
+    Scenario(
+        "partner",
+        "A restless bed partner: turning over on a spring mattress (60-75 mg bursts) several "
+        "times an hour and periodic movements of their own every 20-40 s; this sleeper has "
+        "some PLM series (10-25/h).",
+        plm_index_per_h=(10.0, 25.0), partner_burst_rate_per_h=(6.0, 12.0),
+        partner_series_per_h=(0.5, 1.5), vibration_rate_per_h=(2.0, 6.0)),
+    Scenario(
+        "loose_strap",
+        "A loosely strapped sensor: most twitches ring on for 1-1.5 s at 4-8 Hz, and the "
+        "sensor slips slowly round the leg now and then; frequent twitches, some PLM series "
+        "(10-25/h).",
+        twitch_rate_per_h=(40.0, 80.0), plm_index_per_h=(10.0, 25.0),
+        strap_ring_share=(0.6, 0.9), strap_slip_per_h=(1.0, 2.0)),
+    Scenario(
+        "turnovers",
+        "Dense PLMs (60-100/h) on a restless night with many turn-overs, often with an LM 1-3 s "
+        "before or after the turn-over.",
+        plm_index_per_h=(60.0, 100.0), sustained_rate_per_h=(4.0, 7.0),
+        turn_neighbour_share=(0.6, 0.9), imi_s=(12.0, 40.0)),
 )}
 
 
@@ -515,9 +609,12 @@ def _plan_series(rng: np.random.Generator, sc: Scenario, lo_s: float, hi_s: floa
     return events, rate
 
 
-def _plan_events(rng: np.random.Generator, sc: Scenario, duration_s: float
-                 ) -> tuple[list[dict], dict[str, Any]]:
-    """Times and kinds of every event of the night (true time, s from sample 0)."""
+def _plan_events(rng: np.random.Generator, sc: Scenario, duration_s: float,
+                 r_real: np.random.Generator | None = None) -> tuple[list[dict], dict[str, Any]]:
+    """Times and kinds of every event of the night (true time, s from sample 0).
+
+    ``r_real`` draws the real-world situations (posture steps, LMs next to turn-overs, strap
+    ringing), after everything else, so that scenarios without them are unchanged."""
     lo, hi = EDGE_S, duration_s - EDGE_S
     occupied = _Timeline(lo, hi, MIN_SEPARATION_S)
     reserved = _Timeline(-np.inf, np.inf, 0.0)  # PLM series, kept clear of isolated LMs
@@ -578,8 +675,65 @@ def _plan_events(rng: np.random.Generator, sc: Scenario, duration_s: float
                avoid_series=True)
     info["twitch_rate_per_h"] = r = _rate(rng, sc.twitch_rate_per_h)
     add_random("twitch", rng.poisson(r * hours), lo, hi, twitch("isolated"))
+    if r_real is not None:
+        _plan_real_world(r_real, sc, events, info, occupied, reserved, lo, hi, settle_s)
     events.sort(key=lambda e: e["start"])
     return events, info
+
+
+def _plan_step_cluster(rng: np.random.Generator, timelines: list[_Timeline], lo_s: float,
+                       hi_s: float) -> list[dict]:
+    """2-3 posture steps (short shifts of a few degrees) with the leg still in between."""
+    durs = rng.uniform(*STEP_DURATION_S, int(rng.integers(2, 4)))
+    rests = rng.uniform(*STEP_REST_S, len(durs) - 1)
+    span = float(durs.sum() + rests.sum())
+    s = _place(rng, timelines, span, lo_s, hi_s)
+    if s is None:
+        return []
+    out, t = [], s
+    for k, d in enumerate(durs):
+        out.append({"kind": "lm", "origin": "step", "start": t, "end": t + float(d),
+                    "step_deg": float(rng.uniform(*STEP_AMPLITUDE_DEG))})
+        t += float(d) + (float(rests[k]) if k < len(rests) else 0.0)
+    return out
+
+
+def _plan_real_world(rng: np.random.Generator, sc: Scenario, events: list[dict],
+                     info: dict[str, Any], occupied: _Timeline, reserved: _Timeline,
+                     lo: float, hi: float, settle_s: float) -> None:
+    """Posture steps, LMs next to turn-overs and ringing twitches (added to ``events``)."""
+    hours = (hi - lo) / 3600.0
+    settle_h = settle_s / 3600.0
+    r = _rate(rng, sc.settling_step_clusters_per_h)
+    for _ in range(rng.poisson(r * settle_h) if settle_s > 0 else 0):
+        events += _plan_step_cluster(rng, [occupied], lo, settle_s)
+    r = _rate(rng, sc.step_clusters_per_h)
+    for _ in range(rng.poisson(r * max(hours - settle_h, 0.0))):
+        events += _plan_step_cluster(rng, [occupied, reserved], max(lo, settle_s), hi)
+    share = _rate(rng, sc.turn_neighbour_share)
+    if share > 0:
+        for bout in [e for e in events if e["kind"] == "sustained"]:
+            if rng.random() >= share:
+                continue
+            gap, d = float(rng.uniform(*NEIGHBOUR_GAP_S)), min(_lm_duration(rng), 4.0)
+            s = (bout["start"] - gap - d) if rng.random() < 0.5 else bout["end"] + gap
+            if s < lo or s + d > hi or any(
+                    e is not bout and e["start"] < s + d + MIN_SEPARATION_S
+                    and e["end"] + MIN_SEPARATION_S > s for e in events):
+                continue
+            occupied.add(s, s + d)
+            events.append({"kind": "lm", "origin": "neighbour", "start": s, "end": s + d})
+    info["n_neighbour_lms"] = sum(e["origin"] == "neighbour" for e in events)
+    info["n_steps"] = sum(e["origin"] == "step" for e in events)
+    share = _rate(rng, sc.strap_ring_share)
+    for e in events:
+        if e["kind"] == "twitch" and share > 0 and rng.random() < share:
+            e["ring"] = (float(rng.uniform(*STRAP_RING_HZ)), float(rng.uniform(*STRAP_RING_S)),
+                         float(_loguniform(rng, *STRAP_RING_G)))
+    if sc.lm_residual_deg[1] > 0:
+        for e in events:
+            if e["kind"] == "lm" and e["origin"] != "step":
+                e["step_deg"] = float(rng.uniform(*sc.lm_residual_deg))
 
 
 # ================================================================================================
@@ -738,6 +892,74 @@ def _synth_sustained(rng: np.random.Generator, ev: dict, g_old: np.ndarray, g_ne
     return path + kin
 
 
+def _plan_slips(rng: np.random.Generator, sc: Scenario, events: list[dict],
+                duration_s: float) -> list[dict]:
+    """Slow slips of a loose strap round the leg (2-5 degrees over 1-4 min), clear of
+    turn-overs; not events."""
+    rate = _rate(rng, sc.strap_slip_per_h)
+    out: list[dict] = []
+    bouts = [(e["start"], e["end"]) for e in events if e["kind"] == "sustained"]
+    for _ in range(rng.poisson(rate * duration_s / 3600.0) if rate > 0 else 0):
+        d = float(rng.uniform(*STRAP_SLIP_S))
+        s = float(rng.uniform(EDGE_S, max(duration_s - EDGE_S - d, EDGE_S)))
+        if any(a < s + d and b > s for a, b in bouts + [(x["start"], x["end"]) for x in out]):
+            continue
+        out.append({"kind": "slip", "origin": "slip", "start": s, "end": s + d,
+                    "step_deg": float(rng.uniform(*STRAP_SLIP_DEG))})
+    return out
+
+
+def _synth_step(rng: np.random.Generator, ev: dict, g_old: np.ndarray, g_new: np.ndarray,
+                t_s: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Reading (g, gravity included) while the leg shifts from one resting posture to the next
+    (a minimum-jerk turn with a little muscle noise)."""
+    dur = ev["end"] - ev["start"]
+    tau = np.clip(t_s / dur, 0.0, 1.0)
+    path = _slerp(g_old, g_new, _min_jerk(tau)[0])
+    kin = _band_noise(rng, len(t_s), fs_hz, 0.5, 15.0) * (np.sin(np.pi * tau) ** 2)[:, None]
+    kin *= rng.uniform(0.005, 0.02) / (np.linalg.norm(kin, axis=1).max() + 1e-12)
+    ev["amplitude_deg"] = ev["tilt_deg"] = float(_angle_deg(g_old, g_new))
+    return path + kin
+
+
+def _strap_ring(rng: np.random.Generator, ring: tuple[float, float, float], t_s: np.ndarray
+                ) -> np.ndarray:
+    """A loose strap ringing on after a twitch: a decaying ``freq`` Hz oscillation of the sensor
+    (peak ``peak_g``) for ``length_s`` from ``t_s`` = 0 (the end of the burst)."""
+    freq, length_s, peak_g = ring
+    on = (t_s >= 0) & (t_s <= length_s)
+    decay = np.exp(-3.0 * np.clip(t_s, 0, None) / length_s)   # down to 5 % at the end
+    direction = _unit(rng.standard_normal(3))
+    wave = np.sin(2 * np.pi * freq * t_s + rng.uniform(0, 2 * np.pi)) * decay * on * peak_g
+    return wave[:, None] * direction
+
+
+def _shake(rng: np.random.Generator, acc: np.ndarray, t_s: np.ndarray, fs_hz: float, s: float,
+           d: float, peak_g: Range, tilt_deg: Range) -> float | None:
+    """Add bed-partner vibration (2-20 Hz shaking, mostly vertical, and a slight tilt of the
+    mattress) from ``s`` for ``d`` seconds to ``acc`` in place; returns its peak (g), or None
+    when too short to place."""
+    n = len(acc)
+    i0, i1 = int(np.ceil(s * fs_hz)), min(int(np.floor((s + d) * fs_hz)) + 1, n)
+    m = i1 - i0
+    if m < 4:
+        return None
+    tt = t_s[i0:i1] - s
+    up = _unit(acc[i0])
+    horiz = _unit(_cross(up, rng.standard_normal(3)))
+    other = _cross(up, horiz)
+    noise = _band_noise(rng, m, fs_hz, *VIBRATION_BAND_HZ)
+    env = np.sin(np.pi * tt / d) ** 2 * (0.6 + 0.4 * np.sin(2 * np.pi * tt
+                                                            / rng.uniform(1.0, 4.0)) ** 2)
+    shake = (noise[:, :1] * up + 0.4 * noise[:, 1:2] * horiz + 0.4 * noise[:, 2:] * other)
+    shake *= env[:, None]
+    peak = float(rng.uniform(*peak_g))
+    shake *= peak / (np.linalg.norm(shake, axis=1).max() + 1e-12)
+    tilt = np.radians(rng.uniform(*tilt_deg)) * np.sin(np.pi * tt / d) ** 2
+    acc[i0:i1] += shake + tilt[:, None] * _cross(horiz, up)
+    return peak
+
+
 def _heartbeat(rng: np.random.Generator, t_s: np.ndarray, fs_hz: float) -> np.ndarray:
     """Ballistocardiographic ripple (n,) of peak 1, float32 (rate varying slowly and with
     breathing)."""
@@ -808,7 +1030,9 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
     Parameters
     ----------
     scenario : str
-        A key of :data:`SCENARIOS`: ``healthy``, ``plmd``, ``twitchy``, ``rls`` or ``noise``.
+        A key of :data:`SCENARIOS`: ``healthy``, ``plmd``, ``twitchy``, ``rls``, ``noise``, or one
+        of the real-world situations ``restless_start``, ``plm_shifts``, ``partner``,
+        ``loose_strap``, ``turnovers``.
     hours : float
         Length of the night in hours (0 < hours <= 24).
     fs_hz : float
@@ -868,40 +1092,68 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
     duration_s = n / fs_true
 
     # ---- events and postures
-    events, plan_info = _plan_events(r_plan, sc, duration_s)
+    r_real = np.random.default_rng([int(seed), zlib.crc32(scenario.encode()), 0x5EA1])
+    events, plan_info = _plan_events(r_plan, sc, duration_s, r_real)
     mount = _random_rotation(r_pose)  # how the sensor sits on the shin: shin -> sensor frame
-    sustained = [e for e in events if e["kind"] == "sustained"]
+    slips = _plan_slips(r_real, sc, events, duration_s)
+    # every change of the resting posture, in time order: turn-overs (a new posture), posture
+    # steps and LMs that leave the leg a little elsewhere, and slow slips of the strap
+    changes = sorted([e for e in events if e["kind"] == "sustained" or "step_deg" in e] + slips,
+                     key=lambda e: e["end"])
     postures = [mount @ _draw_posture(r_pose)]
-    for _ in sustained:
-        for _try in range(20):
-            g_new = mount @ _draw_posture(r_pose)
-            if _angle_deg(postures[-1], g_new) >= 20.0:
-                break
+    for ch in changes:
+        if ch["kind"] == "sustained":
+            for _try in range(20):
+                g_new = mount @ _draw_posture(r_pose)
+                if _angle_deg(postures[-1], g_new) >= 20.0:
+                    break
+        else:
+            axis = _unit(_cross(postures[-1], r_real.standard_normal(3)))
+            g_new = _rotate(postures[-1], axis, np.radians([ch["step_deg"]]))[0]
         postures.append(g_new)
-    ends = np.array([e["end"] for e in sustained])
+    ends = np.array([e["end"] for e in changes])
     pose_idx = np.searchsorted(ends, t_s, side="left")  # posture k after the k-th change
     acc = np.asarray(postures)[pose_idx]
+    for slip in slips:  # the strap turns slowly round the leg: a smooth path, not an event
+        k = int(np.searchsorted(ends, slip["start"], side="left"))
+        i0 = int(np.ceil(slip["start"] * fs_true))
+        i1 = min(int(np.floor(slip["end"] * fs_true)) + 1, n)
+        tau = (t_s[i0:i1] - slip["start"]) / (slip["end"] - slip["start"])
+        acc[i0:i1] = _slerp(postures[k], postures[k + 1], _min_jerk(tau)[0])
 
     # ---- events into the signal
-    k_sus = 0
     for ev in events:
         i0 = int(np.ceil(ev["start"] * fs_true))
+        k = int(np.searchsorted(ends, ev["start"], side="left"))
+        g = postures[k]
         if ev["kind"] == "sustained":
             i1 = min(int(np.floor(ev["end"] * fs_true)) + 1, n)
-            g_old, g_new = postures[k_sus], postures[k_sus + 1]
-            k_sus += 1
+            g_old, g_new = g, postures[k + 1]
             seg = _synth_sustained(r_event, ev, g_old, g_new, mount, t_s[i0:i1] - ev["start"],
                                    fs_true)
             acc[i0:i1] = seg
             ev["tilt_deg"] = ev["amplitude_deg"]
             ev["peak_g"] = float(np.linalg.norm(seg - g_old, axis=1).max())
             continue
-        g = postures[k_sus]
-        tail_s = 0.6 if ev["kind"] == "twitch" else 0.3  # ringing after the burst / onset jerk
+        if ev["origin"] == "step":
+            i1 = min(int(np.floor(ev["end"] * fs_true)) + 1, n)
+            seg = _synth_step(r_real, ev, g, postures[k + 1], t_s[i0:i1] - ev["start"], fs_true)
+            acc[i0:i1] = seg
+            ev["peak_g"] = float(np.linalg.norm(seg - g, axis=1).max())
+            continue
+        ring = ev.get("ring")
+        # ringing after the burst / onset jerk
+        tail_s = (ring[1] + 0.6 if ring else 0.6) if ev["kind"] == "twitch" else 0.3
         i1 = min(int(np.floor((ev["end"] + tail_s) * fs_true)) + 1, n)
         tt = t_s[i0:i1] - ev["start"]
         synth = _synth_twitch if ev["kind"] == "twitch" else _synth_lm
         delta = synth(r_event, ev, g, mount, tt, fs_true)
+        if ring:
+            delta += _strap_ring(r_real, ring, tt - (ev["end"] - ev["start"]))
+        if "step_deg" in ev:  # the leg comes back a little elsewhere (during the last 40 %)
+            dur = ev["end"] - ev["start"]
+            ramp = _min_jerk((tt - 0.6 * dur) / (0.4 * dur))[0] * (tt <= dur)
+            delta += ramp[:, None] * (postures[k + 1] - g)
         acc[i0:i1] += delta
         ev["peak_g"] = float(np.linalg.norm(delta, axis=1).max())
 
@@ -912,24 +1164,29 @@ def simulate_night(scenario: str = "plmd", hours: float = 8.0, fs_hz: float = 10
     for _ in range(r_vib.poisson(vib_rate * hours_f)):
         d = float(r_vib.uniform(*VIBRATION_DURATION_S))
         s = float(r_vib.uniform(0.0, max(duration_s - d, 0.0)))
-        i0, i1 = int(np.ceil(s * fs_true)), min(int(np.floor((s + d) * fs_true)) + 1, n)
-        m = i1 - i0
-        if m < 4:
-            continue
-        tt = t_s[i0:i1] - s
-        up = _unit(acc[i0])
-        horiz = _unit(_cross(up, r_vib.standard_normal(3)))
-        other = _cross(up, horiz)
-        noise = _band_noise(r_vib, m, fs_true, *VIBRATION_BAND_HZ)
-        env = np.sin(np.pi * tt / d) ** 2 * (0.6 + 0.4 * np.sin(2 * np.pi * tt
-                                                                / r_vib.uniform(1.0, 4.0)) ** 2)
-        shake = (noise[:, :1] * up + 0.4 * noise[:, 1:2] * horiz + 0.4 * noise[:, 2:] * other)
-        shake *= env[:, None]
-        peak = float(r_vib.uniform(*VIBRATION_PEAK_G))
-        shake *= peak / (np.linalg.norm(shake, axis=1).max() + 1e-12)
-        tilt = np.radians(r_vib.uniform(*VIBRATION_TILT_DEG)) * np.sin(np.pi * tt / d) ** 2
-        acc[i0:i1] += shake + tilt[:, None] * _cross(horiz, up)
-        vibrations.append((s, s + d, peak))
+        peak = _shake(r_vib, acc, t_s, fs_true, s, d, VIBRATION_PEAK_G, VIBRATION_TILT_DEG)
+        if peak is not None:
+            vibrations.append((s, s + d, peak))
+    # a restless partner: turning over on a spring mattress, and periodic movements of their own
+    for _ in range(r_real.poisson(_rate(r_real, sc.partner_burst_rate_per_h) * hours_f)):
+        d = float(r_real.uniform(*PARTNER_BURST_S))
+        s = float(r_real.uniform(0.0, max(duration_s - d, 0.0)))
+        peak = _shake(r_real, acc, t_s, fs_true, s, d, PARTNER_BURST_PEAK_G,
+                      PARTNER_BURST_TILT_DEG)
+        if peak is not None:
+            vibrations.append((s, s + d, peak))
+    for _ in range(r_real.poisson(_rate(r_real, sc.partner_series_per_h) * hours_f)):
+        m = int(r_real.integers(*PARTNER_SERIES_LENGTH))
+        s = float(r_real.uniform(0.0, max(duration_s - m * PARTNER_SERIES_IMI_S[1], 0.0)))
+        for _k in range(m):
+            d = float(r_real.uniform(*PARTNER_SERIES_BURST_S))
+            if s + d >= duration_s:
+                break
+            peak = _shake(r_real, acc, t_s, fs_true, s, d, VIBRATION_PEAK_G, VIBRATION_TILT_DEG)
+            if peak is not None:
+                vibrations.append((s, s + d, peak))
+            s += float(r_real.uniform(*PARTNER_SERIES_IMI_S))
+    vibrations.sort()
 
     # ---- the sensor off the leg (its own random stream: the rest of the night is unchanged)
     worn = np.ones(n, dtype=bool)

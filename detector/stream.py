@@ -56,10 +56,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .classify import kind_from_duration
+from .classify import kinds_from_features
 from .config import ClassifyConfig, Config, RulesConfig
 from .envelope import PostureTrack
-from .events import MIN_SEGMENT_S, ROTATION_SMOOTH_S, event_features, merge_bouts
+from .events import (MIN_SEGMENT_S, POSTURE_PROBE_S, ROTATION_SMOOTH_S, event_features,
+                     merge_bouts)
 from .plm import PlmScoring, score_plm
 from .recording import InputError, mask_runs
 from .stream_front import ENV, FILT, LEVEL, OFF, ON, POST, SignalFront
@@ -187,6 +188,7 @@ class StreamingDetector:
         self._shift = int(round(ev.max_edge_shift_s * fs))
         self._merge = int(round(ev.merge_gap_s * fs))
         self._bout = int(round(ev.bout_merge_gap_s * fs))
+        self._probe = max(int(round(POSTURE_PROBE_S * fs)), 1)
         self._long = int(round(cl.lm_max_s * fs))
         self._min_dur = max(ev.min_duration_s * fs, 1)
         self._ctx = max(int(round(cl.context_s * fs)), 1)
@@ -423,7 +425,11 @@ class StreamingDetector:
                 n_closed = len(g_s) - 1
         if n_closed == 0:
             return []
-        ev_s, ev_e = merge_bouts(g_s[:n_closed], g_e[:n_closed], self._long, self._bout)
+        # the bout merge bridges a pause only where the leg did not rest where the shorter
+        # burst started or ended (the offline rule, on the window's filtered reading)
+        filt = np.ascontiguousarray(fr.view(FILT, w0, w0 + min(n, end - w0)).T)
+        ev_s, ev_e = merge_bouts(g_s[:n_closed], g_e[:n_closed], self._long, self._bout,
+                                 acc_g=filt, probe=self._probe)
         # Which events are settled: nothing later can join them (bout merge) and their
         # surroundings are known.
         if final:
@@ -493,7 +499,9 @@ class StreamingDetector:
         decided &= (e + self._half <= h1) | final    # the orientation needs 0.25 s after it
         rot = cols["rotation_deg"].astype(float)
         low = cols["low_freq_share"].astype(float)
-        table = {"kind": classify_kinds((e - s) / self.fs, peak, rot, ctx, low, cl),
+        table = {"kind": classify_kinds((e - s) / self.fs, peak, rot, ctx, low, cl,
+                                        cols["peak_offset_s"].astype(float),
+                                        cols["tail_ratio"].astype(float)),
                  "peak_g": peak, "rotation_deg": rot, "low_freq_share": low,
                  "context_g": cols["context_g"].astype(float),
                  "at_gap": (s == fr.seg0) | ((e == seg_end) if seg_end is not None else False)}
@@ -574,20 +582,12 @@ class StreamingDetector:
 
 def classify_kinds(duration_s: np.ndarray, peak_g: np.ndarray, rotation_deg: np.ndarray,
                    context_g: np.ndarray, low_freq_share: np.ndarray,
-                   config: ClassifyConfig) -> np.ndarray:
-    """:func:`detector.classify.classify_events` on arrays: the kind of each event, or None for
-    mattress vibration (the same rules, without building a DataFrame per event)."""
-    cfg = config
-    kind = np.asarray(kind_from_duration(duration_s, cfg.twitch_max_s, cfg.lm_max_s), object)
-    flat = rotation_deg < cfg.min_rotation_deg
-    jerk = flat & (duration_s >= cfg.twitch_max_s) & (duration_s < cfg.jerk_max_s)
-    kind[jerk] = "twitch"
-    small = peak_g < cfg.vibration_max_g
-    blends_in = small & (peak_g < cfg.context_factor * context_g)
-    broadband = low_freq_share < cfg.vibration_max_low_share
-    no_tilt = small & flat & broadband & (duration_s >= cfg.jerk_max_s)
-    kind[blends_in | no_tilt] = None
-    return kind
+                   config: ClassifyConfig, peak_offset_s: np.ndarray | None = None,
+                   tail_ratio: np.ndarray | None = None) -> np.ndarray:
+    """:func:`detector.classify.kinds_from_features`: the kind of each event, or None for
+    mattress vibration (the offline rule itself)."""
+    return kinds_from_features(duration_s, peak_g, rotation_deg, context_g, low_freq_share,
+                               peak_offset_s, tail_ratio, config)[0]
 
 
 def _median_bounds(vals: np.ndarray, unknown: int) -> tuple[float, float]:

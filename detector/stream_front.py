@@ -22,6 +22,11 @@ from it only where the offline analysis looks far ahead:
   ``baseline_window_s``. In shorter movements the "after" posture is the "before" one, so an LM
   that holds still for a moment is not split (the offline 30-s median is not moved by a few
   held seconds either).
+* **Settling a little elsewhere.** When the leg last rested a few degrees from that median (it
+  settled in steps, or an LM left it 1-2 degrees away) and either the movement before went
+  farther or the leg has stayed there ``SETTLED_S``, that resting posture replaces the median:
+  offline, the resting postures on both sides do this with hindsight (a still leg is never a
+  movement); live, a short hold of an LM is not yet known to come back, hence the conditions.
 * **After a gap** the leg may rest in a posture the history has not seen: when the segment's
   first ``POSTURE_LOOKAHEAD_S`` are still, their mean is the posture to come; otherwise the
   first still stretch within ``SEEK_AFTER_GAP_S`` is.
@@ -43,6 +48,7 @@ import numpy as np
 from scipy import signal
 
 from .config import Config
+from .envelope import MIN_REST_S, POSTURE_STEP_G, REST_HALF_BLOCKS
 from .filters import design_bandpass
 from .stream_util import (Blocks, TrailingWindow, block_median, filter_lookahead, moving_window,
                           sosfilt_rows, window_max, window_mean)
@@ -71,6 +77,14 @@ GATE_GAP_BLOCKS = 2
 #: short the movement was: leg movements turn the shin less (PLMs: ankle, knee, hip flexion of
 #: a few to tens of degrees).
 BIG_CHANGE_DEG = 45.0
+#: The posture the leg last rested in replaces the still blocks' 30-s median when it lies
+#: within this distance (g, about 4 degrees): the leg settled a little elsewhere (a step, an LM
+#: that did not come back exactly). Farther changes are left to the turn-over logic below.
+SETTLE_SHIFT_G = 0.07
+#: ... once the leg has been still there this long (s) even if the movement before it went no
+#: farther: longer than an LM holds still (LMs last 0.5-10 s, most 1-5 s). Offline, the look
+#: ahead tells a hold that comes back from a new resting posture.
+SETTLED_S = 6.0
 #: After a gap, a resting posture this far (degrees) from the one before the gap is a new one
 #: (postures after turning over differ by more; most leg movements turn the shin less).
 GAP_CHANGE_DEG = 20.0
@@ -128,6 +142,7 @@ class SignalFront:
         self.noise_w = max(int(round(ev.noise_window_s)), 1)
         self.ev = ev
         self.long_blocks = int(math.ceil(config.classify.lm_max_s)) + 1
+        self.settled_blocks = max(int(round(SETTLED_S)), 1)
         # Distance (g) between two 1-g postures BIG_CHANGE_DEG apart.
         self.far_g = 2.0 * math.sin(math.radians(BIG_CHANGE_DEG) / 2.0)
         self.fresh_g = 2.0 * math.sin(math.radians(GAP_CHANGE_DEG) / 2.0)
@@ -333,6 +348,12 @@ class SignalFront:
         win.slide(k, bk.mean, bk.still)
         if len(win):
             p = np.array([win.quantile(0.5, d) for d in range(3)], np.float32)
+            # The leg may have settled a few degrees away since (a step, or an LM that left
+            # it a little elsewhere): then the posture it last rested in is the one to compare
+            # with, so that a still leg makes no movement (offline: the resting postures).
+            q = self._last_rest(k, p)
+            if q is not None:
+                p = q
         elif self.alt_q is not None and k * self.block < self.alt_until:
             p = self.alt_q
         else:
@@ -350,6 +371,50 @@ class SignalFront:
         bk.posture[k] = p
         self._post_k, self._post_v = k, bk.posture[k]
         return self._post_v
+
+    def _last_rest(self, k: int, p: np.ndarray) -> np.ndarray | None:
+        """The posture the leg last rested in before block ``k``, when it is the one to compare
+        with instead of ``p`` (the still blocks' median), else None.
+
+        The latest still stretch (consecutive still blocks whose means change by less than
+        ``POSTURE_STEP_G``) of at least ``MIN_REST_S``, ended at most ``lm_max_s`` before block
+        ``k`` and within ``SETTLE_SHIFT_G`` of ``p`` (but not within ``POSTURE_STEP_G``: then
+        it is ``p``'s posture), is taken when the movement before it went
+        at least 1.5 times as far from ``p`` (the leg came back, a little elsewhere) or when it
+        has lasted ``SETTLED_S`` (longer than an LM holds still: the leg rests there). Its
+        posture is the median of its last ``REST_HALF_BLOCKS`` blocks.
+        """
+        bk = self.blocks
+        seg_k = self.seg0 // self.block
+        j = k - 1
+        lo = max(k - self.long_blocks, seg_k, 0)
+        while j >= lo and not bk.still[j]:
+            j -= 1
+        if j < lo:
+            return None
+        first = j
+        while (first - 1 >= max(j - self.long_blocks, seg_k, 0) and bk.still[first - 1]
+               and math.dist(bk.mean[first - 1].tolist(), bk.mean[first].tolist())
+               < POSTURE_STEP_G):
+            first -= 1
+        length = j - first + 1
+        if length < max(int(round(MIN_REST_S)), 1):
+            return None
+        q = np.median(bk.mean[max(first, j - REST_HALF_BLOCKS + 1):j + 1], axis=0)
+        shift = math.dist(q.tolist(), p.tolist())
+        if shift > SETTLE_SHIFT_G or shift < POSTURE_STEP_G:
+            return None                 # a change of posture; or the same posture as p
+        if length < self.settled_blocks:
+            reach = 0.0
+            i = first - 1
+            while i >= max(first - self.long_blocks, seg_k, 0) and not bk.still[i]:
+                m = bk.mean[i].tolist()
+                if math.isfinite(m[0]):
+                    reach = max(reach, math.dist(m, p.tolist()))
+                i -= 1
+            if reach < 1.5 * shift:
+                return None
+        return q.astype(np.float32)
 
     def _count_activity(self, upto: int) -> None:
         """Count active blocks (moving, or further than ``min_on_g`` from the resting posture

@@ -73,3 +73,42 @@ def vibration(acc: np.ndarray, fs_hz: float, t0_s: float, duration_s: float, rms
 def quantise(acc: np.ndarray, lsb_g: float = 8.0 / 32768) -> np.ndarray:
     """int16 quantisation of a +-8 g sensor."""
     return np.round(acc / lsb_g) * lsb_g
+
+
+def shift(acc: np.ndarray, fs_hz: float, t0_s: float, duration_s: float, angle_deg: float,
+          axes: tuple[int, int] = (0, 2)) -> None:
+    """The leg shifts to a new resting posture: gravity turns by ``angle_deg`` (minimum-jerk
+    profile over ``duration_s``) and stays turned for the rest of the signal."""
+    i0 = int(round(t0_s * fs_hz))
+    m = int(round(duration_s * fs_hz))
+    tau = np.clip(np.arange(acc.shape[0] - i0) / m, 0.0, 1.0)
+    th = np.radians(angle_deg) * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
+    a, b = axes
+    u, v = acc[i0:, a].copy(), acc[i0:, b].copy()
+    acc[i0:, a] = u * np.cos(th) - v * np.sin(th)
+    acc[i0:, b] = u * np.sin(th) + v * np.cos(th)
+
+
+def ring(acc: np.ndarray, fs_hz: float, t0_s: float, duration_s: float, freq_hz: float = 6.0,
+         amplitude_g: float = 0.04, axis: int = 0) -> None:
+    """A loose strap ringing on: a ``freq_hz`` oscillation decaying to 5 % over ``duration_s``."""
+    i0 = int(round(t0_s * fs_hz))
+    m = int(round(duration_s * fs_hz))
+    tt = np.arange(m) / fs_hz
+    acc[i0:i0 + m, axis] += (amplitude_g * np.exp(-3.0 * tt / duration_s)
+                             * np.sin(2 * np.pi * freq_hz * tt))
+
+
+def shake(acc: np.ndarray, fs_hz: float, t0_s: float, duration_s: float, peak_g: float,
+          tilt_deg: float = 0.3, seed: int = 3) -> None:
+    """A partner turning over on a spring mattress: 2-20 Hz shaking swelling and fading
+    (sin^2) to ``peak_g``, and the mattress tilting the leg by ``tilt_deg`` and back."""
+    rng = np.random.default_rng(seed)
+    i0 = int(round(t0_s * fs_hz))
+    m = int(round(duration_s * fs_hz))
+    sos = signal.butter(4, [2, min(20, 0.45 * fs_hz)], "bandpass", fs=fs_hz, output="sos")
+    v = signal.sosfilt(sos, rng.normal(0, 1, (m + 200, 3)), axis=0)[200:]
+    v *= (np.sin(np.pi * np.arange(m) / m) ** 2)[:, None]
+    v *= peak_g / np.linalg.norm(v, axis=1).max()
+    acc[i0:i0 + m] += v
+    rotate(acc, fs_hz, t0_s, duration_s, tilt_deg, axes=(1, 2))

@@ -235,9 +235,9 @@ def test_lm_and_twitch_reported_with_their_onsets():
     assert len(match(offline, det.events())) == len(offline) == 2
 
 
-def test_lm_just_before_turning_over_is_absorbed_by_it():
-    # LM at 40-42 s, turning over from 43 s for 15 s: the bout merge (gap < 3 s) makes one
-    # sustained movement offline; live, the LM comes first and the sustained movement revises it.
+def test_lm_just_before_turning_over_stays_an_lm_live_and_offline():
+    # LM at 40-42 s, turning over from 43 s for 15 s: the leg rests between them where the LM
+    # started, so the LM is a movement of its own (the rules keep movements > 0.5 s apart).
     acc = rest(120.0, FS, seed=4)
     rotate(acc, FS, 40.0, 2.0, 12.0)
     turn_over(acc, FS, 43.0, 15.0)
@@ -247,11 +247,12 @@ def test_lm_just_before_turning_over_is_absorbed_by_it():
         live += det.push(acc[i:i + 50])
     live += det.finish()
     assert live[0].kind == "lm" and not live[0].revised
-    assert any(e.kind == "sustained" and e.revised for e in live)
     ev = det.events()
-    assert list(ev["kind"]) == ["sustained"] and abs(ev["start_s"].iloc[0] - 40.0) < 0.3
+    assert list(ev["kind"]) == ["lm", "sustained"]
+    assert abs(ev["start_s"].iloc[0] - 40.0) < 0.3 and abs(ev["start_s"].iloc[1] - 43.0) < 0.5
     offline = find_movements(Recording.from_array(acc, FS)).events
-    assert len(match(offline, ev)) == len(offline) == 1
+    assert list(offline["kind"]) == ["lm", "sustained"]
+    assert len(match(offline, ev)) == len(offline) == 2
 
 
 def test_gaps_split_segments_and_short_segments_are_ignored():
