@@ -59,7 +59,7 @@ from .recording import InputError
 __all__ = ["run_batch", "analyze_night", "read_windows", "safe_name", "BatchResult", "BatchProgress", "ProgressBar",
            "expand_inputs", "night_names", "file_sha256", "config_sha256", "done_key",
            "flatten_summary", "collate", "batch_benchmark", "format_batch_benchmark",
-           "add_parser", "cmd_batch", "ID_COLUMNS", "STATUSES"]
+           "cmd_batch", "ID_COLUMNS", "STATUSES"]
 
 #: Columns of the collated table before the summary fields.
 ID_COLUMNS = ["night", "file", "status", "error", "content_sha256"]
@@ -712,9 +712,10 @@ def dask_executor(scheduler: str | None = None, n_local: int | None = None) -> I
     try:
         import dask
         from distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - dask is a declared dependency
-        raise InputError("--scheduler/--dask-local need dask.distributed: "
-                         "pip install 'dask[distributed]'") from exc
+    except ImportError as exc:
+        raise InputError("--scheduler/--dask-local need dask.distributed, an optional part of "
+                         "legtwitch: pip install \"legtwitch[cluster]\" (from a checkout: "
+                         "pip install -e \".[cluster]\")") from exc
     cluster = None
     try:
         if n_local is not None:
@@ -744,66 +745,6 @@ def dask_executor(scheduler: str | None = None, n_local: int | None = None) -> I
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
-
-EXAMPLES = """examples:
-  legtwitch batch "nights/*.csv" --out results/          every night, local process pool
-  legtwitch batch night1.csv night2.csv.gz --out results/ a list of files
-  legtwitch batch "study/**/*.parquet" --out results/ --config aasm2012 --no-report
-  legtwitch batch "nights/*.csv" --out results/ --dask-local 4
-  legtwitch batch "nights/*.csv" --out results/ --scheduler tcp://10.0.0.5:8786
-
-Run the same command again to resume: nights whose results are complete for this file content,
-configuration and legtwitch version are skipped. Exit code 0 when every night was analysed or
-skipped, 1 when a night failed (see OUT/failures.csv), 2 on bad arguments."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
-    return value
-
-
-def add_parser(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add ``legtwitch batch`` to the command line's sub-parsers."""
-    p = sub.add_parser(
-        "batch", help="analyse many nights with one configuration (resumable, parallel)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Analyse every night with one configuration: OUT/<night>/ gets events.csv, "
-        "summary.json and report.html, then OUT/nights.parquet and OUT/nights.csv collate one "
-        "row per night (every summary field, the file, status and error). Nights run in "
-        "parallel on a local process pool (sized to the machine) or on a dask.distributed "
-        "cluster. A finished night is skipped when the batch is run again; a night that fails "
-        "is reported and the others continue.",
-        epilog=EXAMPLES)
-    p.add_argument("inputs", nargs="+", metavar="FILE|PATTERN|DIR",
-                   help="recordings: files, folders or quoted glob patterns (\"nights/*.csv\", "
-                        "** for sub-folders); *.truth.csv files are left out of patterns")
-    p.add_argument("--out", metavar="DIR", default="results",
-                   help="output folder (default: results)")
-    add_config_args(p)
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive_int, metavar="N",
-                       help="local worker processes (default: one per CPU; 1 = no pool)")
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                       help="run the nights on this existing dask.distributed scheduler")
-    where.add_argument("--dask-local", type=_positive_int, metavar="N",
-                       help="start a dask LocalCluster of N worker processes on 127.0.0.1")
-    p.add_argument("--no-report", action="store_true",
-                   help="skip the per-night report.html (much faster for short nights)")
-    p.add_argument("--windows", metavar="CSV",
-                   help="rest windows per night: a CSV with columns night (the night's file "
-                        "name, its name without suffix, or its folder name), start and end "
-                        "(lights off and on, HH:MM); nights not listed get an estimated window")
-    p.add_argument("--tz", metavar="ZONE",
-                   help="time zone of the windows and the reports, e.g. Europe/Berlin "
-                        "(default: this computer's)")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=cmd_batch)
-
 
 def read_windows(path: str | Path) -> dict[str, tuple[str, str]]:
     """A CSV of rest windows: ``night``, ``start``, ``end`` (``HH:MM``), one row per night.

@@ -53,7 +53,7 @@ from .localtime import has_clock, zone_named, zone_or_utc
 from .recording import InputError, Recording, gap_table
 
 __all__ = ["event_label", "annotation_table", "write_edf", "write_annotations",
-           "read_edf_recording", "edf_scale", "EdfScale", "add_parser", "cmd_export",
+           "read_edf_recording", "edf_scale", "EdfScale", "cmd_export",
            "CHANNELS", "GAP_TEXT", "PAD_TEXT"]
 
 #: Channel labels, in x, y, z order.
@@ -556,36 +556,6 @@ def _read_edf_recording(path: str | Path, leg: str) -> Recording:
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
-
-def add_parser(sub: Any, add_config_args: Any) -> None:
-    """Add ``legtwitch export`` to ``detector.cli``'s sub-parsers."""
-    p = sub.add_parser(
-        "export", help="write a night as EDF+ (signals and events) or an annotation table",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Analyse a recording and write it for PSG viewers and scoring software: "
-        "an EDF+C file with channels ACC_X, ACC_Y, ACC_Z (g) and every twitch, leg movement, "
-        "PLM, sustained movement, PLM series and gap as an annotation (start time in UTC), "
-        "and/or the annotations alone as CSV or TSV (onset_s, duration_s, annotation, "
-        "clock_time in UTC). Files are readable by their owner only.",
-        epilog="examples:\n"
-        "  legtwitch export night.csv --edf night.edf\n"
-        "  legtwitch export night.csv --edf night.edf --annotations night.tsv --leg left\n"
-        "  legtwitch export night1/left/recording.parquet --annotations events.csv\n"
-        "  legtwitch analyze night.edf          (an EDF+ written here reads back)")
-    p.add_argument("night", help="the recording: .csv, .csv.gz, .parquet or .edf")
-    p.add_argument("--edf", metavar="FILE", help="write EDF+ here (.edf)")
-    p.add_argument("--tz", metavar="ZONE",
-                   help="zone of the annotation table's local_time column, e.g. Europe/Berlin "
-                        "(default: this computer's; clock_time stays UTC)")
-    p.add_argument("--annotations", metavar="FILE",
-                   help="write the annotations here (.csv or .tsv)")
-    from .cli import _add_input_args
-
-    _add_input_args(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    add_config_args(p)
-    p.set_defaults(func=cmd_export)
-
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Run ``legtwitch export``: analyse ``args.night`` and write ``--edf``/``--annotations``."""

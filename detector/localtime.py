@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .recording import InputError, Recording
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .recording import Recording
 
 __all__ = ["local_zone", "zone_named", "zone_or_utc", "zone_name", "zone_label", "has_clock"]
 

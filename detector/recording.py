@@ -9,12 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
+
 __all__ = ["Recording", "InputError", "mask_runs", "gap_table"]
-
-
-class InputError(ValueError):
-    """A recording or event file cannot be used. The message names the file, the line or column,
-    and what was expected."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -44,8 +44,7 @@ from .fileio import write_private
 from .recording import InputError
 
 __all__ = ["INDICES", "MIN_NIGHTS", "FACTOR_ARTICLE", "Trends", "night_date", "load_nights",
-           "spearman_ci", "night_trends", "render_trends", "write_trends", "add_parser",
-           "cmd_trends"]
+           "spearman_ci", "night_trends", "render_trends", "write_trends", "cmd_trends"]
 
 #: The indices followed over time (events per hour of rest): column -> plain name.
 INDICES: dict[str, str] = {"plm_index": "PLM index", "lm_index": "leg movement index",
@@ -827,39 +826,6 @@ def write_trends(tr: Trends, path: str | Path) -> Path:
 
 
 # --------------------------------------------------------------------------- command line
-
-_EXAMPLES = """examples:
-  legtwitch trends results/                         indices over time, trend, advice
-  legtwitch trends results/ --diary diary.csv       ...and how the diary went with them
-  legtwitch trends results/ --diary diary.csv --out weeks.html --tz Europe/Berlin
-  legtwitch trends --template diary.csv             write a diary template to fill in
-
-Nights are dated by the evening they start (start time minus 12 h); a diary line goes with the
-night that starts on the evening of its date. Correlations need at least 7 nights with both."""
-
-
-def add_parser(sub: Any, add_config_args: Any) -> None:
-    """Add ``trends`` to ``detector.cli``'s sub-parsers."""
-    p = sub.add_parser(
-        "trends", help="indices over many nights, and how a lifestyle diary goes with them",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EXAMPLES,
-        description="Read a results folder of nights (*/summary.json from `legtwitch analyze` "
-                    "or nights.csv from `legtwitch batch`) and write one page: PLM, LM and "
-                    "twitch indices per night over time, rest hours, a trend test and, with a "
-                    "diary, how each factor (caffeine_mg, alcohol_units, stress_1_5, "
-                    "exercise_min, sleep_h, water_l or your own numeric columns) went with the "
-                    "indices (Spearman's rho, 95% interval, number of nights). Not a diagnosis.")
-    p.add_argument("results", nargs="?", help="results folder (or a nights.csv file)")
-    p.add_argument("--diary", metavar="CSV", help="lifestyle diary: date plus numeric columns")
-    p.add_argument("--out", metavar="HTML", help="page to write (default: RESULTS/trends.html)")
-    p.add_argument("--tz", metavar="ZONE", help="time zone for night dates, e.g. Europe/Berlin "
-                   "(default: this computer's zone)")
-    p.add_argument("--min-nights", type=int, default=MIN_NIGHTS,
-                   help=f"fewest paired nights for a correlation (default {MIN_NIGHTS})")
-    p.add_argument("--template", metavar="CSV", help="write a diary template here and stop")
-    add_config_args(p)
-    p.set_defaults(func=cmd_trends)
-
 
 def cmd_trends(args: argparse.Namespace) -> int:
     """Run ``legtwitch trends``: print the findings and write the page. Returns 0."""

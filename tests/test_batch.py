@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import detector.cli
-from detector.batch import (ID_COLUMNS, BatchProgress, ProgressBar, add_parser, expand_inputs,
+from detector.cli.many_nights import add_batch
+from detector.batch import (ID_COLUMNS, BatchProgress, ProgressBar, expand_inputs,
                             flatten_summary, night_names, run_batch)
 from detector.config import Config
 from detector.recording import InputError
@@ -43,7 +44,7 @@ def _copy_nights(src: Path, dst: Path) -> Path:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")
-    add_parser(sub, detector.cli._add_config_args)
+    add_batch(sub, detector.cli._add_config_args)
     return p
 
 
@@ -327,3 +328,22 @@ def test_a_batch_killed_midway_resumes_without_redoing_finished_nights(twenty_ni
     assert {n for n, s in statuses.items() if s == "skipped"} == finished
     assert {n for n, s in statuses.items() if s == "analysed"} == set(statuses) - finished
     assert res.exit_code == 0 and len(statuses) == 20
+
+
+def test_a_cluster_without_the_extra_names_it(monkeypatch, tmp_path):
+    # dask.distributed is the optional "cluster" extra: without it, one line that says so
+    import builtins
+
+    real = builtins.__import__
+
+    def no_dask(name, *a, **k):
+        if name == "distributed" or name.startswith("distributed.") or name == "dask":
+            raise ImportError(f"No module named {name!r}")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    from detector.batch import dask_executor
+
+    with pytest.raises(InputError, match=r'legtwitch\[cluster\]'):
+        with dask_executor(None, 1):
+            pass

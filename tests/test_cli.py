@@ -173,3 +173,30 @@ def test_methods_prints_the_settings_with_citations(capsys):
     assert main(["methods", "--rules", "aasm2012", "--no-references"]) == 0
     out = capsys.readouterr().out
     assert "5-90 s" in out and "References" not in out
+
+
+def test_help_loads_no_heavy_library():
+    # `legtwitch --help` and every `legtwitch CMD --help` answer without numpy, pandas, scipy
+    # or matplotlib: each command imports its work when it runs.
+    import subprocess
+    import sys
+
+    from detector.cli import build_parser
+
+    commands = sorted(build_parser()._subparsers._group_actions[0].choices)
+    code = (
+        "import sys, contextlib, io\n"
+        "from detector.cli import main\n"
+        "for argv in [['--help']] + [[c, '--help'] for c in sys.argv[1:]]:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try:\n"
+        "            main(argv)\n"
+        "        except SystemExit:\n"
+        "            pass\n"
+        "heavy = sorted(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'pyarrow', 'bleak',"
+        " 'bumble') if m in sys.modules)\n"
+        "print(','.join(heavy))\n")
+    out = subprocess.run([sys.executable, "-c", code, *commands], capture_output=True, text=True,
+                         check=True)
+    assert len(commands) >= 15
+    assert out.stdout.strip() == "", f"--help imported {out.stdout.strip()}"

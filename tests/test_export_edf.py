@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 import detector.cli
+from detector.cli.many_nights import add_export
 from detector.config import RULES
-from detector.export_edf import (GAP_TEXT, add_parser, annotation_table, edf_scale, event_label,
+from detector.export_edf import (GAP_TEXT, annotation_table, edf_scale, event_label,
                                  read_edf_recording, write_annotations, write_edf)
 from detector.load import load_recording
 from detector.pipeline import analyze
@@ -44,7 +45,7 @@ def _grid_recording(rec: Recording, step_g: float, fs_hz: float, t0: float) -> R
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")
-    add_parser(sub, detector.cli._add_config_args)
+    add_export(sub, detector.cli._add_config_args)
     return p
 
 

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 import detector.cli
+from detector.cli.many_nights import add_trends
 from detector.diary import parse_diary
 from detector.recording import InputError
-from detector.trends import (add_parser, load_nights, night_date, night_trends, render_trends,
+from detector.trends import (load_nights, night_date, night_trends, render_trends,
                              spearman_ci, write_trends)
 
 FIRST_DAY = pd.Timestamp("2024-03-01")
@@ -200,7 +201,7 @@ def test_bad_results_folder_errors_name_the_file(tmp_path):
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")
-    add_parser(sub, detector.cli._add_config_args)
+    add_trends(sub, detector.cli._add_config_args)
     return p
 
 
@@ -311,3 +312,10 @@ def test_a_night_with_relative_time_is_left_out_with_a_note(tmp_path):
     assert len(nights) == 5 and "phone_export" not in set(nights["night"])
     assert (nights["date"].dt.year >= 2024).all()
     assert any(n.startswith("phone_export: the recording has relative timestamps") for n in notes)
+
+
+def test_the_command_lines_min_nights_default_is_the_libraries():
+    from detector.cli.many_nights import TRENDS_MIN_NIGHTS
+    from detector.trends import MIN_NIGHTS
+
+    assert TRENDS_MIN_NIGHTS == MIN_NIGHTS

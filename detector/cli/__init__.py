@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .config import ConfigError, RULES, list_presets, load_config, preset_path
-from .localtime import zone_named
-from .recording import InputError
+from ..config import ConfigError, RULES, list_presets, load_config, preset_path
+from ..localtime import zone_named
+from ..errors import InputError
 
 __all__ = ["main", "build_parser"]
 
@@ -200,9 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     from firmware_bridge.commands import add_parsers
 
     add_parsers(sub, _add_config_args)
-    from .batch import add_parser as add_batch
-    from .export_edf import add_parser as add_export
-    from .trends import add_parser as add_trends
+    from .many_nights import add_batch, add_export, add_trends
 
     add_batch(sub, _add_config_args)
     add_trends(sub, _add_config_args)
@@ -226,13 +224,13 @@ def _window(rec, args: argparse.Namespace):
     if start is None or end is None:
         raise InputError("give both --start (lights off) and --end (lights on), e.g. "
                          "--start 23:00 --end 07:00")
-    from .restwindow import given_window
+    from ..restwindow import given_window
 
     return given_window(rec, start, end, zone)
 
 
 def _load(path: str, args: argparse.Namespace, cfg, say: Callable[[str], None]):
-    from .load import load_recording
+    from ..load import load_recording
 
     say(f"reading {path}")
     rec = load_recording(path, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean,
@@ -269,9 +267,9 @@ def _print_summary(summary: dict) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace, sample: Path | None = None) -> int:
-    from .output import write_outputs
-    from .pipeline import analyze
-    from .plm import read_respiratory_events
+    from ..output import write_outputs
+    from ..pipeline import analyze
+    from ..plm import read_respiratory_events
 
     say = _Status(args.quiet)
     cfg = _config(args)
@@ -299,7 +297,7 @@ def _sample_night(say: Callable[[str], None]) -> Path:
     here = Path(__file__).resolve().parent.parent / "datasets" / "sample_night.csv.gz"
     if here.is_file():
         return here
-    from .simulate import simulate_night, write_simulation
+    from ..simulate import simulate_night, write_simulation
 
     import tempfile
     tmp = Path(tempfile.mkdtemp(prefix="legtwitch-demo-")) / "sample_night.csv.gz"
@@ -333,10 +331,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    from .metrics import night_metrics
-    from .output import summary_json_text, events_csv_text
-    from .fileio import make_private_dir, write_private
-    from .plm import merge_bilateral, read_lm_table, read_respiratory_events, score_plm
+    from ..metrics import night_metrics
+    from ..output import summary_json_text, events_csv_text
+    from ..fileio import make_private_dir, write_private
+    from ..plm import merge_bilateral, read_lm_table, read_respiratory_events, score_plm
 
     cfg = _config(args)
     events = read_lm_table(args.file)
@@ -365,7 +363,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import SCENARIOS, simulate_night, write_simulation
+    from ..simulate import SCENARIOS, simulate_night, write_simulation
 
     if args.scenario not in SCENARIOS:
         raise InputError(f"--scenario {args.scenario!r}: expected one of {', '.join(SCENARIOS)}")
@@ -383,7 +381,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import compare_detection, format_comparison, plm_index_error, read_events
+    from ..evaluate import compare_detection, format_comparison, plm_index_error, read_events
 
     det = read_events(args.events)
     summary_path = Path(args.events).with_name("summary.json")
@@ -426,8 +424,8 @@ def _reference_events(path_text: str, summary: dict, rules_name: str | None):
     from datetime import datetime
     from types import SimpleNamespace
 
-    from .evaluate import read_events
-    from .reference import read_reference
+    from ..evaluate import read_events
+    from ..reference import read_reference
 
     path = Path(path_text)
     if path.is_file() and _is_event_table(path):
@@ -448,7 +446,7 @@ def _reference_events(path_text: str, summary: dict, rules_name: str | None):
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from .describe import describe
+    from ..describe import describe
 
     print(describe(_config(args), fs_hz=args.fs, references=not args.no_references))
     return 0
@@ -466,8 +464,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.quality:
-        from .quality import QUALITY_SEEDS, run_quality
-        from .simulate import SCENARIOS
+        from ..quality import QUALITY_SEEDS, run_quality
+        from ..simulate import SCENARIOS
 
         try:
             seeds = tuple(int(x) for x in args.seeds.split(",")) if args.seeds else QUALITY_SEEDS
@@ -485,7 +483,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return run_quality(hours=args.hours or 2.0, fs_hz=args.fs, seeds=seeds,
                            scenarios=args.scenario,
                            json_path=args.json)
-    from .bench import run_bench
+    from ..bench import run_bench
 
     return run_bench(hours=args.hours or 8.0, fs_hz=args.fs, repeat=args.repeat, keep=args.keep)
 

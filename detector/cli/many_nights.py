@@ -1,0 +1,148 @@
+"""Sub-commands for many nights and other tools: ``batch``, ``trends``, ``export``.
+
+Only the argument parsers live here (argparse alone, so that ``legtwitch --help`` answers at
+once); each command's work is imported from its library module when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib import import_module
+from typing import Any, Callable
+
+__all__ = ["add_batch", "add_trends", "add_export", "TRENDS_MIN_NIGHTS"]
+
+#: Default of ``trends --min-nights``: :data:`detector.trends.MIN_NIGHTS` (a test keeps the two
+#: equal; importing the trends module here would load scipy before ``--help``).
+TRENDS_MIN_NIGHTS = 7
+
+
+def _run(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """The command ``detector.<module>.<name>``, imported when it runs."""
+    def command(args: argparse.Namespace) -> int:
+        return getattr(import_module(f"detector.{module}"), name)(args)
+    command.__name__ = name
+    return command
+
+
+BATCH_EXAMPLES = """examples:
+  legtwitch batch "nights/*.csv" --out results/          every night, local process pool
+  legtwitch batch night1.csv night2.csv.gz --out results/ a list of files
+  legtwitch batch "study/**/*.parquet" --out results/ --config aasm2012 --no-report
+  legtwitch batch "nights/*.csv" --out results/ --dask-local 4
+  legtwitch batch "nights/*.csv" --out results/ --scheduler tcp://10.0.0.5:8786
+
+Run the same command again to resume: nights whose results are complete for this file content,
+configuration and legtwitch version are skipped. Exit code 0 when every night was analysed or
+skipped, 1 when a night failed (see OUT/failures.csv), 2 on bad arguments."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    return value
+
+
+def add_batch(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``legtwitch batch`` to the command line's sub-parsers."""
+    p = sub.add_parser(
+        "batch", help="analyse many nights with one configuration (resumable, parallel)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Analyse every night with one configuration: OUT/<night>/ gets events.csv, "
+        "summary.json and report.html, then OUT/nights.parquet and OUT/nights.csv collate one "
+        "row per night (every summary field, the file, status and error). Nights run in "
+        "parallel on a local process pool (sized to the machine) or on a dask.distributed "
+        "cluster. A finished night is skipped when the batch is run again; a night that fails "
+        "is reported and the others continue.",
+        epilog=BATCH_EXAMPLES)
+    p.add_argument("inputs", nargs="+", metavar="FILE|PATTERN|DIR",
+                   help="recordings: files, folders or quoted glob patterns (\"nights/*.csv\", "
+                        "** for sub-folders); *.truth.csv files are left out of patterns")
+    p.add_argument("--out", metavar="DIR", default="results",
+                   help="output folder (default: results)")
+    add_config_args(p)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="local worker processes (default: one per CPU; 1 = no pool)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run the nights on this existing dask.distributed scheduler")
+    where.add_argument("--dask-local", type=_positive_int, metavar="N",
+                       help="start a dask LocalCluster of N worker processes on 127.0.0.1")
+    p.add_argument("--no-report", action="store_true",
+                   help="skip the per-night report.html (much faster for short nights)")
+    p.add_argument("--windows", metavar="CSV",
+                   help="rest windows per night: a CSV with columns night (the night's file "
+                        "name, its name without suffix, or its folder name), start and end "
+                        "(lights off and on, HH:MM); nights not listed get an estimated window")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="time zone of the windows and the reports, e.g. Europe/Berlin "
+                        "(default: this computer's)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=_run("batch", "cmd_batch"))
+
+
+TRENDS_EXAMPLES = """examples:
+  legtwitch trends results/                         indices over time, trend, advice
+  legtwitch trends results/ --diary diary.csv       ...and how the diary went with them
+  legtwitch trends results/ --diary diary.csv --out weeks.html --tz Europe/Berlin
+  legtwitch trends --template diary.csv             write a diary template to fill in
+
+Nights are dated by the evening they start (start time minus 12 h); a diary line goes with the
+night that starts on the evening of its date. Correlations need at least 7 nights with both."""
+
+
+def add_trends(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``legtwitch trends`` to the command line's sub-parsers."""
+    p = sub.add_parser(
+        "trends", help="indices over many nights, and how a lifestyle diary goes with them",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=TRENDS_EXAMPLES,
+        description="Read a results folder of nights (*/summary.json from `legtwitch analyze` "
+                    "or nights.csv from `legtwitch batch`) and write one page: PLM, LM and "
+                    "twitch indices per night over time, rest hours, a trend test and, with a "
+                    "diary, how each factor (caffeine_mg, alcohol_units, stress_1_5, "
+                    "exercise_min, sleep_h, water_l or your own numeric columns) went with the "
+                    "indices (Spearman's rho, 95% interval, number of nights). Not a diagnosis.")
+    p.add_argument("results", nargs="?", help="results folder (or a nights.csv file)")
+    p.add_argument("--diary", metavar="CSV", help="lifestyle diary: date plus numeric columns")
+    p.add_argument("--out", metavar="HTML", help="page to write (default: RESULTS/trends.html)")
+    p.add_argument("--tz", metavar="ZONE", help="time zone for night dates, e.g. Europe/Berlin "
+                   "(default: this computer's zone)")
+    p.add_argument("--min-nights", type=int, default=TRENDS_MIN_NIGHTS,
+                   help=f"fewest paired nights for a correlation (default {TRENDS_MIN_NIGHTS})")
+    p.add_argument("--template", metavar="CSV", help="write a diary template here and stop")
+    add_config_args(p)
+    p.set_defaults(func=_run("trends", "cmd_trends"))
+
+
+def add_export(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``legtwitch export`` to the command line's sub-parsers."""
+    p = sub.add_parser(
+        "export", help="write a night as EDF+ (signals and events) or an annotation table",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Analyse a recording and write it for PSG viewers and scoring software: "
+        "an EDF+C file with channels ACC_X, ACC_Y, ACC_Z (g) and every twitch, leg movement, "
+        "PLM, sustained movement, PLM series and gap as an annotation (start time in UTC), "
+        "and/or the annotations alone as CSV or TSV (onset_s, duration_s, annotation, "
+        "clock_time in UTC). Files are readable by their owner only.",
+        epilog="examples:\n"
+        "  legtwitch export night.csv --edf night.edf\n"
+        "  legtwitch export night.csv --edf night.edf --annotations night.tsv --leg left\n"
+        "  legtwitch export night1/left/recording.parquet --annotations events.csv\n"
+        "  legtwitch analyze night.edf          (an EDF+ written here reads back)")
+    p.add_argument("night", help="the recording: .csv, .csv.gz, .parquet or .edf")
+    p.add_argument("--edf", metavar="FILE", help="write EDF+ here (.edf)")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="zone of the annotation table's local_time column, e.g. Europe/Berlin "
+                        "(default: this computer's; clock_time stays UTC)")
+    p.add_argument("--annotations", metavar="FILE",
+                   help="write the annotations here (.csv or .tsv)")
+    from . import _add_input_args
+
+    _add_input_args(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    add_config_args(p)
+    p.set_defaults(func=_run("export_edf", "cmd_export"))
