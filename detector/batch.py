@@ -28,7 +28,6 @@ and why. Every file is written readable by its owner only (0600).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import glob
@@ -53,13 +52,12 @@ import pandas as pd
 from .config import Config
 from .fileio import make_private_dir, write_private
 from .localtime import zone_named
-from .textsafe import printable
 from .recording import InputError
 
-__all__ = ["run_batch", "analyze_night", "read_windows", "safe_name", "BatchResult", "BatchProgress", "ProgressBar",
-           "expand_inputs", "night_names", "file_sha256", "config_sha256", "done_key",
-           "flatten_summary", "collate", "batch_benchmark", "format_batch_benchmark",
-           "cmd_batch", "ID_COLUMNS", "STATUSES"]
+__all__ = ["run_batch", "analyze_night", "read_windows", "safe_name", "BatchResult",
+           "BatchProgress", "ProgressBar", "expand_inputs", "night_names", "file_sha256",
+           "config_sha256", "done_key", "flatten_summary", "collate", "batch_benchmark",
+           "format_batch_benchmark", "dask_executor", "ID_COLUMNS", "STATUSES"]
 
 #: Columns of the collated table before the summary fields.
 ID_COLUMNS = ["night", "file", "status", "error", "content_sha256"]
@@ -784,38 +782,6 @@ def read_windows(path: str | Path) -> dict[str, tuple[str, str]]:
                 raise InputError(f"{path}, line {line_no}: {exc}") from None
         out[night] = (start, end)
     return out
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    """Run ``legtwitch batch``; 0 when every night is analysed or skipped, 1 when one failed."""
-    from .cli import _config
-
-    cfg = _config(args)
-    files = expand_inputs(args.inputs)              # a bad pattern fails before a cluster starts
-    zone_named(args.tz)                             # and so does an unknown --tz
-    bar = None if args.quiet else ProgressBar(sys.stderr)
-    ctx: contextlib.AbstractContextManager[Executor | None]
-    if args.scheduler or args.dask_local:
-        ctx = dask_executor(args.scheduler, args.dask_local)
-    else:
-        ctx = contextlib.nullcontext(None)
-    try:
-        with ctx as executor:
-            res = run_batch(files, args.out, cfg, executor=executor, max_workers=args.workers,
-                            progress=bar, report=not args.no_report,
-                            windows=read_windows(args.windows) if args.windows else None,
-                            tz=args.tz)
-    finally:
-        if bar is not None:
-            bar.close()
-    print(f"{len(res.nights)} nights: {res.n_analysed} analysed, {res.n_skipped} skipped, "
-          f"{res.n_failed} failed in {res.elapsed_s:.1f} s")
-    for n in res.nights:
-        if n["status"] == "failed":
-            print(f"failed   {printable(n['night'])}: {printable(n['error'], 300)}")
-    for name, path in res.paths.items():
-        print(f"{name:8s} {path}")
-    return res.exit_code
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .evaluate import ROWS, _check, _parse_bool, compare_detection, match_onsets
+from .evaluate import ROWS, check_event_table, parse_bool, compare_detection, match_onsets
 from .recording import InputError
 
 __all__ = ["compare_events", "EventComparison", "MATCH_COLUMNS", "ERROR_COLUMNS"]
@@ -51,7 +51,7 @@ def _table(obj: Any, name: str) -> pd.DataFrame:
     if not isinstance(raw, pd.DataFrame):
         raise InputError(f"{name}: expected an events table (DataFrame with start_s and kind) or "
                          f"a result with .events, got {type(obj).__name__}")
-    base = _check(raw, name)
+    base = check_event_table(raw, name)
     bad = np.flatnonzero(~np.isin(base["kind"].to_numpy(), _KINDS))
     if bad.size:
         raise InputError(f"{name}, row {bad[0]}, column 'kind': {raw['kind'].iloc[bad[0]]!r}; "
@@ -64,7 +64,7 @@ def _table(obj: Any, name: str) -> pd.DataFrame:
     if neg.size:
         raise InputError(f"{name}, row {neg[0]}, column 'end_s' or 'duration_s': the event ends "
                          f"before its start_s {start[neg[0]]:g}; expected end_s >= start_s")
-    at_gap = (_parse_bool(raw["at_gap"], name) if "at_gap" in raw.columns
+    at_gap = (parse_bool(raw["at_gap"], name) if "at_gap" in raw.columns
               else np.zeros(len(base), bool))
     out = base.assign(end_s=end, duration_s=dur, index=np.arange(len(base)), at_gap=at_gap)
     return out.sort_values("start_s", kind="mergesort").reset_index(drop=True)
@@ -185,7 +185,7 @@ class EventComparison:
         """
         from matplotlib.lines import Line2D
 
-        from .plots import KIND_COLOURS, _new_figure, plot_event
+        from .plots import KIND_COLOURS, new_figure, plot_event
 
         if not -len(self.errors) <= i < len(self.errors):
             raise IndexError(f"error row {i}: there are {len(self.errors)} errors")
@@ -195,7 +195,7 @@ class EventComparison:
         row = pd.Series({"start_s": start_s, "end_s": end_s, "duration_s": end_s - start_s,
                          "kind": e.event_kind, "plm": e.kind == "plm"})
         # plot_event's layout, 1 in wider for the longer title
-        fig = _new_figure(6.0, 3.2, top_in=0.75, bottom_in=0.5, left_in=0.7, right_in=0.15)
+        fig = new_figure(6.0, 3.2, top_in=0.75, bottom_in=0.5, left_in=0.7, right_in=0.15)
         ax = fig.add_subplot()
         plot_event(results, row, ax=ax)
         ax.set_title(self.describe_error(i), fontsize=9, loc="left")

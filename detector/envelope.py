@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-__all__ = ["PostureTrack", "block_medians", "posture_baselines", "movement_envelope"]
+__all__ = ["PostureTrack", "block_medians", "posture_baselines", "movement_envelope",
+           "shifted_window"]
 
 
-def _shifted(a: np.ndarray, size: int, op: str) -> np.ndarray:
+def shifted_window(a: np.ndarray, size: int, op: str) -> np.ndarray:
     """Moving maximum or mean over ``size`` samples (window ``[i - size//2, i + size - size//2)``
     like :mod:`scipy.ndimage`), from shifted views; the window shrinks at the ends.
 
@@ -291,7 +292,7 @@ def movement_envelope(acc_g: np.ndarray, fs_hz: float, window_s: float = 30.0,
     size = int(round(smooth_s * fs_hz))
     if size > 1:
         gap = ~np.isfinite(env)
-        env = _shifted(_shifted(np.where(gap, 0, env), size, "max"), size, "mean")
+        env = shifted_window(shifted_window(np.where(gap, 0, env), size, "max"), size, "mean")
         env = env.astype(np.float32, copy=False)
         env[gap] = np.nan
     return env, PostureTrack(before, after, use_after, block)

@@ -18,7 +18,7 @@ import pandas as pd
 from .recording import InputError
 
 __all__ = ["compare_detection", "plm_index_error", "read_events", "format_comparison",
-           "match_onsets", "COMPARISON_COLUMNS"]
+           "match_onsets", "COMPARISON_COLUMNS", "check_event_table", "parse_bool"]
 
 #: Columns of :func:`compare_detection`'s table.
 COMPARISON_COLUMNS = ["kind", "n_true", "n_detected", "tp", "fp", "fn", "precision", "recall",
@@ -82,7 +82,7 @@ def match_onsets(true_s: np.ndarray, detected_s: np.ndarray, tolerance_s: float
     return np.asarray(out_t, int), np.asarray(out_d, int)
 
 
-def _check(events: pd.DataFrame, name: str) -> pd.DataFrame:
+def check_event_table(events: pd.DataFrame, name: str) -> pd.DataFrame:
     """Onsets, kinds and PLM flags of an event table (missing ``plm`` -> False)."""
     if not isinstance(events, pd.DataFrame):
         raise InputError(f"{name}: expected a table of events, got {type(events).__name__}")
@@ -99,12 +99,12 @@ def _check(events: pd.DataFrame, name: str) -> pd.DataFrame:
         raise InputError(f"{name}, row {bad[0]}: start_s {events['start_s'].iloc[bad[0]]!r}; "
                          "expected a finite number of seconds")
     kind = events["kind"].astype(str).str.strip().str.lower().to_numpy()
-    plm = (_parse_bool(events["plm"], name) if "plm" in events.columns
+    plm = (parse_bool(events["plm"], name) if "plm" in events.columns
            else np.zeros(len(events), bool))
     return pd.DataFrame({"start_s": start, "kind": kind, "plm": plm})
 
 
-def _parse_bool(values: pd.Series, name: str, first_line: int | None = None) -> np.ndarray:
+def parse_bool(values: pd.Series, name: str, first_line: int | None = None) -> np.ndarray:
     """``plm`` column -> bool: True/False, true/false, yes/no, 1/0; empty or NA -> False."""
     if values.dtype == bool:
         return values.to_numpy()
@@ -169,8 +169,8 @@ def compare_detection(detected: pd.DataFrame, truth: pd.DataFrame, *, tolerance_
     """
     if not (math.isfinite(tolerance_s) and tolerance_s >= 0):
         raise ValueError(f"tolerance_s={tolerance_s!r}: expected a finite number >= 0")
-    det = _check(detected, "detected events")
-    tru = _check(truth, "true events")
+    det = check_event_table(detected, "detected events")
+    tru = check_event_table(truth, "true events")
     rows = []
     for row in ROWS:
         if row == "all":
@@ -208,9 +208,9 @@ def plm_index_error(detected: pd.DataFrame, truth: pd.DataFrame, rest_h: float |
     """
     if rest_h is not None and not (math.isfinite(rest_h) and rest_h > 0):
         raise ValueError(f"rest_h={rest_h!r}: expected a positive number of hours")
-    n_det = int(_parse_bool(detected["plm"], "detected events").sum()) \
+    n_det = int(parse_bool(detected["plm"], "detected events").sum()) \
         if "plm" in detected.columns else 0
-    n_true = int(_parse_bool(truth["plm"], "true events").sum()) if "plm" in truth.columns else 0
+    n_true = int(parse_bool(truth["plm"], "true events").sum()) if "plm" in truth.columns else 0
     return {
         "n_plm_true": n_true,
         "n_plm_detected": n_det,
@@ -271,7 +271,7 @@ def read_events(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}, line {empty[0] + 2}, column 'kind': empty; expected twitch, "
                          "lm or sustained")
     table["kind"] = kind
-    table["plm"] = (_parse_bool(table["plm"], str(path), first_line=2) if "plm" in table.columns
+    table["plm"] = (parse_bool(table["plm"], str(path), first_line=2) if "plm" in table.columns
                     else np.zeros(len(table), bool))
     return table
 

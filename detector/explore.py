@@ -31,9 +31,9 @@ from matplotlib.figure import Figure
 
 from .config import RULES, Config, ConfigError
 from .recording import InputError
-from .tuning_views import (_AS_LOADED, _WINDOWS_MIN, CHANGE_TOLERANCE_S, DEFAULT_SETTINGS,
-                           SLIDER_RANGES, _decimals, _field, _is_number, _png, changes_table,
-                           plot_window, slider_range, static_panel)
+from .tuning_views import (AS_LOADED, CHANGE_TOLERANCE_S, DEFAULT_SETTINGS, SLIDER_RANGES,
+                           WINDOWS_MIN, changes_table, figure_png, is_number, plot_window,
+                           setting_field, slider_range, static_panel, step_decimals)
 
 __all__ = ["threshold_panel", "static_panel", "changes_table", "plot_window", "slider_range",
            "ThresholdPanel", "DEFAULT_SETTINGS", "SLIDER_RANGES"]
@@ -65,7 +65,7 @@ class ThresholdPanel:
         for name in names:
             if name == "rules":
                 continue
-            section, key, _ = _field(cfg, name)
+            section, key, _ = setting_field(cfg, name)
             self._keys[name] = f"{section}__{key}"
             if given.get(name):  # the user's range, widened to hold the starting value
                 value = getattr(getattr(cfg, section), key)
@@ -153,7 +153,7 @@ class ThresholdPanel:
             for n, ctl in self.controls.items():
                 v = values[n]
                 if n == "rules":
-                    ctl.value = v if v is not None else _AS_LOADED
+                    ctl.value = v if v is not None else AS_LOADED
                     continue
                 ctl.min, ctl.max = min(ctl.min, v), max(ctl.max, v)  # a value set from code
                 ctl.value = v
@@ -162,12 +162,12 @@ class ThresholdPanel:
 
     def _clean(self, name: str, value: Any) -> Any:
         if name == "rules":
-            if value in (None, _AS_LOADED):
+            if value in (None, AS_LOADED):
                 return self._start_values["rules"]
             if value not in RULES:
                 raise ConfigError(f"rules={value!r}: expected one of {', '.join(RULES)}")
             return value
-        if not _is_number(value):
+        if not is_number(value):
             raise ConfigError(f"{name}={value!r}: expected a number")
         start = self._start_values[name]
         if float(value) == float(start):
@@ -239,15 +239,15 @@ class ThresholdPanel:
             start = self._start_values[name]
             klass = w.IntSlider if isinstance(start, int) else w.FloatSlider
             extra = {} if isinstance(start, int) else {
-                "readout_format": f".{max(_decimals(step), 1)}f"}
+                "readout_format": f".{max(step_decimals(step), 1)}f"}
             ctl = klass(value=start, min=lo, max=hi, step=step, description=name,
                         continuous_update=False, layout=layout, style=style, **extra)
             self.controls[name] = ctl
         if self._rules:
             options = list(RULES) if self._start_values["rules"] is not None else [
-                _AS_LOADED, *RULES]
+                AS_LOADED, *RULES]
             self.controls["rules"] = w.Dropdown(
-                options=options, value=self._start_values["rules"] or _AS_LOADED,
+                options=options, value=self._start_values["rules"] or AS_LOADED,
                 description="rules", layout=layout, style=style)
         for ctl in self.controls.values():
             ctl.observe(self._on_control, names="value")
@@ -257,7 +257,7 @@ class ThresholdPanel:
         self.window_start = w.FloatSlider(value=0.0, min=0.0, max=max(dur_min - 1.0, 0.0),
                                           step=0.5, description="window start (min)",
                                           continuous_update=False, layout=layout, style=style)
-        self.window_length = w.Dropdown(options=[(f"{m} min", m) for m in _WINDOWS_MIN],
+        self.window_length = w.Dropdown(options=[(f"{m} min", m) for m in WINDOWS_MIN],
                                         value=5, description="window length", style=style)
         for ctl in (self.view, self.window_start, self.window_length):
             ctl.observe(lambda _change: self._draw_figure(), names="value")
@@ -330,7 +330,7 @@ class ThresholdPanel:
         else:
             fig = plot_window(self._results, self.window_start.value * 60.0,
                               self.window_length.value * 60.0, before=self.start)
-        self.image.value = _png(fig)
+        self.image.value = figure_png(fig)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -347,7 +347,7 @@ def _around(value: float, lo: float, hi: float, step: float) -> list[float]:
     """A handful of values around ``value`` within ``[lo, hi]``, on the slider's step."""
     picks = {min(max(round(value * f / step) * step, lo), hi)
              for f in (0.6, 0.8, 1.0, 1.2, 1.6, 2.0)}
-    return sorted(round(v, _decimals(step)) for v in picks)
+    return sorted(round(v, step_decimals(step)) for v in picks)
 
 
 def threshold_panel(results: Any, settings: Sequence[str] | Mapping[str, Any] | None = None, *,

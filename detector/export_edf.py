@@ -34,7 +34,6 @@ Choices, and why
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import warnings
@@ -49,11 +48,11 @@ import pandas as pd
 
 from .clean import MAX_FS_HZ, MIN_FS_HZ
 from .fileio import write_private
-from .localtime import has_clock, zone_named, zone_or_utc
+from .localtime import has_clock, zone_or_utc
 from .recording import InputError, Recording, gap_table
 
 __all__ = ["event_label", "annotation_table", "write_edf", "write_annotations",
-           "read_edf_recording", "edf_scale", "EdfScale", "cmd_export",
+           "read_edf_recording", "edf_scale", "EdfScale",
            "CHANNELS", "GAP_TEXT", "PAD_TEXT"]
 
 #: Channel labels, in x, y, z order.
@@ -557,34 +556,3 @@ def _read_edf_recording(path: str | Path, leg: str) -> Recording:
 # Command line
 # --------------------------------------------------------------------------------------------
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """Run ``legtwitch export``: analyse ``args.night`` and write ``--edf``/``--annotations``."""
-    import sys
-
-    from .cli import _config
-    from .load import load_recording
-    from .pipeline import analyze
-
-    if not args.edf and not args.annotations:
-        raise InputError("export: give --edf FILE and/or --annotations FILE")
-    if args.edf and Path(args.edf).suffix.lower() != ".edf":
-        raise InputError(f"{args.edf}: EDF output must end in .edf")
-    if args.annotations and Path(args.annotations).suffix.lower() not in (".csv", ".tsv", ".txt"):
-        raise InputError(f"{args.annotations}: annotations file must end in .csv or .tsv")
-    cfg = _config(args)
-    say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    night = Path(args.night)
-    say(f"reading {night}")
-    rec = load_recording(night, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean,
-                         force=args.force)
-    result = analyze(rec, cfg, tz=zone_named(args.tz))
-    if args.edf:
-        info = write_edf(result, args.edf)
-        say(f"wrote {info['path']} ({info['n_annotations']} annotations, step "
-            f"{info['step_g'] * 1000:.4f} mg, {info['grid']} grid)")
-        if info["n_clipped"]:
-            say(f"note: {info['n_clipped']} values beyond the EDF physical range were clipped")
-    if args.annotations:
-        out = write_annotations(annotation_table(result), args.annotations)
-        say(f"wrote {out}")
-    return 0

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .clean import clean
 from .config import CleanConfig
-from .load import _TO_G, _detect_units, _numeric_times, find_columns, load_recording
+from .load import TO_G, detect_units, numeric_times, find_columns, load_recording
 from .recording import InputError, Recording
 
 __all__ = ["as_recording"]
@@ -42,7 +42,7 @@ def _from_frame(frame: pd.DataFrame, fs_hz: float | None, config: CleanConfig, s
     else:
         numeric = pd.to_numeric(col, errors="coerce").to_numpy(float)
         if np.isfinite(numeric).all():
-            t_s, _ = _numeric_times(numeric, scale)
+            t_s, _ = numeric_times(numeric, scale)
         else:
             times = pd.to_datetime(col, utc=True, errors="coerce", format="ISO8601")
             if times.isna().any():
@@ -59,9 +59,9 @@ def _from_frame(frame: pd.DataFrame, fs_hz: float | None, config: CleanConfig, s
             raise InputError(f"{source}, row {row}, column {names[j]!r}: "
                              f"{frame.iloc[row, j]!r}; expected a number")
         xyz[:, k] = values.to_numpy(np.float32)
-    unit = name_units or _detect_units(xyz, source) or "g"
-    if _TO_G[unit] != 1.0:
-        xyz *= np.float32(_TO_G[unit])
+    unit = name_units or detect_units(xyz, source) or "g"
+    if TO_G[unit] != 1.0:
+        xyz *= np.float32(TO_G[unit])
     return clean(t_s, xyz, fs_hz=fs_hz, config=config, source=source, leg=leg,
                  info={"units": unit})
 

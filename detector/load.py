@@ -29,8 +29,9 @@ from .clean import MAX_ABS_G, MAX_FS_HZ, MIN_FS_HZ, clean
 from .config import CleanConfig
 from .recording import InputError, Recording
 
-__all__ = ["read_table", "load_recording", "find_columns", "normalize_units",
-           "TIME_ALIASES", "AXIS_PREFIXES", "UNIT_SUFFIXES", "STANDARD_GRAVITY_MS2"]
+__all__ = ["read_table", "load_recording", "find_columns", "normalize_units", "TIME_ALIASES",
+           "AXIS_PREFIXES", "UNIT_SUFFIXES", "STANDARD_GRAVITY_MS2", "TO_G", "detect_units",
+           "numeric_times"]
 
 #: Standard gravity (m/s^2), used to convert m/s^2 to g (CGPM 1901).
 STANDARD_GRAVITY_MS2 = 9.80665
@@ -56,7 +57,7 @@ UNIT_SUFFIXES: tuple[tuple[str, str | None], ...] = (
 
 _UNITS = {"g": "g", "mg": "mg", "m/s2": "m/s2", "m/s^2": "m/s2", "ms2": "m/s2", "mps2": "m/s2",
           "m/s\u00b2": "m/s2", "ms-2": "m/s2"}
-_TO_G = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / STANDARD_GRAVITY_MS2}
+TO_G = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / STANDARD_GRAVITY_MS2}
 #: Median vector magnitude expected for each unit when the sensor mostly rests (1 g).
 _MAGNITUDE_RANGES = (("g", 0.5, 2.0), ("m/s2", 5.0, 20.0), ("mg", 500.0, 2000.0))
 _NULL_TOKENS = ["", "nan", "NaN", "NAN", "NA", "N/A", "n/a", "null", "NULL", "None", "-"]
@@ -453,7 +454,7 @@ def _times(col: pa.ChunkedArray, scale: float | None, tab: _Table, name: str, so
             pa.types.is_large_binary(t)):
         text = _text(col)
         try:
-            return _numeric_times(text.cast(pa.float64()).to_numpy(), scale)
+            return numeric_times(text.cast(pa.float64()).to_numpy(), scale)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         raw = text.to_numpy(zero_copy_only=False)
@@ -461,7 +462,7 @@ def _times(col: pa.ChunkedArray, scale: float | None, tab: _Table, name: str, so
         if first is not None and _looks_numeric(first):
             values = _numbers(text, tab, name, source,
                               "a number (unix seconds, ms, us or ns) or an ISO 8601 time")
-            return _numeric_times(values, scale)
+            return numeric_times(values, scale)
         stamps = pd.to_datetime(pd.Series(raw, dtype=object), utc=True, format="ISO8601",
                                 errors="coerce")
         ok = stamps.notna().to_numpy()
@@ -475,7 +476,7 @@ def _times(col: pa.ChunkedArray, scale: float | None, tab: _Table, name: str, so
         return ns / 1e9, "iso8601"
     values = _numbers(col, tab, name, source,
                       "a number (unix seconds, ms, us or ns) or an ISO 8601 time")
-    return _numeric_times(values, scale)
+    return numeric_times(values, scale)
 
 
 def _looks_numeric(value: str) -> bool:
@@ -486,7 +487,7 @@ def _looks_numeric(value: str) -> bool:
     return True
 
 
-def _numeric_times(values: np.ndarray, scale: float | None) -> tuple[np.ndarray, str]:
+def numeric_times(values: np.ndarray, scale: float | None) -> tuple[np.ndarray, str]:
     """Scale numeric timestamps to seconds: by the column name's unit, else by magnitude
     (unix seconds are about 1.7e9 now; > 1e11 is milliseconds, > 1e14 microseconds, > 1e17
     nanoseconds). Values below 1e8 (1973) are seconds since the start of the recording."""
@@ -509,7 +510,7 @@ def _numeric_times(values: np.ndarray, scale: float | None) -> tuple[np.ndarray,
 def _check_units_argument(xyz: np.ndarray, unit: str, source: str) -> None:
     """Refuse ``--units`` that the data contradicts (its median magnitude says another unit)."""
     try:
-        detected = _detect_units(xyz, source)
+        detected = detect_units(xyz, source)
     except InputError:
         return                               # no unit fits the magnitude: trust the user
     if detected is None or detected == unit:
@@ -522,7 +523,7 @@ def _check_units_argument(xyz: np.ndarray, unit: str, source: str) -> None:
                      f"read the values as {unit} anyway")
 
 
-def _detect_units(xyz: np.ndarray, source: str) -> str | None:
+def detect_units(xyz: np.ndarray, source: str) -> str | None:
     """Guess g, mg or m/s^2 from the median vector magnitude (about 1 g for a resting sensor);
     None when no row is complete."""
     mag = np.sqrt((xyz[::max(1, xyz.shape[0] // 100_000)] ** 2).sum(axis=1))
@@ -728,10 +729,10 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
     elif name_units is not None:
         unit, unit_from = name_units, "column name"
     else:
-        detected = _detect_units(xyz, source)
+        detected = detect_units(xyz, source)
         unit, unit_from = (detected, "magnitude") if detected else ("g", "none")  # clean() reports
-    if _TO_G[unit] != 1.0:
-        xyz *= np.float32(_TO_G[unit])
+    if TO_G[unit] != 1.0:
+        xyz *= np.float32(TO_G[unit])
 
     info = {"file": source, "n_rows_read": int(table.num_rows), "time_column": time_name,
             "axis_columns": list(axis_names), "time_format": time_format,

@@ -35,16 +35,8 @@ import pandas as pd
 from .config import RULES, RulesConfig
 from .recording import InputError
 
-__all__ = [
-    "PlmScoring",
-    "read_lm_table",
-    "read_respiratory_events",
-    "parse_interval_csv",
-    "merge_bilateral",
-    "score_plm",
-    "kind_from_rules",
-    "TIME_EPS_S",
-]
+__all__ = ["PlmScoring", "read_lm_table", "read_respiratory_events", "parse_interval_csv",
+           "merge_bilateral", "score_plm", "kind_from_rules", "TIME_EPS_S", "normalise_labels"]
 
 #: Tolerance of every boundary comparison, in seconds. Times written in decimal seconds are not
 #: exact in binary (``90.1 - 0.1 == 89.99999999999999``); 1 us is far below one sample at any
@@ -266,10 +258,10 @@ def parse_interval_csv(text: str, source: str, what: str = "leg movement", *,
             continue
         values = column(name)
         if name == "leg":
-            table["leg"] = _normalise(values, LEG_ALIASES, LEGS, "leg",
+            table["leg"] = normalise_labels(values, LEG_ALIASES, LEGS, "leg",
                                       lambda k: f"{path}, line {line_no[k]}, column 'leg'")
         elif name == "kind":
-            table["kind"] = _normalise(values, {"": None}, KINDS, "kind",
+            table["kind"] = normalise_labels(values, {"": None}, KINDS, "kind",
                                        lambda k: f"{path}, line {line_no[k]}, column 'kind'")
         else:
             table[name] = values
@@ -277,8 +269,9 @@ def parse_interval_csv(text: str, source: str, what: str = "leg movement", *,
     return table.iloc[order].reset_index(drop=True)
 
 
-def _normalise(values: Iterable[Any], aliases: dict[str, str | None], allowed: tuple[str, ...],
-               what: str, where: Callable[[int], str]) -> list[str | None]:
+def normalise_labels(values: Iterable[Any], aliases: dict[str, str | None],
+                     allowed: tuple[str, ...], what: str, where: Callable[[int], str]
+                     ) -> list[str | None]:
     """Lower-case and check categorical values; ``None`` marks a missing value."""
     out: list[str | None] = []
     for k, raw in enumerate(values):
@@ -358,13 +351,13 @@ def _prepare_events(events: pd.DataFrame, rules: RulesConfig, name: str) -> pd.D
     df = events.copy() if len(events.columns) else pd.DataFrame(index=events.index)
     df["start_s"], df["end_s"], df["duration_s"] = start, end, end - start
     where = (lambda col: lambda k: f"{name}, row {k} (index {events.index[k]!r}), column '{col}'")
-    legs = (_normalise(df["leg"], LEG_ALIASES, LEGS, "leg", where("leg"))
+    legs = (normalise_labels(df["leg"], LEG_ALIASES, LEGS, "leg", where("leg"))
             if "leg" in df.columns else ["unknown"] * len(df))
     df["leg"] = np.array(legs, dtype=object)
     bilateral = (df["leg"] == "bilateral").to_numpy()
     by_duration = kind_from_rules(df["duration_s"].to_numpy(), bilateral, rules)
     if "kind" in df.columns:
-        given = _normalise(df["kind"], {"": None, "nan": None, "none": None}, KINDS, "kind",
+        given = normalise_labels(df["kind"], {"": None, "nan": None, "none": None}, KINDS, "kind",
                            where("kind"))
         kind = np.array([g if g is not None else d for g, d in zip(given, by_duration)],
                         dtype=object)

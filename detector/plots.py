@@ -28,7 +28,8 @@ from .localtime import zone_label, zone_or_utc
 
 __all__ = ["Figure", "KIND_COLOURS", "KIND_LABELS", "kind_labels", "AXIS_COLOURS", "PLM_COLOUR", "GAP_COLOUR",
            "recording_clock", "rule_name", "plot_night", "plot_imi_histograms", "plot_hourly",
-           "example_events", "event_title", "plot_event", "plot_examples"]
+           "example_events", "event_title", "plot_event", "plot_examples", "new_figure",
+           "style_axes"]
 
 class Figure(_MplFigure):
     """A matplotlib Figure that shows itself in Jupyter, with or without ``%matplotlib inline``.
@@ -111,7 +112,7 @@ def rule_name(standard: str) -> str:
     return _RULE_NAMES.get(standard, str(standard))
 
 
-def _new_figure(width_in: float, height_in: float, *, left_in: float = 0.75,
+def new_figure(width_in: float, height_in: float, *, left_in: float = 0.75,
                 right_in: float = 0.2, top_in: float = 0.3, bottom_in: float = 0.55,
                 hspace: float = 0.2, wspace: float = 0.2) -> Figure:
     """A figure with fixed margins in inches.
@@ -126,7 +127,7 @@ def _new_figure(width_in: float, height_in: float, *, left_in: float = 0.75,
     return fig
 
 
-def _style(ax: Axes) -> None:
+def style_axes(ax: Axes) -> None:
     """Quiet axes: no top/right spines, light grid, readable tick labels."""
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -230,14 +231,14 @@ def plot_night(result: Any, ax: Axes | None = None, *, legend: bool = True) -> F
         a log axis, further reduced to at most 4000 points by block maxima.
     """
     if ax is None:
-        fig = (_new_figure(10.0, 4.2, top_in=0.6, bottom_in=1.35) if legend
-               else _new_figure(10.0, 3.3, top_in=0.6, bottom_in=0.5))
+        fig = (new_figure(10.0, 4.2, top_in=0.6, bottom_in=1.35) if legend
+               else new_figure(10.0, 3.3, top_in=0.6, bottom_in=0.5))
         own = True
     else:
         fig, own = ax.figure, False
     if own:
         ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     rec = result.recording
     duration_h = rec.duration_s / 3600.0
     eps = result.envelope_per_second()
@@ -371,11 +372,11 @@ def plot_imi_histograms(result: Any) -> Figure:
     """
     rules = result.config.rules
     lo_s, hi_s = rules.imi_min_s, rules.imi_max_s
-    fig = _new_figure(10.0, 3.4, top_in=0.55, right_in=0.3, wspace=0.28)
+    fig = new_figure(10.0, 3.4, top_in=0.55, right_in=0.3, wspace=0.28)
     ax1, ax2 = fig.subplots(1, 2)
     label = f"PLM range, {rule_name(rules.standard)}: {lo_s:g}-{hi_s:g} s"
     for ax in (ax1, ax2):
-        _style(ax)
+        style_axes(ax)
         ax.set_ylabel("intervals", fontsize=_FONT, color=_TEXT)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     ax1.axvspan(lo_s, hi_s, color=PLM_COLOUR, alpha=0.15, zorder=1)
@@ -423,10 +424,10 @@ def plot_hourly(result: Any, *, legend: bool = True) -> Figure:
     Figure
         Hours that are more than 5 % gap are labelled with their missing share.
     """
-    fig = _new_figure(10.0, 3.6 if legend else 3.1, top_in=0.25,
+    fig = new_figure(10.0, 3.6 if legend else 3.1, top_in=0.25,
                       bottom_in=1.15 if legend else 0.7)
     ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     hourly = result.hourly
     rec = result.recording
     if hourly is None or not len(hourly):
@@ -554,7 +555,7 @@ def example_events(result: Any, kind: str = "lm", n: int = 4) -> pd.DataFrame:
 
 def _draw_event(ax: Axes, result: Any, row: pd.Series, annotate: bool, legend: bool) -> None:
     """One example event on ``ax``: raw axes minus their median, envelope and threshold, in mg."""
-    _style(ax)
+    style_axes(ax)
     rec = result.recording
     fs = rec.fs_hz
     kind = str(row.get("kind", "lm"))
@@ -620,9 +621,9 @@ def plot_event(result: Any, event: pd.Series, ax: Axes | None = None, *, annotat
     """
     if ax is None:
         if annotate:
-            fig = _new_figure(5.0, 3.2, top_in=0.75, bottom_in=0.5, left_in=0.7, right_in=0.15)
+            fig = new_figure(5.0, 3.2, top_in=0.75, bottom_in=0.5, left_in=0.7, right_in=0.15)
         else:
-            fig = _new_figure(5.0, 2.6, top_in=0.1, bottom_in=0.3, left_in=0.5, right_in=0.1)
+            fig = new_figure(5.0, 2.6, top_in=0.1, bottom_in=0.3, left_in=0.5, right_in=0.1)
         ax = fig.add_subplot()
     else:
         fig = ax.figure
@@ -653,7 +654,7 @@ def plot_examples(result: Any, kind: str = "lm", n: int = 4) -> Figure:
     picked = example_events(result, kind, n)
     k = len(picked)
     if k == 0:
-        fig = _new_figure(10.0, 0.8, left_in=0.0, right_in=0.0, top_in=0.0, bottom_in=0.0)
+        fig = new_figure(10.0, 0.8, left_in=0.0, right_in=0.0, top_in=0.0, bottom_in=0.0)
         ax = fig.add_subplot()
         ax.set_axis_off()
         _empty_message(ax, f"no {kind_labels(result.config.classify)[kind]} events this night")
@@ -661,7 +662,7 @@ def plot_examples(result: Any, kind: str = "lm", n: int = 4) -> Figure:
     ncols = 1 if k == 1 else 2
     nrows = math.ceil(k / ncols)
     width_in = 10.0 if ncols == 2 else 5.0
-    fig = _new_figure(width_in, 0.7 + 2.6 * nrows, top_in=0.75, bottom_in=0.5, left_in=0.7,
+    fig = new_figure(width_in, 0.7 + 2.6 * nrows, top_in=0.75, bottom_in=0.5, left_in=0.7,
                       right_in=0.15, hspace=0.6, wspace=0.85 / (width_in / ncols - 0.85))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for j, (_, row) in enumerate(picked.iterrows()):

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .config import RULES, RulesConfig
 from .fileio import write_private
-from .plm import KINDS, LEG_ALIASES, LEGS, _normalise, kind_from_rules, score_plm
+from .plm import KINDS, LEG_ALIASES, LEGS, normalise_labels, kind_from_rules, score_plm
 from .recording import InputError
 from .reference_csv import (LABEL_COLUMNS, format_reference_csv, parse_reference_csv, parse_start,
                             parse_timezone, recording_start_unix_s, unix_s)
@@ -539,13 +539,14 @@ def _assemble(raw: pd.DataFrame, id_col: str, *, fmt: str, source: str, rules: R
     # Legs: a given leg column wins unless unknown; else the label names it.
     leg = np.array([leg_from_label(t) for t in labels], dtype=object)
     if "leg" in raw.columns:
-        col = np.array(_normalise(raw["leg"], LEG_ALIASES, LEGS, "leg", at("leg")), dtype=object)
+        col = np.array(normalise_labels(raw["leg"], LEG_ALIASES, LEGS, "leg", at("leg")),
+                       dtype=object)
         leg = np.where(col == "unknown", leg, col)
     kind = kind_from_rules(dur, leg == "bilateral", rules).astype(object)
     kind = np.where(cls == "twitch", "twitch", kind)    # the label says what it is
     kind_from_file = bool((cls[is_ev] == "twitch").any())
     if "kind" in raw.columns:
-        kinds = np.array(_normalise(raw["kind"], {"": None, "nan": None, "none": None}, KINDS,
+        kinds = np.array(normalise_labels(raw["kind"], {"": None, "nan": None, "none": None}, KINDS,
                                     "kind", at("kind")), dtype=object)
         kind_from_file = kind_from_file or any(k is not None for k in kinds[is_ev])
         kind = np.where([isinstance(k, str) and bool(k) for k in kinds], kinds, kind)

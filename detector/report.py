@@ -30,7 +30,9 @@ from .plots import (AXIS_COLOURS, KIND_COLOURS, PLM_COLOUR, event_title, example
 from .localtime import has_clock, zone_label
 from .results import NightResult
 
-__all__ = ["render_report", "write_report", "figure_data_uri"]
+__all__ = ["render_report", "write_report", "figure_data_uri",
+           # the page kit, shared with the trends page
+           "escape", "number_text", "PAGE_CSS", "tile_html", "figure_section", "version_text"]
 
 #: Resolution of the embedded figures, in dots per inch (figures are 10 in wide -> 1000 px).
 FIGURE_DPI = 100
@@ -45,7 +47,7 @@ _FALLBACK_DISCLAIMER = ("This is not a diagnosis. Only a doctor can diagnose per
                         "movement disorder or restless legs syndrome.")
 
 
-def _e(value: Any) -> str:
+def escape(value: Any) -> str:
     """HTML-escape any value (quotes included)."""
     return html.escape(str(value), quote=True)
 
@@ -59,7 +61,7 @@ def _is_missing(x: Any) -> bool:
         return False
 
 
-def _num(x: Any, digits: int = 1) -> str:
+def number_text(x: Any, digits: int = 1) -> str:
     """Format a number with ``digits`` decimals; None/NaN become ``n/a``."""
     if _is_missing(x):
         return "n/a"
@@ -140,12 +142,12 @@ def figure_data_uri(fig: Figure, dpi: int = FIGURE_DPI) -> str:
 
 
 def _img(fig: Figure, alt: str) -> str:
-    return (f'<img src="{figure_data_uri(fig)}" alt="{_e(alt)}" '
+    return (f'<img src="{figure_data_uri(fig)}" alt="{escape(alt)}" '
             f'width="{int(fig.get_figwidth() * FIGURE_DPI)}" '
             f'height="{int(fig.get_figheight() * FIGURE_DPI)}">')
 
 
-_CSS = """
+PAGE_CSS = """
 :root { --ink:#1f2328; --muted:#57606a; --line:#d8dee4; --card:#f6f8fa; --accent:#0072B2;
         --warn:#8a4b00; --warnbg:#fff4e0; --ok:#00704f; color-scheme: light; }
 * { box-sizing: border-box; }
@@ -297,8 +299,8 @@ def _header(result: NightResult, start: datetime | None) -> str:
                   f"{rules.imi_max_s:g} s, series of \N{GREATER-THAN OR EQUAL TO} "
                   f"{rules.min_series})"),
     ]
-    meta = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in items)
-    full = "" if name == str(rec.source) else f'<p class="sub">{_e(rec.source)}</p>'
+    meta = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items)
+    full = "" if name == str(rec.source) else f'<p class="sub">{escape(rec.source)}</p>'
     return (f'<header><h1>Night report: leg movements</h1>{full}'
             f'<dl class="meta">{meta}</dl></header>')
 
@@ -306,7 +308,7 @@ def _header(result: NightResult, start: datetime | None) -> str:
 def _disclaimer(result: NightResult) -> str:
     text = result.category.get("disclaimer") or _FALLBACK_DISCLAIMER
     return (f'<section class="notdx" id="not-a-diagnosis" role="note"><strong>Not a diagnosis'
-            f'</strong>{_e(text)}</section>')
+            f'</strong>{escape(text)}</section>')
 
 
 def _warnings(result: NightResult) -> str:
@@ -314,7 +316,7 @@ def _warnings(result: NightResult) -> str:
     items = result.info.get("warnings") or []
     if not items:
         return ""
-    li = "".join(f"<li>{_e(w)}</li>" for w in items)
+    li = "".join(f"<li>{escape(w)}</li>" for w in items)
     return (f'<section class="warnings" id="warnings" role="alert"><strong>Read this first'
             f'</strong><ul>{li}</ul></section>')
 
@@ -360,16 +362,16 @@ def _category_card(result: NightResult) -> str:
     for key, text, fits in _advice_rows(cat):
         art = ADVICE.get(key, {})
         note = '<span class="fitnote">fits this night</span>' if fits else ""
-        examples = (f'<div class="examples">{_e(art["examples"])} \N{EM DASH} goal: '
-                    f'{_e(art.get("goal", ""))}</div>') if art.get("examples") else ""
-        rows.append(f'<div class="row{" fits" if fits else ""}" data-advice="{_e(key)}">'
-                    f'<span class="label">{_e(art.get("row", key))}</span>{note}{examples}'
-                    f'<p>{_e(text)}</p></div>')
-    reason_html = "".join(f"<li>{_e(r)}</li>" for r in reasons)
+        examples = (f'<div class="examples">{escape(art["examples"])} \N{EM DASH} goal: '
+                    f'{escape(art.get("goal", ""))}</div>') if art.get("examples") else ""
+        rows.append(f'<div class="row{" fits" if fits else ""}" data-advice="{escape(key)}">'
+                    f'<span class="label">{escape(art.get("row", key))}</span>{note}{examples}'
+                    f'<p>{escape(text)}</p></div>')
+    reason_html = "".join(f"<li>{escape(r)}</li>" for r in reasons)
     return (
         '<section id="category"><h2>What this night looks like</h2><div class="card">'
         f'<p class="kicker">{"No verdict" if cat.get("id") == "insufficient_data" else "Closest category"}</p>'
-        f'<h3>{_e(cat.get("title", "n/a"))}</h3><p>{_e(cat.get("explanation", ""))}</p>'
+        f'<h3>{escape(cat.get("title", "n/a"))}</h3><p>{escape(cat.get("explanation", ""))}</p>'
         + (f'<p><strong>Measured numbers behind this choice</strong></p>'
            f'<ul class="reasons">{reason_html}</ul>' if reasons else "")
         + ('<p><strong>What the article suggests</strong></p>'
@@ -377,16 +379,17 @@ def _category_card(result: NightResult) -> str:
         + "</div></section>")
 
 
-def _tile(key: str, name: str, value: str, unit: str = "", note: str = "", high: bool = False,
-          bar: float | None = None) -> str:
+def tile_html(key: str, name: str, value: str, unit: str = "", note: str = "",
+              high: bool = False, bar: float | None = None) -> str:
+    """One key-number tile of a page (HTML): name, value with unit, a note, an optional bar."""
     bar_html = "" if bar is None else (
         f'<div class="bar" aria-hidden="true"><span style="width:{max(min(bar, 1.0), 0.0):.1%}">'
         "</span></div>")
-    return (f'<div class="tile{" high" if high else ""}" data-metric="{_e(key)}">'
-            f'<div class="name">{_e(name)}</div>'
-            f'<div class="value{" long" if len(value) > 6 else ""}">{_e(value)}'
-            + (f' <span class="unit">{_e(unit)}</span>' if unit else "") + "</div>"
-            + (f'<div class="note">{_e(note)}</div>' if note else "") + f"{bar_html}</div>")
+    return (f'<div class="tile{" high" if high else ""}" data-metric="{escape(key)}">'
+            f'<div class="name">{escape(name)}</div>'
+            f'<div class="value{" long" if len(value) > 6 else ""}">{escape(value)}'
+            + (f' <span class="unit">{escape(unit)}</span>' if unit else "") + "</div>"
+            + (f'<div class="note">{escape(note)}</div>' if note else "") + f"{bar_html}</div>")
 
 
 def _tiles(result: NightResult) -> str:
@@ -400,12 +403,12 @@ def _tiles(result: NightResult) -> str:
     share = None if _is_missing(rec_h) or _is_missing(rest_h) or not rec_h else rest_h / rec_h
     gap_s = m.get("gap_s", result.recording.gap_s)
     tiles = [
-        _tile("plm_index", "PLM index", _num(plmi), "/h",
+        tile_html("plm_index", "PLM index", number_text(plmi), "/h",
               f"{'above' if high else 'not above'} {limit:g}/h (ICSD-3 adult threshold: 15/h)",
               high),
-        _tile("lm_index", "Leg movement index", _num(m.get("lm_index")), "/h",
+        tile_html("lm_index", "Leg movement index", number_text(m.get("lm_index")), "/h",
               f"movements of {lo:g}\N{EN DASH}{hi:g} s"),
-        _tile("twitch_index", "Twitch index", _num(m.get("twitch_index")), "/h",
+        tile_html("twitch_index", "Twitch index", number_text(m.get("twitch_index")), "/h",
               (f"approximate at {result.recording.fs_hz:g} Hz ("
                f"{result.config.category.precise_twitch_fs_hz:g} Hz or more counts them "
                "reliably)") if m.get("twitch_index_approximate") else
@@ -413,24 +416,24 @@ def _tiles(result: NightResult) -> str:
               if m.get("twitch_index_reliable", True) else
               f"unreliable at {result.recording.fs_hz:g} Hz (at least "
               f"{result.config.category.min_twitch_fs_hz:g} Hz is needed)"),
-        _tile("periodicity_index", "Periodicity index", _num(m.get("periodicity_index"), 2), "",
+        tile_html("periodicity_index", "Periodicity index", number_text(m.get("periodicity_index"), 2), "",
               "0 = irregular, 1 = fully periodic"),
-        _tile("n_plm", "Periodic limb movements", _count(m.get("n_plm")), "",
+        tile_html("n_plm", "Periodic limb movements", _count(m.get("n_plm")), "",
               f"in {_count(m.get('n_series'))} series"),
-        _tile("n_lm", "Leg movements", _count(m.get("n_lm")), "", f"{lo:g}\N{EN DASH}{hi:g} s"),
-        _tile("n_twitch", "Twitches", _count(m.get("n_twitch")), "", f"shorter than {lo:g} s"),
-        _tile("n_sustained", "Sustained movements", _count(m.get("n_sustained")), "",
+        tile_html("n_lm", "Leg movements", _count(m.get("n_lm")), "", f"{lo:g}\N{EN DASH}{hi:g} s"),
+        tile_html("n_twitch", "Twitches", _count(m.get("n_twitch")), "", f"shorter than {lo:g} s"),
+        tile_html("n_sustained", "Sustained movements", _count(m.get("n_sustained")), "",
               f"over {hi:g} s: turning over, getting up"),
-        _tile("rest_h", "Rest time", _duration(None if _is_missing(rest_h) else rest_h * 3600),
+        tile_html("rest_h", "Rest time", _duration(None if _is_missing(rest_h) else rest_h * 3600),
               "", f"of {_duration(None if _is_missing(rec_h) else rec_h * 3600)} recorded",
               bar=share),
-        _tile("gap_s", "Gap time", _duration(gap_s), "", "no data (lost signal)"),
-        _tile("median_imi_s", "Median interval", _num(m.get("median_imi_s")), "s",
+        tile_html("gap_s", "Gap time", _duration(gap_s), "", "no data (lost signal)"),
+        tile_html("median_imi_s", "Median interval", number_text(m.get("median_imi_s")), "s",
               "between leg movement onsets"),
     ]
     if "plm_index_without_resp" in m:
-        tiles.insert(1, _tile("plm_index_without_resp", "PLM index without respiratory",
-                              _num(m.get("plm_index_without_resp")), "/h",
+        tiles.insert(1, tile_html("plm_index_without_resp", "PLM index without respiratory",
+                              number_text(m.get("plm_index_without_resp")), "/h",
                               "respiratory-related movements excluded"))
     return ('<section id="numbers"><h2>Key numbers</h2>'
             f'<div class="tiles">{"".join(tiles)}</div>'
@@ -442,24 +445,24 @@ def _tiles(result: NightResult) -> str:
 
 
 def _all_metrics(metrics: Mapping[str, Any]) -> str:
-    rows = "".join(f'<tr><td><code>{_e(k)}</code></td><td class="num">{_e(_value(v))}</td></tr>'
+    rows = "".join(f'<tr><td><code>{escape(k)}</code></td><td class="num">{escape(_value(v))}</td></tr>'
                    for k, v in metrics.items())
     return ('<details id="all-numbers"><summary>All measured numbers</summary>'
             f'<div class="scroll"><table><tr><th>Metric</th><th>Value</th></tr>{rows}</table>'
             '</div></details>')
 
 
-def _figure(section_id: str, title: str, fig: Figure, alt: str, caption: str, key: str = ""
-            ) -> str:
+def figure_section(section_id: str, title: str, fig: Figure, alt: str, caption: str,
+                   key: str = "") -> str:
     """A section with one wide figure, its colour key (HTML) and caption (HTML, escaped)."""
-    return (f'<section id="{section_id}"><h2>{_e(title)}</h2>{key}<figure><div class="wide">'
+    return (f'<section id="{section_id}"><h2>{escape(title)}</h2>{key}<figure><div class="wide">'
             f'{_img(fig, alt)}</div><figcaption><span class="swipe">Swipe sideways to see all '
             f'of it. </span>{caption}</figcaption></figure></section>')
 
 
 def _key(items: list[tuple[str, str]]) -> str:
     """A colour key: ``(swatch html, label)`` pairs; labels are escaped here."""
-    return ('<p class="key">' + "".join(f"<span>{sw}{_e(label)}</span>" for sw, label in items)
+    return ('<p class="key">' + "".join(f"<span>{sw}{escape(label)}</span>" for sw, label in items)
             + "</p>")
 
 
@@ -520,15 +523,15 @@ def _examples(result: NightResult) -> str:
         n = int((kinds == kind).sum())
         label = labels[kind]
         parts.append(f'<h3 class="kind"><i style="background:{KIND_COLOURS[kind]}"></i>'
-                     f'{_e(label[0].upper() + label[1:])}: {n}</h3>')
+                     f'{escape(label[0].upper() + label[1:])}: {n}</h3>')
         if n == 0:
-            parts.append(f"<p>No {_e(label)} events this night.</p>")
+            parts.append(f"<p>No {escape(label)} events this night.</p>")
             continue
         imgs = []
         for _, row in example_events(result, kind, EXAMPLES_PER_KIND[kind]).iterrows():
             title = event_title(row, result.recording)
             fig = plot_event(result, row, annotate=False)
-            imgs.append(f"<figure><figcaption>{_e(title)}</figcaption>"
+            imgs.append(f"<figure><figcaption>{escape(title)}</figcaption>"
                         f"{_img(fig, f'Example {label}: {title}')}</figure>")
         parts.append(f'<div class="ex-grid">{"".join(imgs)}</div>')
     parts.append("</section>")
@@ -540,7 +543,7 @@ def _limits(result: NightResult) -> str:
     if "n_plm_without_resp" in m:
         resp = (f"A respiratory-event file was given: {_count(m.get('n_plm_without_resp'))} "
                 f"periodic movements remain after excluding those near the end of a breathing "
-                f"event (PLM index {_num(m.get('plm_index_without_resp'))}/h).")
+                f"event (PLM index {number_text(m.get('plm_index_without_resp'))}/h).")
     else:
         resp = ("Breathing: no respiratory-event file was given, so leg movements caused by "
                 "breathing pauses (apnoeas) cannot be told apart. They look the same as periodic "
@@ -558,7 +561,7 @@ def _limits(result: NightResult) -> str:
         "Symptoms: the urge to move, discomfort and daytime sleepiness are what matter for a "
         "diagnosis, and only you can report them.",
     ]
-    li = "".join(f"<li>{_e(t)}</li>" for t in items)
+    li = "".join(f"<li>{escape(t)}</li>" for t in items)
     return (f'<section id="limits"><h2>What an accelerometer cannot see</h2>'
             f'<ul class="limits">{li}</ul></section>')
 
@@ -596,7 +599,7 @@ def _quality(result: NightResult) -> str:
     if info.get("fs_given"):
         fs += " (given)"
     elif not _is_missing(info.get("fs_inferred_hz")):
-        fs += f" (measured from timestamps: {_num(info['fs_inferred_hz'], 2)} Hz)"
+        fs += f" (measured from timestamps: {number_text(info['fs_inferred_hz'], 2)} Hz)"
     rows = [("Sampling rate", fs)]
     if "n_rows_read" in info:
         rows.append(("Rows read", _count(info["n_rows_read"])))
@@ -656,13 +659,13 @@ def _quality(result: NightResult) -> str:
     if not _is_missing(clip) and float(clip) > 0.001:
         warnings.append("Some samples hit the sensor's range limit; peaks are underestimated.")
     other = {k: v for k, v in info.items() if k not in _QUALITY_KEYS}
-    table = "".join(f"<tr><th scope=row>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    table = "".join(f"<tr><th scope=row>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     other_html = "" if not other else (
         '<details><summary>All cleaning notes</summary><div class="scroll"><table>'
-        + "".join(f"<tr><td><code>{_e(k)}</code></td><td>{_e(_value(v))}</td></tr>"
+        + "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(_value(v))}</td></tr>"
                   for k, v in other.items())
         + "</table></div></details>")
-    warn_html = "".join(f"<li>{_e(w)}</li>" for w in warnings)
+    warn_html = "".join(f"<li>{escape(w)}</li>" for w in warnings)
     return ('<section id="quality"><h2>Data quality</h2>'
             + (f'<ul class="warnlist">{warn_html}</ul>' if warnings else "")
             + f'<div class="scroll"><table>{table}</table></div>{other_html}</section>')
@@ -675,16 +678,16 @@ def _config_table(result: NightResult) -> str:
         meta = {f.name: f.metadata for f in fields(getattr(cfg, section))}
         for key, value in values.items():
             md = meta.get(key, {})
-            rows.append(f'<tr><td><code>{_e(section)}.<wbr>{_e(key)}</code></td>'
-                        f'<td class="num">{_e(_value(value))}</td><td>{_e(md.get("doc", ""))}</td>'
-                        f'<td>{_e(md.get("source", ""))}</td></tr>')
+            rows.append(f'<tr><td><code>{escape(section)}.<wbr>{escape(key)}</code></td>'
+                        f'<td class="num">{escape(_value(value))}</td><td>{escape(md.get("doc", ""))}</td>'
+                        f'<td>{escape(md.get("source", ""))}</td></tr>')
     return ('<section id="config"><h2>Configuration</h2><details><summary>Every threshold used '
             f'({len(rows)} settings)</summary><div class="scroll"><table><tr><th>Setting</th>'
             f'<th>Value</th><th>Meaning</th><th>Source</th></tr>{"".join(rows)}</table></div>'
             '</details></section>')
 
 
-def _version() -> str:
+def version_text() -> str:
     try:
         from importlib.metadata import PackageNotFoundError, version
         return version("legtwitch")
@@ -719,36 +722,36 @@ def render_report(result: NightResult) -> str:
         _disclaimer(result),
         _category_card(result),
         _tiles(result),
-        _figure("night", "The night at a glance", plot_night(result, legend=False),
+        figure_section("night", "The night at a glance", plot_night(result, legend=False),
                 "Movement envelope over the night with events marked by kind",
                 "Grey line: how much the leg moved, second by second (log scale). Dashed: the "
                 "level a movement must cross to count. Markers: detected events at their peak. "
                 "Green bands: series of periodic limb movements. Hatched: gaps without data. "
-                + _e(clock_note), _night_key(result)),
-        _figure("hourly", "Events per hour", plot_hourly(result, legend=False),
+                + escape(clock_note), _night_key(result)),
+        figure_section("hourly", "Events per hour", plot_hourly(result, legend=False),
                 "Stacked bar chart of events per hour by kind",
                 "Each bar is one hour of the recording. Periodic limb movements (green) are the "
                 "leg movements that belong to a series. Hours with more than 5% missing data "
                 "say how much.", _hourly_key()),
-        _figure("intervals", "Intervals between leg movements", plot_imi_histograms(result),
+        figure_section("intervals", "Intervals between leg movements", plot_imi_histograms(result),
                 "Histograms of intervals between leg movement onsets",
                 f"Time from one leg movement's start to the next. Periodic limb movements recur "
                 f"every {rules.imi_min_s:g}\N{EN DASH}{rules.imi_max_s:g} s (shaded, "
-                f"{_e(rule_name(rules.standard))}); on the log scale (right) they form their own "
+                f"{escape(rule_name(rules.standard))}); on the log scale (right) they form their own "
                 f"peak, apart from the short intervals of restless moving."),
         _examples(result),
         _limits(result),
         _quality(result),
         _config_table(result),
     ]
-    version = _version()
-    footer = (f"<footer>legtwitch{' ' + _e(version) if version else ''} \N{MIDDLE DOT} "
-              f"{_e(rule_name(rules.standard))} rules: {_e(_RULE_SOURCES.get(rules.standard, ''))}"
+    version = version_text()
+    footer = (f"<footer>legtwitch{' ' + escape(version) if version else ''} \N{MIDDLE DOT} "
+              f"{escape(rule_name(rules.standard))} rules: {escape(_RULE_SOURCES.get(rules.standard, ''))}"
               " \N{MIDDLE DOT} not a diagnosis</footer>")
     title = f"Night report \N{EM DASH} {Path(str(rec.source)).name}"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
+            f"<title>{escape(title)}</title><style>{PAGE_CSS}</style></head>"
             f"<body><main>{''.join(body)}{footer}</main></body></html>\n")
 
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 from scipy import signal
-from .envelope import _shifted
+from .envelope import shifted_window
 
 __all__ = ["sosfilt_rows", "filter_lookahead", "moving_window", "window_max", "window_mean",
            "block_median", "Blocks", "TrailingWindow", "FILTER_TAIL", "MAX_FILTER_LOOKAHEAD_S"]
@@ -54,7 +54,7 @@ def filter_lookahead(sos: np.ndarray, fs_hz: float) -> int:
 
 #: Moving maximum or mean over ``size`` samples, window ``[i - size//2, i + size - size//2)``,
 #: shrinking at the ends: the offline envelope smoothing itself.
-moving_window = _shifted
+moving_window = shifted_window
 
 
 class Blocks:

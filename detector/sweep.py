@@ -42,7 +42,8 @@ from .evaluate import COMPARISON_COLUMNS, ROWS, compare_detection, plm_index_err
 from .recording import InputError, Recording
 from .tuning import as_config, detect_movements
 
-__all__ = ["sweep", "summarize_sweep", "best_params", "SWEEP_COLUMNS", "setting_columns"]
+__all__ = ["sweep", "summarize_sweep", "best_params", "SWEEP_COLUMNS", "setting_columns",
+           "KIND_NAMES", "lower_is_better", "plain_value", "is_missing"]
 
 #: Result columns of :func:`sweep` after ``recording``, the setting columns and ``kind``.
 SWEEP_COLUMNS = [c for c in COMPARISON_COLUMNS if c != "kind"] + [
@@ -53,7 +54,7 @@ _NOT_SETTINGS = frozenset(["recording", "kind", "error", *SWEEP_COLUMNS])
 
 Progress = Callable[[str], None]
 
-_KIND_NAMES = {"twitch": "Twitches", "lm": "Leg movements", "sustained": "Sustained movements",
+KIND_NAMES = {"twitch": "Twitches", "lm": "Leg movements", "sustained": "Sustained movements",
                "plm": "PLMs (in a series on both sides)", "all": "All events"}
 
 
@@ -477,7 +478,7 @@ def setting_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c not in _NOT_SETTINGS]
 
 
-def _lower_is_better(metric: str) -> bool:
+def lower_is_better(metric: str) -> bool:
     """Error metrics rank by their size (closest to 0 first); the others largest first."""
     return "error" in metric
 
@@ -564,17 +565,17 @@ def summarize_sweep(df: pd.DataFrame, kind: str = "lm", metric: str = "f1") -> p
         raise ValueError(f"metric={metric!r}: expected one of "
                          f"{', '.join(c for c in out.columns if c not in settings)}")
     key = out[metric].astype(float)
-    key = key.abs() if _lower_is_better(metric) else -key
+    key = key.abs() if lower_is_better(metric) else -key
     order = np.argsort(key.fillna(np.inf).to_numpy(), kind="stable")
     return out.iloc[order].reset_index(drop=True)
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """numpy scalars -> Python values, so that :class:`Config` accepts them."""
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
@@ -601,7 +602,7 @@ def best_params(df: pd.DataFrame, kind: str = "lm", metric: str = "f1") -> dict[
         When no combination has a value of ``metric``.
     """
     summary = summarize_sweep(df, kind=kind, metric=metric)
-    if _is_missing(_plain(summary[metric].iloc[0])):
+    if is_missing(plain_value(summary[metric].iloc[0])):
         raise ValueError(f"sweep table: no combination has a {metric} for kind {kind!r}")
-    top = {c: _plain(summary[c].iloc[0]) for c in setting_columns(df)}  # column dtypes kept
-    return {c: v for c, v in top.items() if not _is_missing(v)}
+    top = {c: plain_value(summary[c].iloc[0]) for c in setting_columns(df)}  # column dtypes kept
+    return {c: v for c, v in top.items() if not is_missing(v)}

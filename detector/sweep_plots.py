@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .plots import Figure
-from .sweep import _KIND_NAMES, _is_missing, _lower_is_better, _plain, setting_columns, \
+from .sweep import KIND_NAMES, is_missing, lower_is_better, plain_value, setting_columns, \
     summarize_sweep
 
 __all__ = ["plot_precision_recall", "plot_error_surface"]
@@ -17,17 +17,17 @@ __all__ = ["plot_precision_recall", "plot_error_surface"]
 
 
 def _fmt(value: Any) -> str:
-    value = _plain(value)
-    if _is_missing(value):
+    value = plain_value(value)
+    if is_missing(value):
         return "base"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _equal(a: Any, b: Any) -> bool:
     """Setting values equal, missing (None, NaN) equal to missing."""
-    a, b = _plain(a), _plain(b)
-    if _is_missing(a) or _is_missing(b):
-        return _is_missing(a) and _is_missing(b)
+    a, b = plain_value(a), plain_value(b)
+    if is_missing(a) or is_missing(b):
+        return is_missing(a) and is_missing(b)
     return bool(a == b)
 
 
@@ -40,7 +40,7 @@ def _sorted_values(values: Iterable[Any]) -> list[Any]:
     seen: list[Any] = []
     for v in values:
         if not any(_equal(v, s) for s in seen):
-            seen.append(_plain(v))
+            seen.append(plain_value(v))
     try:
         return sorted(seen)
     except TypeError:
@@ -107,7 +107,7 @@ def plot_precision_recall(df: pd.DataFrame, kind: str = "lm", vary: str | None =
             ax.plot(part["recall"], part["precision"], marker="o", ms=5, lw=1.2,
                     label=f"{vary}={_fmt(value)}", gid="vary")
     n_rec = int(summary["n_recordings"].max()) if len(summary) else 0
-    if len(ok) and not _is_missing(_plain(summary["f1"].iloc[0])):
+    if len(ok) and not is_missing(plain_value(summary["f1"].iloc[0])):
         best = summary.iloc[0]
         ax.plot([best["recall"]], [best["precision"]], marker="*", ms=16, color="#D55E00",
                 markeredgecolor="black", linestyle="none", zorder=5, gid="best",
@@ -116,7 +116,7 @@ def plot_precision_recall(df: pd.DataFrame, kind: str = "lm", vary: str | None =
     ax.set_ylim(0.0, 1.05)
     ax.set_xlabel(f"Recall (pooled over {n_rec} recording{'s' if n_rec != 1 else ''})")
     ax.set_ylabel("Precision (pooled)")
-    ax.set_title(f"{_KIND_NAMES[kind]}: pooled precision and recall of each combination",
+    ax.set_title(f"{KIND_NAMES[kind]}: pooled precision and recall of each combination",
                  fontsize=10)
     ax.legend(loc="lower left", fontsize=7, frameon=False)
     ax.grid(alpha=0.2)
@@ -163,13 +163,13 @@ def plot_error_surface(df: pd.DataFrame, x: str, y: str, metric: str = "f1", kin
     grid = np.full((len(ys), len(xs)), np.nan)
     for _, row in part.iterrows():
         grid[_position(ys, row[y]), _position(xs, row[x])] = float(row[metric])
-    signed = _lower_is_better(metric) and not metric.startswith(("abs_", "mean_abs"))
+    signed = lower_is_better(metric) and not metric.startswith(("abs_", "mean_abs"))
     finite = grid[np.isfinite(grid)]
     if signed:
         lim = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
         cmap, vmin, vmax = "RdBu_r", -lim, lim
     else:
-        cmap = "viridis_r" if _lower_is_better(metric) else "viridis"
+        cmap = "viridis_r" if lower_is_better(metric) else "viridis"
         vmin = float(finite.min()) if finite.size else None
         vmax = float(finite.max()) if finite.size else None
     fig = Figure(figsize=(1.2 + 0.9 * len(xs) + 1.5, 1.4 + 0.6 * len(ys) + 0.8),
@@ -188,7 +188,7 @@ def plot_error_surface(df: pd.DataFrame, x: str, y: str, metric: str = "f1", kin
             ax.text(j, i, f"{v:.2f}" if np.isfinite(v) else "-", ha="center", va="center",
                     fontsize=8, color="white" if dark else "black", gid="cell")
     what = (f"{metric} (PLMs per hour)" if "plm_index" in metric
-            else f"{metric}, {_KIND_NAMES[kind].lower()}")
+            else f"{metric}, {KIND_NAMES[kind].lower()}")
     fig.colorbar(im, ax=ax, label=what)
     fixed = _settings_text(best, others)
     ax.set_title(what + (f"\nother settings at the best: {fixed}" if fixed else ""), fontsize=9)

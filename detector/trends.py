@@ -24,7 +24,6 @@ week) moved both. This is not a diagnosis.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import warnings
@@ -38,13 +37,12 @@ import pandas as pd
 from scipy import stats
 
 from .category import ADVICE, CATEGORIES, DISCLAIMER
-from .localtime import local_zone, zone_named
 from .config import CategoryConfig
 from .fileio import write_private
 from .recording import InputError
 
 __all__ = ["INDICES", "MIN_NIGHTS", "FACTOR_ARTICLE", "Trends", "night_date", "load_nights",
-           "spearman_ci", "night_trends", "render_trends", "write_trends", "cmd_trends"]
+           "spearman_ci", "night_trends", "render_trends", "write_trends"]
 
 #: The indices followed over time (events per hour of rest): column -> plain name.
 INDICES: dict[str, str] = {"plm_index": "PLM index", "lm_index": "leg movement index",
@@ -561,16 +559,16 @@ def _advice(df: pd.DataFrame, trend: pd.DataFrame, factors: pd.DataFrame,
 def _plot_indices(tr: Trends) -> Any:
     import matplotlib.dates as mdates
 
-    from .plots import KIND_COLOURS, PLM_COLOUR, _new_figure, _style
+    from .plots import KIND_COLOURS, PLM_COLOUR, new_figure, style_axes
 
     df = tr.nights
     limit = tr.settings["plm_index_per_h"]
-    fig = _new_figure(10.0, 5.4, hspace=0.35, top_in=0.55)
+    fig = new_figure(10.0, 5.4, hspace=0.35, top_in=0.55)
     ax1, ax2 = fig.subplots(2, 1, sharex=True)
     x = df["date"].dt.to_pydatetime() if len(df) else []
     for ax, items in ((ax1, (("plm_index", PLM_COLOUR), ("lm_index", KIND_COLOURS["lm"]))),
                       (ax2, (("twitch_index", KIND_COLOURS["twitch"]),))):
-        _style(ax)
+        style_axes(ax)
         for col, colour in items:
             ax.plot(x, df[col], "o", ms=4, color=colour, alpha=0.75,
                     label=f"{INDICES[col]} per night")
@@ -594,12 +592,12 @@ def _plot_indices(tr: Trends) -> Any:
 def _plot_rest(tr: Trends) -> Any:
     import matplotlib.dates as mdates
 
-    from .plots import _new_figure, _style
+    from .plots import new_figure, style_axes
 
     df = tr.nights
-    fig = _new_figure(10.0, 2.4, top_in=0.2)
+    fig = new_figure(10.0, 2.4, top_in=0.2)
     ax = fig.subplots()
-    _style(ax)
+    style_axes(ax)
     x = df["date"].dt.to_pydatetime() if len(df) else []
     ax.bar(x, df["rest_h"], width=0.8, color="#56B4E9")
     ax.set_ylabel("rest (h)")
@@ -614,7 +612,7 @@ def _signed(x: Any, digits: int = 2) -> str:
 
 
 def _factor_table(tr: Trends) -> str:
-    from .report import _e
+    from .report import escape
 
     f = tr.factors
     if not len(f):
@@ -627,11 +625,11 @@ def _factor_table(tr: Trends) -> str:
         ci = ("" if math.isnan(r["ci_low"]) else
               f"{_signed(r['ci_low'])} to {_signed(r['ci_high'])}")
         cls = ' class="high"' if r["claim"] in ("goes_with_higher", "goes_with_lower") else ""
-        rows.append(f'<tr{cls} data-factor="{_e(r["factor"])}" data-index="{_e(r["index"])}" '
-                    f'data-claim="{_e(r["claim"])}"><td><code>{_e(r["factor"])}</code></td>'
-                    f'<td>{_e(INDICES[r["index"]])}</td><td class="num">{int(r["n"])}</td>'
+        rows.append(f'<tr{cls} data-factor="{escape(r["factor"])}" data-index="{escape(r["index"])}" '
+                    f'data-claim="{escape(r["claim"])}"><td><code>{escape(r["factor"])}</code></td>'
+                    f'<td>{escape(INDICES[r["index"]])}</td><td class="num">{int(r["n"])}</td>'
                     f'<td class="num">{_signed(r["rho"])}</td><td class="num">{ci}</td>'
-                    f'<td class="num">{_p(r["p_holm"])}</td><td>{_e(r["sentence"])}</td></tr>')
+                    f'<td class="num">{_p(r["p_holm"])}</td><td>{escape(r["sentence"])}</td></tr>')
     k = tr.n_comparisons
     multi = (f"{k} factor-index pairs were compared. At the 5% level about 1 in 20 pairs "
              "looks related by chance alone, so one link among many may be luck; the adjusted "
@@ -647,7 +645,7 @@ def _factor_table(tr: Trends) -> str:
             '<div class="scroll"><table><tr><th>Factor</th><th>Index</th><th>Nights</th>'
             '<th>rho</th><th>95% CI</th><th>Adjusted p</th><th>In words</th></tr>'
             + "".join(rows) + '</table></div>'
-            f'<p class="explain">{_e(multi)} These numbers show what went together on the same '
+            f'<p class="explain">{escape(multi)} These numbers show what went together on the same '
             'nights. They do not show that a factor is behind the twitches: it could be the '
             'other way round, or a third thing (a hard week) could move both. To find out, '
             'change one thing for a couple of weeks and look again.</p></section>')
@@ -660,68 +658,68 @@ def _p(p: Any) -> str:
 
 
 def _advice_card(tr: Trends) -> str:
-    from .report import _e
+    from .report import escape
 
     adv = tr.advice
     rows = []
     for key, art in ADVICE.items():
         fits = key == adv["key"]
         note = '<span class="fitnote">fits these nights</span>' if fits else ""
-        rows.append(f'<div class="row{" fits" if fits else ""}" data-advice="{_e(key)}">'
-                    f'<span class="label">{_e(art["row"])}</span>{note}'
-                    f'<div class="examples">{_e(art["examples"])} \N{EM DASH} goal: '
-                    f'{_e(art["goal"])}</div><p>{_e(art["text"])}</p></div>')
-    reasons = "".join(f"<li>{_e(r)}</li>" for r in adv["reasons"])
+        rows.append(f'<div class="row{" fits" if fits else ""}" data-advice="{escape(key)}">'
+                    f'<span class="label">{escape(art["row"])}</span>{note}'
+                    f'<div class="examples">{escape(art["examples"])} \N{EM DASH} goal: '
+                    f'{escape(art["goal"])}</div><p>{escape(art["text"])}</p></div>')
+    reasons = "".join(f"<li>{escape(r)}</li>" for r in adv["reasons"])
     factor_html = ""
     linked = [f for f in adv["factors"] if f in FACTOR_ARTICLE]
     if linked:
-        items = "".join(f"<li><strong>{_e(_factor_label(f))}</strong>: the article lists "
-                        f"\u201c{_e(FACTOR_ARTICLE[f][0])}\u201d and says \u201c"
-                        f"{_e(FACTOR_ARTICLE[f][1])}\u201d</li>" for f in linked)
+        items = "".join(f"<li><strong>{escape(_factor_label(f))}</strong>: the article lists "
+                        f"\u201c{escape(FACTOR_ARTICLE[f][0])}\u201d and says \u201c"
+                        f"{escape(FACTOR_ARTICLE[f][1])}\u201d</li>" for f in linked)
         factor_html = ("<p><strong>What the article says about the factors that went with "
                        f"higher indices</strong></p><ul class=\"reasons\">{items}</ul>")
     title = ("Worth showing to a doctor" if adv["consult_doctor"] else
              "Lifestyle may be worth a look" if adv["key"] == "long_term_management" else
              "Nothing that stands out")
     return ('<section id="category"><h2>What these nights look like</h2><div class="card">'
-            f'<p class="kicker">Over {len(tr.nights)} nights</p><h3>{_e(title)}</h3>'
+            f'<p class="kicker">Over {len(tr.nights)} nights</p><h3>{escape(title)}</h3>'
             f'<ul class="reasons">{reasons}</ul>{factor_html}'
             '<p><strong>What the article suggests</strong></p>'
             f'<div class="advice">{"".join(rows)}</div></div></section>')
 
 
 def _category_counts(tr: Trends) -> str:
-    from .report import _e
+    from .report import escape
 
     if "category" not in tr.nights:
         return ""
     counts = tr.nights["category"].dropna().astype(str).value_counts()
-    items = "".join(f"<li>{_e(CATEGORIES.get(c, {}).get('title', c))}: {n} night"
+    items = "".join(f"<li>{escape(CATEGORIES.get(c, {}).get('title', c))}: {n} night"
                     f"{'s' if n != 1 else ''}</li>" for c, n in counts.items())
     return f"<p><strong>Night by night, the closest category was</strong></p><ul>{items}</ul>"
 
 
 def _nights_table(tr: Trends) -> str:
-    from .report import _e, _num
+    from .report import escape, number_text
 
     df = tr.nights
     extra = list(tr.settings.get("diary_factors", []))
     head = ("<tr><th>Night of</th><th>Folder</th><th>PLM /h</th><th>LM /h</th><th>Twitch /h</th>"
-            "<th>Rest</th><th>Category</th>" + "".join(f"<th><code>{_e(c)}</code></th>"
+            "<th>Rest</th><th>Category</th>" + "".join(f"<th><code>{escape(c)}</code></th>"
                                                       for c in extra) + "</tr>")
     rows = []
     for _, r in df.iterrows():
         cat = CATEGORIES.get(str(r.get("category")), {}).get("title", r.get("category", ""))
-        rows.append(f"<tr><td>{r['date']:%a %d %b %Y}</td><td>{_e(r.get('night', ''))}</td>"
-                    + "".join(f'<td class="num">{_num(r[c])}</td>' for c in INDICES)
-                    + f'<td class="num">{_num(r["rest_h"])} h</td><td>{_e(cat)}</td>'
-                    + "".join(f'<td class="num">{_num(r[c], 1)}</td>' for c in extra) + "</tr>")
+        rows.append(f"<tr><td>{r['date']:%a %d %b %Y}</td><td>{escape(r.get('night', ''))}</td>"
+                    + "".join(f'<td class="num">{number_text(r[c])}</td>' for c in INDICES)
+                    + f'<td class="num">{number_text(r["rest_h"])} h</td><td>{escape(cat)}</td>'
+                    + "".join(f'<td class="num">{number_text(r[c], 1)}</td>' for c in extra) + "</tr>")
     return ('<details id="nights"><summary>Every night</summary><div class="scroll"><table>'
             f'{head}{"".join(rows)}</table></div></details>')
 
 
 def _limits() -> str:
-    from .report import _e
+    from .report import escape
 
     items = [
         "Sleep: there is no brain-wave (EEG) recording, so the sensor cannot tell sleep from "
@@ -737,7 +735,7 @@ def _limits() -> str:
         "The diary: it records what you remember; a few weeks of nights can show what went "
         "together, not why.",
     ]
-    li = "".join(f"<li>{_e(t)}</li>" for t in items)
+    li = "".join(f"<li>{escape(t)}</li>" for t in items)
     return (f'<section id="limits"><h2>What an accelerometer cannot see</h2>'
             f'<ul class="limits">{li}</ul></section>')
 
@@ -758,7 +756,7 @@ def render_trends(tr: Trends) -> str:
         accelerometer cannot see, and every night. Figures are embedded as base64 PNG; nothing
         is loaded from elsewhere, and text from files is HTML-escaped.
     """
-    from .report import _CSS, _e, _figure, _num, _tile, _version
+    from .report import PAGE_CSS, escape, figure_section, number_text, tile_html, version_text
 
     df = tr.nights
     limit = tr.settings["plm_index_per_h"]
@@ -767,33 +765,33 @@ def render_trends(tr: Trends) -> str:
     adv = tr.advice
     plm_trend = tr.trend.set_index("index").loc["plm_index"]
     tiles = "".join([
-        _tile("n_nights", "Nights", str(len(df)), "", span),
-        _tile("median_plm_index", "Median PLM index", _num(df["plm_index"].median()), "/h",
+        tile_html("n_nights", "Nights", str(len(df)), "", span),
+        tile_html("median_plm_index", "Median PLM index", number_text(df["plm_index"].median()), "/h",
               f"threshold {limit:g}/h"),
-        _tile("n_high_recent", "Nights above threshold",
+        tile_html("n_high_recent", "Nights above threshold",
               f"{adv['n_high_recent']} of {adv['n_recent']}", "",
               f"PLM index above {limit:g}/h, last {adv['n_recent']} nights",
               adv["n_high_recent"] >= SEVERAL_NIGHTS),
-        _tile("plm_trend", "PLM trend", _signed(plm_trend["rho"]), "rho",
+        tile_html("plm_trend", "PLM trend", _signed(plm_trend["rho"]), "rho",
               str(plm_trend["claim"]).replace("_", " "), plm_trend["claim"] == "rising"),
-        _tile("median_twitch_index", "Median twitch index", _num(df["twitch_index"].median()),
+        tile_html("median_twitch_index", "Median twitch index", number_text(df["twitch_index"].median()),
               "/h", ""),
-        _tile("median_rest_h", "Median rest", _num(df["rest_h"].median()), "h", "per night"),
+        tile_html("median_rest_h", "Median rest", number_text(df["rest_h"].median()), "h", "per night"),
     ])
-    trend_items = "".join(f'<li data-index="{_e(r["index"])}" data-claim="{_e(r["claim"])}">'
-                          f'{_e(r["sentence"])}</li>' for _, r in tr.trend.iterrows())
-    notes = "".join(f"<li>{_e(n)}</li>" for n in tr.notes)
+    trend_items = "".join(f'<li data-index="{escape(r["index"])}" data-claim="{escape(r["claim"])}">'
+                          f'{escape(r["sentence"])}</li>' for _, r in tr.trend.iterrows())
+    notes = "".join(f"<li>{escape(n)}</li>" for n in tr.notes)
     source = tr.settings.get("source", "")
     diary = tr.settings.get("diary_source")
-    sub = (f'<p class="sub">{_e(source)}' + (f" \N{MIDDLE DOT} diary {_e(diary)}" if diary else "")
+    sub = (f'<p class="sub">{escape(source)}' + (f" \N{MIDDLE DOT} diary {escape(diary)}" if diary else "")
            + "</p>") if source else ""
     body = [
         f"<header><h1>Nights over time: leg movements</h1>{sub}</header>",
         f'<section id="numbers"><div class="tiles">{tiles}</div></section>',
         '<section class="notdx" id="not-a-diagnosis" role="note"><strong>Not a diagnosis'
-        f'</strong>{_e(DISCLAIMER)}</section>',
+        f'</strong>{escape(DISCLAIMER)}</section>',
         _advice_card(tr),
-        _figure("indices", "Indices per night", _plot_indices(tr),
+        figure_section("indices", "Indices per night", _plot_indices(tr),
                 "Scatter of PLM, leg movement and twitch index per night with rolling means",
                 f"Dots: each night, events per hour of rest. Lines: mean of the last "
                 f"{tr.settings['window_nights']} nights. Dashed: {limit:g}/h, the ICSD-3 "
@@ -802,7 +800,7 @@ def render_trends(tr: Trends) -> str:
         "\u2019s rank correlation of each index with the night order (first night to last): "
         f"a rise or fall is named when p &lt; {tr.settings['alpha']:g}.</p>"
         f"{_category_counts(tr)}</section>",
-        _figure("rest", "Rest per night", _plot_rest(tr), "Bar chart of rest hours per night",
+        figure_section("rest", "Rest per night", _plot_rest(tr), "Bar chart of rest hours per night",
                 "Hours of rest each night: the recording minus gaps and sustained movements "
                 "(turning over, getting up). The indices are per hour of rest."),
         _factor_table(tr),
@@ -810,12 +808,12 @@ def render_trends(tr: Trends) -> str:
         ('<section id="notes"><h2>Notes</h2><ul>' + notes + "</ul></section>") if notes else "",
         f'<section id="all-nights"><h2>Every night</h2>{_nights_table(tr)}</section>',
     ]
-    version = _version()
-    footer = (f"<footer>legtwitch{' ' + _e(version) if version else ''} \N{MIDDLE DOT} "
+    version = version_text()
+    footer = (f"<footer>legtwitch{' ' + escape(version) if version else ''} \N{MIDDLE DOT} "
               "not a diagnosis</footer>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>Nights over time \N{EM DASH} {_e(span)}</title><style>{_CSS}"
+            f"<title>Nights over time \N{EM DASH} {escape(span)}</title><style>{PAGE_CSS}"
             "tr.high td { background: var(--warnbg); }</style></head>"
             f"<body><main>{''.join(body)}{footer}</main></body></html>\n")
 
@@ -827,43 +825,3 @@ def write_trends(tr: Trends, path: str | Path) -> Path:
 
 # --------------------------------------------------------------------------- command line
 
-def cmd_trends(args: argparse.Namespace) -> int:
-    """Run ``legtwitch trends``: print the findings and write the page. Returns 0."""
-    from .diary import read_diary, write_diary_template
-
-    if args.template:
-        if Path(args.template).exists():
-            raise InputError(f"{args.template}: already exists; not overwriting a diary")
-        write_diary_template(args.template)
-        print(f"wrote a diary template to {args.template}")
-        return 0
-    if not args.results:
-        raise InputError("trends: give a results folder (or --template FILE)")
-    if args.min_nights < 4:
-        raise InputError(f"--min-nights {args.min_nights}: expected at least 4")
-    zone_named(args.tz)  # an unknown zone is one line before any work
-    from .cli import _config
-
-    cfg = _config(args)
-    nights, notes = load_nights(args.results, tz=args.tz or local_zone())
-    diary = read_diary(args.diary) if args.diary else None
-    tr = night_trends(nights, diary, min_nights=args.min_nights, category=cfg.category,
-                      notes=notes, settings={"source": str(args.results),
-                                             "diary_source": args.diary})
-    results = Path(args.results)
-    out = Path(args.out) if args.out else (results if results.is_dir() else results.parent
-                                           ) / "trends.html"
-    write_trends(tr, out)
-    d = tr.nights["date"]
-    print(f"{len(tr.nights)} nights, {d.min():%Y-%m-%d} to {d.max():%Y-%m-%d}")
-    for s in tr.trend["sentence"]:
-        print(f"  {s}")
-    for _, r in tr.factors[tr.factors["claim"].isin(["goes_with_higher",
-                                                     "goes_with_lower"])].iterrows():
-        print(f"  {r['sentence']}")
-    if tr.advice["consult_doctor"]:
-        print("  worth showing to a doctor: " + " ".join(tr.advice["reasons"]))
-    for n in notes:
-        print(f"  note: {n}")
-    print(f"wrote {out}")
-    return 0

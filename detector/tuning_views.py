@@ -16,7 +16,8 @@ from .filters import HIGHCUT_MAX_FRACTION
 from .plots import Figure, KIND_COLOURS, PLM_COLOUR
 
 __all__ = ["static_panel", "changes_table", "plot_window", "slider_range", "DEFAULT_SETTINGS",
-           "SLIDER_RANGES", "CHANGE_TOLERANCE_S"]
+           "SLIDER_RANGES", "CHANGE_TOLERANCE_S", "AS_LOADED", "WINDOWS_MIN", "step_decimals",
+           "setting_field", "is_number", "figure_png"]
 
 #: Settings the panel shows by default (``rules`` is a drop-down of the rule sets).
 DEFAULT_SETTINGS = ("lowcut_hz", "highcut_hz", "on_factor", "off_ratio", "min_on_g",
@@ -39,20 +40,20 @@ SLIDER_RANGES: dict[str, tuple[float, float, float]] = {
 #: Onset tolerance (s) of the "added"/"removed" columns of :func:`changes_table`.
 CHANGE_TOLERANCE_S = 0.5
 _KINDS = ("twitch", "lm", "plm", "sustained")
-_WINDOWS_MIN = (1, 2, 5, 10, 30)
+WINDOWS_MIN = (1, 2, 5, 10, 30)
 _DPI = 90
-_AS_LOADED = "as loaded"
+AS_LOADED = "as loaded"
 
 
 # --------------------------------------------------------------------------------------------
 # Settings and their slider ranges
 # --------------------------------------------------------------------------------------------
 
-def _is_number(v: Any) -> bool:
+def is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
-def _field(config: Config, name: str) -> tuple[str, str, Any]:
+def setting_field(config: Config, name: str) -> tuple[str, str, Any]:
     """``(section, key, dataclass field)`` of a short (``on_factor``) or ``section__key`` name."""
     data = config.to_dict()
     section, _, key = name.partition("__")
@@ -69,12 +70,12 @@ def _field(config: Config, name: str) -> tuple[str, str, Any]:
         raise ConfigError(f"{name}: clean.* settings apply while loading the recording; call "
                           "detect_movements(path, clean={...}) instead")
     f = next(f for f in fields(getattr(config, section)) if f.name == key)
-    if not _is_number(f.default):
+    if not is_number(f.default):
         raise ConfigError(f"{name}: only numeric settings (and rules) get a slider")
     return section, key, f
 
 
-def _decimals(step: float) -> int:
+def step_decimals(step: float) -> int:
     text = f"{step:.10f}".rstrip("0")
     return len(text.split(".")[1]) if "." in text else 0
 
@@ -104,7 +105,7 @@ def slider_range(config: Config, name: str, fs_hz: float | None = None
     ConfigError
         On an unknown, ambiguous, non-numeric or ``clean`` setting.
     """
-    section, key, f = _field(config, name)
+    section, key, f = setting_field(config, name)
     value = float(getattr(getattr(config, section), key))
     lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
     sensible = SLIDER_RANGES.get(f"{section}.{key}")
@@ -216,7 +217,7 @@ def static_panel(results: Any, setting: str, values: Iterable[Any]) -> tuple[pd.
                      "n_series": m["n_series"], "plm_index": m["plm_index"],
                      "lm_index": m["lm_index"], "twitch_index": m["twitch_index"]})
     table = pd.DataFrame(rows)
-    numeric = all(_is_number(v) for v in values)
+    numeric = all(is_number(v) for v in values)
     x = np.asarray(values, float) if numeric else np.arange(len(values), dtype=float)
     fig = Figure(figsize=(6.4, 3.4), layout="constrained")
     ax = fig.add_subplot()
@@ -236,7 +237,7 @@ def static_panel(results: Any, setting: str, values: Iterable[Any]) -> tuple[pd.
     right.set_ylabel("PLM index (/h)")
     right.set_ylim(bottom=0.0)
     current = _current_value(results.config, setting)
-    if numeric and _is_number(current):
+    if numeric and is_number(current):
         ax.axvline(float(current), color="#999999", linewidth=1.0, zorder=0)
     handles = ax.get_legend_handles_labels()
     more = right.get_legend_handles_labels()
@@ -251,7 +252,7 @@ def _current_value(config: Config, setting: str) -> Any:
     if setting == "rules":
         return config.rules.standard
     try:
-        section, key, _ = _field(config, setting)
+        section, key, _ = setting_field(config, setting)
     except ConfigError:
         return None
     return getattr(getattr(config, section), key)
@@ -328,7 +329,7 @@ def plot_window(results: Any, start_s: float, length_s: float, *, before: Any = 
     return fig
 
 
-def _png(fig: Figure) -> bytes:
+def figure_png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI)
     return buf.getvalue()

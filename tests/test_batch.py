@@ -44,7 +44,7 @@ def _copy_nights(src: Path, dst: Path) -> Path:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")
-    add_batch(sub, detector.cli._add_config_args)
+    add_batch(sub, detector.cli.add_config_args)
     return p
 
 

@@ -150,10 +150,10 @@ def test_merge_bouts_joins_pauses_next_to_a_sustained_movement_only():
 def test_short_moving_windows_match_scipy_away_from_the_ends():
     from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-    from detector.envelope import _shifted
+    from detector.envelope import shifted_window
 
     a = np.random.default_rng(0).random(500).astype(np.float32)
     for size in (2, 3, 4, 7):
-        np.testing.assert_allclose(_shifted(a, size, "max"), maximum_filter1d(a, size))
-        np.testing.assert_allclose(_shifted(a, size, "mean")[size:-size],
+        np.testing.assert_allclose(shifted_window(a, size, "max"), maximum_filter1d(a, size))
+        np.testing.assert_allclose(shifted_window(a, size, "mean")[size:-size],
                                    uniform_filter1d(a, size)[size:-size], rtol=1e-6)

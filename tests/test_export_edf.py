@@ -45,7 +45,7 @@ def _grid_recording(rec: Recording, step_g: float, fs_hz: float, t0: float) -> R
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")
-    add_export(sub, detector.cli._add_config_args)
+    add_export(sub, detector.cli.add_config_args)
     return p
 
 

@@ -201,7 +201,7 @@ def test_bad_results_folder_errors_name_the_file(tmp_path):
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")
-    add_trends(sub, detector.cli._add_config_args)
+    add_trends(sub, detector.cli.add_config_args)
     return p
 
 

@@ -17,7 +17,7 @@ from ..config import ConfigError, RULES, list_presets, load_config, preset_path
 from ..localtime import zone_named
 from ..errors import InputError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "add_config_args", "add_input_args", "config_from_args"]
 
 EPILOG = """examples:
   legtwitch demo                                   analyse the bundled sample night
@@ -53,7 +53,7 @@ class _Status:
             print(f"[{time.perf_counter() - self.t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
 
-def _add_config_args(p: argparse.ArgumentParser) -> None:
+def add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="PRESET|FILE",
                    help="a bundled preset (see `legtwitch presets`) or a TOML file "
                         "(default: default, the WASM 2016 rules)")
@@ -63,7 +63,7 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
                    help="PLM scoring rules: wasm2016 (default) or aasm2012")
 
 
-def _add_input_args(p: argparse.ArgumentParser) -> None:
+def add_input_args(p: argparse.ArgumentParser) -> None:
     """How to read one recording: --fs, --units, --leg."""
     p.add_argument("--fs", type=float, metavar="HZ",
                    help="sampling rate in Hz (default: inferred from the timestamps)")
@@ -77,7 +77,7 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_recording_args(p: argparse.ArgumentParser) -> None:
-    _add_input_args(p)
+    add_input_args(p)
     p.add_argument("--other-leg", metavar="FILE",
                    help="the other leg's recording: LMs of both legs are merged into bilateral "
                         "LMs by the rules (WASM 2016: overlapping or < 0.5 s apart)")
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "summary.json and report.html into --out.")
     p.add_argument("file", help="the recording: .csv, .csv.gz or .parquet")
     _add_recording_args(p)
-    _add_config_args(p)
+    add_config_args(p)
 
     p = sub.add_parser("demo", help="analyse the bundled sample night",
                        description="Analyse the bundled sample night (datasets/) and write the "
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rest (sleep) time in hours for the indices (default: first onset to "
                         "last offset)")
     p.add_argument("--out", metavar="DIR", help="write events.csv and summary.json here")
-    _add_config_args(p)
+    add_config_args(p)
 
     p = sub.add_parser("simulate", help="write a synthetic night with its ground truth",
                        description="Write a synthetic night (timestamp, x, y, z in g) and its "
@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print the methods section of a paper for these settings: "
                        "every step and threshold with its unit, and the scoring rules with "
                        "citations (the text changes with every setting).")
-    _add_config_args(p)
+    add_config_args(p)
     p.add_argument("--fs", type=float, metavar="HZ",
                    help="sampling rate of the recordings (states the filter corner actually used)")
     p.add_argument("--no-references", action="store_true",
@@ -199,16 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     from firmware_bridge.commands import add_parsers
 
-    add_parsers(sub, _add_config_args)
+    add_parsers(sub, add_config_args)
     from .many_nights import add_batch, add_export, add_trends
 
-    add_batch(sub, _add_config_args)
-    add_trends(sub, _add_config_args)
-    add_export(sub, _add_config_args)
+    add_batch(sub, add_config_args)
+    add_trends(sub, add_config_args)
+    add_export(sub, add_config_args)
     return parser
 
 
-def _config(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace):
     # --rules switches the rule set first (it brings that standard's numbers); --set keys,
     # rules.* included, then apply on top of it.
     rules = [f"rules.standard={args.rules}"] if args.rules else []
@@ -272,7 +272,7 @@ def cmd_analyze(args: argparse.Namespace, sample: Path | None = None) -> int:
     from ..plm import read_respiratory_events
 
     say = _Status(args.quiet)
-    cfg = _config(args)
+    cfg = config_from_args(args)
     rec = _load(str(sample or args.file), args, cfg, say)
     other = None
     if getattr(args, "other_leg", None):
@@ -336,7 +336,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     from ..fileio import make_private_dir, write_private
     from ..plm import merge_bilateral, read_lm_table, read_respiratory_events, score_plm
 
-    cfg = _config(args)
+    cfg = config_from_args(args)
     events = read_lm_table(args.file)
     if args.other_leg:
         events = merge_bilateral(events, read_lm_table(args.other_leg), cfg.rules)
@@ -448,7 +448,7 @@ def _reference_events(path_text: str, summary: dict, rules_name: str | None):
 def cmd_methods(args: argparse.Namespace) -> int:
     from ..describe import describe
 
-    print(describe(_config(args), fs_hz=args.fs, references=not args.no_references))
+    print(describe(config_from_args(args), fs_hz=args.fs, references=not args.no_references))
     return 0
 
 
@@ -511,7 +511,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from firmware_bridge.commands import COMMANDS as BLE_COMMANDS
 
         if args.command in ("record", "recover"):
-            return BLE_COMMANDS[args.command](args, _config(args))
+            return BLE_COMMANDS[args.command](args, config_from_args(args))
         return BLE_COMMANDS[args.command](args)
     except (InputError, ConfigError) as exc:
         print(f"legtwitch {args.command}: error: {exc}", file=sys.stderr)

@@ -1,28 +1,25 @@
 """Sub-commands for many nights and other tools: ``batch``, ``trends``, ``export``.
 
-Only the argument parsers live here (argparse alone, so that ``legtwitch --help`` answers at
-once); each command's work is imported from its library module when the command runs.
+The argument parsers need argparse alone, so that ``legtwitch --help`` answers at once; each
+command imports the library functions it calls when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
-from importlib import import_module
+import contextlib
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["add_batch", "add_trends", "add_export", "TRENDS_MIN_NIGHTS"]
+from ..errors import InputError
+
+__all__ = ["add_batch", "add_trends", "add_export", "cmd_batch", "cmd_trends", "cmd_export",
+           "TRENDS_MIN_NIGHTS"]
 
 #: Default of ``trends --min-nights``: :data:`detector.trends.MIN_NIGHTS` (a test keeps the two
 #: equal; importing the trends module here would load scipy before ``--help``).
 TRENDS_MIN_NIGHTS = 7
-
-
-def _run(module: str, name: str) -> Callable[[argparse.Namespace], int]:
-    """The command ``detector.<module>.<name>``, imported when it runs."""
-    def command(args: argparse.Namespace) -> int:
-        return getattr(import_module(f"detector.{module}"), name)(args)
-    command.__name__ = name
-    return command
 
 
 BATCH_EXAMPLES = """examples:
@@ -82,7 +79,7 @@ def add_batch(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], Non
                    help="time zone of the windows and the reports, e.g. Europe/Berlin "
                         "(default: this computer's)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=_run("batch", "cmd_batch"))
+    p.set_defaults(func=cmd_batch)
 
 
 TRENDS_EXAMPLES = """examples:
@@ -115,7 +112,7 @@ def add_trends(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], No
                    help=f"fewest paired nights for a correlation (default {TRENDS_MIN_NIGHTS})")
     p.add_argument("--template", metavar="CSV", help="write a diary template here and stop")
     add_config_args(p)
-    p.set_defaults(func=_run("trends", "cmd_trends"))
+    p.set_defaults(func=cmd_trends)
 
 
 def add_export(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -140,9 +137,121 @@ def add_export(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], No
                         "(default: this computer's; clock_time stays UTC)")
     p.add_argument("--annotations", metavar="FILE",
                    help="write the annotations here (.csv or .tsv)")
-    from . import _add_input_args
+    from . import add_input_args
 
-    _add_input_args(p)
+    add_input_args(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_config_args(p)
-    p.set_defaults(func=_run("export_edf", "cmd_export"))
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Run ``legtwitch batch``; 0 when every night is analysed or skipped, 1 when one failed."""
+    from ..batch import (ProgressBar, dask_executor, expand_inputs, read_windows,
+                         run_batch)
+    from ..localtime import zone_named
+    from ..textsafe import printable
+    from . import config_from_args
+
+    cfg = config_from_args(args)
+    files = expand_inputs(args.inputs)              # a bad pattern fails before a cluster starts
+    zone_named(args.tz)                             # and so does an unknown --tz
+    bar = None if args.quiet else ProgressBar(sys.stderr)
+    ctx: contextlib.AbstractContextManager[Any]
+    if args.scheduler or args.dask_local:
+        ctx = dask_executor(args.scheduler, args.dask_local)
+    else:
+        ctx = contextlib.nullcontext(None)
+    try:
+        with ctx as executor:
+            res = run_batch(files, args.out, cfg, executor=executor, max_workers=args.workers,
+                            progress=bar, report=not args.no_report,
+                            windows=read_windows(args.windows) if args.windows else None,
+                            tz=args.tz)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"{len(res.nights)} nights: {res.n_analysed} analysed, {res.n_skipped} skipped, "
+          f"{res.n_failed} failed in {res.elapsed_s:.1f} s")
+    for n in res.nights:
+        if n["status"] == "failed":
+            print(f"failed   {printable(n['night'])}: {printable(n['error'], 300)}")
+    for name, path in res.paths.items():
+        print(f"{name:8s} {path}")
+    return res.exit_code
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    """Run ``legtwitch trends``: print the findings and write the page. Returns 0."""
+    from ..diary import read_diary, write_diary_template
+    from ..localtime import local_zone, zone_named
+    from ..trends import load_nights, night_trends, write_trends
+    from . import config_from_args
+
+    if args.template:
+        if Path(args.template).exists():
+            raise InputError(f"{args.template}: already exists; not overwriting a diary")
+        write_diary_template(args.template)
+        print(f"wrote a diary template to {args.template}")
+        return 0
+    if not args.results:
+        raise InputError("trends: give a results folder (or --template FILE)")
+    if args.min_nights < 4:
+        raise InputError(f"--min-nights {args.min_nights}: expected at least 4")
+    zone_named(args.tz)  # an unknown zone is one line before any work
+    cfg = config_from_args(args)
+    nights, notes = load_nights(args.results, tz=args.tz or local_zone())
+    diary = read_diary(args.diary) if args.diary else None
+    tr = night_trends(nights, diary, min_nights=args.min_nights, category=cfg.category,
+                      notes=notes, settings={"source": str(args.results),
+                                             "diary_source": args.diary})
+    results = Path(args.results)
+    out = Path(args.out) if args.out else (results if results.is_dir() else results.parent
+                                           ) / "trends.html"
+    write_trends(tr, out)
+    d = tr.nights["date"]
+    print(f"{len(tr.nights)} nights, {d.min():%Y-%m-%d} to {d.max():%Y-%m-%d}")
+    for s in tr.trend["sentence"]:
+        print(f"  {s}")
+    for _, r in tr.factors[tr.factors["claim"].isin(["goes_with_higher",
+                                                     "goes_with_lower"])].iterrows():
+        print(f"  {r['sentence']}")
+    if tr.advice["consult_doctor"]:
+        print("  worth showing to a doctor: " + " ".join(tr.advice["reasons"]))
+    for n in notes:
+        print(f"  note: {n}")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Run ``legtwitch export``: analyse ``args.night`` and write ``--edf``/``--annotations``."""
+    from ..export_edf import annotation_table, write_annotations, write_edf
+    from ..load import load_recording
+    from ..localtime import zone_named
+    from ..pipeline import analyze
+    from . import config_from_args
+
+    if not args.edf and not args.annotations:
+        raise InputError("export: give --edf FILE and/or --annotations FILE")
+    if args.edf and Path(args.edf).suffix.lower() != ".edf":
+        raise InputError(f"{args.edf}: EDF output must end in .edf")
+    if args.annotations and Path(args.annotations).suffix.lower() not in (".csv", ".tsv", ".txt"):
+        raise InputError(f"{args.annotations}: annotations file must end in .csv or .tsv")
+    cfg = config_from_args(args)
+    say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    night = Path(args.night)
+    say(f"reading {night}")
+    rec = load_recording(night, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean,
+                         force=args.force)
+    result = analyze(rec, cfg, tz=zone_named(args.tz))
+    if args.edf:
+        info = write_edf(result, args.edf)
+        say(f"wrote {info['path']} ({info['n_annotations']} annotations, step "
+            f"{info['step_g'] * 1000:.4f} mg, {info['grid']} grid)")
+        if info["n_clipped"]:
+            say(f"note: {info['n_clipped']} values beyond the EDF physical range were clipped")
+    if args.annotations:
+        out = write_annotations(annotation_table(result), args.annotations)
+        say(f"wrote {out}")
+    return 0
