@@ -14,7 +14,6 @@ the middle out of slow or held movements).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,6 +105,15 @@ MIN_REST_S = 2.0
 #: Resting posture inside a still stretch: median of the block means within this many blocks
 #: either side (follows a slow drift or a slipping strap without lag).
 REST_HALF_BLOCKS = 5
+
+
+def _nanmedian(a: np.ndarray) -> np.ndarray:
+    """Median over axis 0 ignoring NaN; NaN where every value is NaN (without the warning that
+    ``numpy.nanmedian`` gives there, which a context manager cannot silence across threads)."""
+    some = np.isfinite(a).any(axis=0)
+    out = np.nanmedian(np.where(some[None], a, 0.0), axis=0)
+    out[~some] = np.nan
+    return out
 
 
 def _stretches(mean: np.ndarray, still: np.ndarray, step_g: float) -> np.ndarray:
@@ -213,14 +221,11 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
         dst = slice(max(-k, 0), m + min(-k, 0))
         same = label[src] == label[dst]
         shifted[k + h][:, dst] = np.where(same & rest[src], mean[:, src], np.nan)
-    with np.errstate(all="ignore"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            local = np.nanmedian(shifted, axis=0)           # (3, m)
-            # inside the stretch, as for a movement, a posture on each side of the block (the
-            # blocks before it, and after it): the envelope is the distance to the nearer
-            prev_side = np.nanmedian(shifted[:h], axis=0)
-            next_side = np.nanmedian(shifted[h + 1:], axis=0)
+    local = _nanmedian(shifted)                             # (3, m)
+    # inside the stretch, as for a movement, a posture on each side of the block (the blocks
+    # before it, and after it): the envelope is the distance to the nearer
+    prev_side = _nanmedian(shifted[:h])
+    next_side = _nanmedian(shifted[h + 1:])
     local[:, ~rest] = np.nan
     # movements: the posture rested in before, and the one rested in after, within the segment
     # (a block partly in a gap belongs to the stretch of recording on its valid side: only a
@@ -241,9 +246,10 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
         b = means.rolling(w, min_periods=1).median().shift(1)
         a = means.iloc[::-1].rolling(w, min_periods=1).median().shift(1).iloc[::-1]
         plain_b, plain_a = b.fillna(a), a.fillna(b)
-        with warnings.catch_warnings():                 # a block partly in a gap: its samples
-            warnings.simplefilter("ignore", RuntimeWarning)
-            own_mean = pd.DataFrame(np.nanmean(xb, axis=2).T)
+        valid = np.isfinite(xb)                          # a block partly in a gap: its samples
+        n_valid = valid.sum(axis=2)
+        own = np.where(valid, xb, 0.0).sum(axis=2) / np.maximum(n_valid, 1)
+        own_mean = pd.DataFrame(np.where(n_valid > 0, own, np.nan).T)
         before[missing] = plain_b[missing].fillna(own_mean[missing])
         after[missing] = plain_a[missing].fillna(own_mean[missing])
     before_a = np.array(before.to_numpy(np.float32))
