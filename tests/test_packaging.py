@@ -27,7 +27,11 @@ def test_wheel_contains_packages_presets_and_console_script(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for preset in ROOT.joinpath("configs").glob("*.toml"):
         assert f"detector/presets/{preset.name}" in names
-    assert "detector/cli.py" in names and "firmware_bridge/__init__.py" in names
+    assert "detector/cli/__init__.py" in names and "detector/cli/many_nights.py" in names
+    assert "firmware_bridge/__init__.py" in names
+    # every package of the source tree is in the wheel
+    for init in ROOT.joinpath("detector").rglob("__init__.py"):
+        assert init.relative_to(ROOT).as_posix() in names, init
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "legtwitch = detector.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
 
@@ -46,3 +50,8 @@ def test_installed_wheel_loads_presets_without_the_repository(wheel, tmp_path):
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "['aasm2012', 'default', 'sensitive'] 5.0" in out.stdout
+    # the command line runs from the installed wheel alone (all its sub-packages shipped)
+    cli = subprocess.run([sys.executable, "-m", "detector.cli", "batch", "--help"],
+                         capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, check=False)
+    assert cli.returncode == 0 and "--dask-local" in cli.stdout, cli.stderr[-2000:]
