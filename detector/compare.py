@@ -16,7 +16,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .evaluate import ROWS, check_event_table, parse_bool, compare_detection, match_onsets
+from .evaluate import ROWS, check_event_table, compare_detection, match_onsets
+from .io.tables import parse_bool
 from .recording import InputError
 
 __all__ = ["compare_events", "EventComparison", "MATCH_COLUMNS", "ERROR_COLUMNS"]
@@ -64,8 +65,8 @@ def _table(obj: Any, name: str) -> pd.DataFrame:
     if neg.size:
         raise InputError(f"{name}, row {neg[0]}, column 'end_s' or 'duration_s': the event ends "
                          f"before its start_s {start[neg[0]]:g}; expected end_s >= start_s")
-    at_gap = (parse_bool(raw["at_gap"], name) if "at_gap" in raw.columns
-              else np.zeros(len(base), bool))
+    at_gap = (parse_bool(raw["at_gap"], column="at_gap", where=lambda k: f"{name}, row {k}")
+              if "at_gap" in raw.columns else np.zeros(len(base), bool))
     out = base.assign(end_s=end, duration_s=dur, index=np.arange(len(base)), at_gap=at_gap)
     return out.sort_values("start_s", kind="mergesort").reset_index(drop=True)
 

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .io.tables import parse_bool
 from .recording import InputError
 
 __all__ = ["compare_detection", "plm_index_error", "read_events", "format_comparison",
-           "match_onsets", "COMPARISON_COLUMNS", "check_event_table", "parse_bool"]
+           "match_onsets", "COMPARISON_COLUMNS", "check_event_table"]
 
 #: Columns of :func:`compare_detection`'s table.
 COMPARISON_COLUMNS = ["kind", "n_true", "n_detected", "tp", "fp", "fn", "precision", "recall",
@@ -31,8 +32,6 @@ ROWS = ("twitch", "lm", "sustained", "plm", "all")
 #: ``tolerance_s`` apart match (``10.1 - 9.1 > 1.0`` in binary floating point).
 _EPS_S = 1e-9
 
-_TRUE_WORDS = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE_WORDS = {"false", "f", "no", "n", "0", "0.0", "", "nan", "none", "<na>"}
 
 
 def match_onsets(true_s: np.ndarray, detected_s: np.ndarray, tolerance_s: float
@@ -99,29 +98,9 @@ def check_event_table(events: pd.DataFrame, name: str) -> pd.DataFrame:
         raise InputError(f"{name}, row {bad[0]}: start_s {events['start_s'].iloc[bad[0]]!r}; "
                          "expected a finite number of seconds")
     kind = events["kind"].astype(str).str.strip().str.lower().to_numpy()
-    plm = (parse_bool(events["plm"], name) if "plm" in events.columns
-           else np.zeros(len(events), bool))
+    plm = (parse_bool(events["plm"], column="plm", where=lambda k: f"{name}, row {k}")
+           if "plm" in events.columns else np.zeros(len(events), bool))
     return pd.DataFrame({"start_s": start, "kind": kind, "plm": plm})
-
-
-def parse_bool(values: pd.Series, name: str, first_line: int | None = None) -> np.ndarray:
-    """``plm`` column -> bool: True/False, true/false, yes/no, 1/0; empty or NA -> False."""
-    if values.dtype == bool:
-        return values.to_numpy()
-    out = np.zeros(len(values), bool)
-    for k, v in enumerate(values.tolist()):
-        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-            continue
-        if isinstance(v, (bool, np.bool_)):
-            out[k] = bool(v)
-            continue
-        word = str(v).strip().lower()
-        if word in _TRUE_WORDS:
-            out[k] = True
-        elif word not in _FALSE_WORDS:
-            where = f"line {first_line + k}" if first_line is not None else f"row {k}"
-            raise InputError(f"{name}, {where}, column 'plm': {v!r}; expected true or false")
-    return out
 
 
 def _stats(n_true: int, n_det: int, tp: int, errors: np.ndarray) -> dict[str, Any]:
@@ -208,9 +187,11 @@ def plm_index_error(detected: pd.DataFrame, truth: pd.DataFrame, rest_h: float |
     """
     if rest_h is not None and not (math.isfinite(rest_h) and rest_h > 0):
         raise ValueError(f"rest_h={rest_h!r}: expected a positive number of hours")
-    n_det = int(parse_bool(detected["plm"], "detected events").sum()) \
+    n_det = int(parse_bool(detected["plm"], column="plm",
+                           where=lambda k: f"detected events, row {k}").sum()) \
         if "plm" in detected.columns else 0
-    n_true = int(parse_bool(truth["plm"], "true events").sum()) if "plm" in truth.columns else 0
+    n_true = int(parse_bool(truth["plm"], column="plm", where=lambda k: f"true events, row {k}"
+                            ).sum()) if "plm" in truth.columns else 0
     return {
         "n_plm_true": n_true,
         "n_plm_detected": n_det,
@@ -228,7 +209,8 @@ def read_events(path: str | Path) -> pd.DataFrame:
     ----------
     path : str or Path
         CSV (optionally gzipped) with at least ``start_s`` and ``kind``; ``plm`` is optional
-        (``true``/``false``, ``1``/``0``, ``yes``/``no``; empty or missing means False). Other
+        (``true``/``false``, ``1``/``0``, ``yes``/``no``, or ``plm``; empty or missing means
+        False; read by :func:`detector.io.tables.parse_bool`, as every event table is). Other
         columns are kept.
 
     Returns
@@ -271,8 +253,8 @@ def read_events(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}, line {empty[0] + 2}, column 'kind': empty; expected twitch, "
                          "lm or sustained")
     table["kind"] = kind
-    table["plm"] = (parse_bool(table["plm"], str(path), first_line=2) if "plm" in table.columns
-                    else np.zeros(len(table), bool))
+    table["plm"] = (parse_bool(table["plm"], column="plm", where=lambda k: f"{path}, line {k + 2}")
+                    if "plm" in table.columns else np.zeros(len(table), bool))
     return table
 
 

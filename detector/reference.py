@@ -29,6 +29,7 @@ import pandas as pd
 
 from .config import RULES, RulesConfig
 from .fileio import write_private
+from .io.tables import parse_bool
 from .plm import KINDS, LEG_ALIASES, LEGS, normalise_labels, kind_from_rules, score_plm
 from .recording import InputError
 from .reference_csv import (LABEL_COLUMNS, format_reference_csv, parse_reference_csv, parse_start,
@@ -81,8 +82,6 @@ _LEG_PATTERNS = (
 #: Columns :func:`detector.plm.score_plm` computes; dropped before rescoring.
 _SCORE_COLUMNS = ("candidate", "respiratory", "imi_s", "plm", "series", "plm_without_resp",
                   "n_parts", "legs")
-_TRUE = {"true", "t", "yes", "y", "1", "1.0", "plm"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0", "", "nan", "none", "<na>"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -476,21 +475,6 @@ def leg_from_label(text: str) -> str:
     return "unknown"
 
 
-def _bools(values: pd.Series, ids: np.ndarray, where: str, col: str) -> np.ndarray:
-    """A ``plm`` column as bools (empty -> False); a bad value names its line."""
-    out = np.zeros(len(values), bool)
-    for k, v in enumerate(values.tolist()):
-        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-            continue
-        word = str(v).strip().lower()
-        if word in _TRUE:
-            out[k] = True
-        elif word not in _FALSE:
-            raise InputError(f"{where} {ids[k]}, column '{col}': {v!r}; expected true or false "
-                             "(1/0, yes/no)")
-    return out
-
-
 def _assemble(raw: pd.DataFrame, id_col: str, *, fmt: str, source: str, rules: RulesConfig,
               patterns: list[tuple[re.Pattern[str], str]] | None, label_mode: bool,
               shift_s: float, start_unix_s: float | None, info: dict[str, Any]) -> Reference:
@@ -554,7 +538,8 @@ def _assemble(raw: pd.DataFrame, id_col: str, *, fmt: str, source: str, rules: R
     plm_from: str | None = None
     plm = pd.array([pd.NA] * len(raw), dtype="boolean")
     if "plm" in raw.columns and (raw["plm"].fillna("").astype(str).str.strip() != "").any():
-        plm = pd.array(_bools(raw["plm"], ids, where, "plm"), dtype="boolean")
+        plm = pd.array(parse_bool(raw["plm"], column="plm", where=lambda k: f"{where} {ids[k]}"),
+                       dtype="boolean")
         plm_from = "file"
     elif (cls[is_ev] == "plm").any():
         plm = pd.array(cls == "plm", dtype="boolean")

@@ -66,3 +66,22 @@ def test_the_scan_sees_imports_inside_functions():
     # the scan must not only read module-level imports: a known lazy import is in it
     edges = {(a, b) for a, b, _ in imports(modules())}
     assert ("detector.cli.many_nights", "detector.batch") in edges
+
+
+def test_one_boolean_parser_for_every_event_table(tmp_path):
+    # evaluate's reader and the reference reader used to disagree on a scorer's "plm" marker
+    import pytest
+
+    from detector.errors import InputError
+    from detector.evaluate import read_events
+    from detector.reference import read_reference
+
+    path = tmp_path / "scored.csv"
+    path.write_text("start_s,end_s,kind,plm\n10,12,lm,plm\n30,32,lm,Yes\n50,52,lm,0\n70,72,lm,\n")
+    assert read_events(path)["plm"].tolist() == [True, True, False, False]
+    assert read_reference(path).events["plm"].tolist() == [True, True, False, False]
+    path.write_text("start_s,end_s,kind,plm\n10,12,lm,true\n30,32,lm,maybe\n")
+    with pytest.raises(InputError, match=r"line 3, column 'plm': 'maybe'; expected true or false"):
+        read_events(path)
+    with pytest.raises(InputError, match=r"column 'plm': 'maybe'; expected true or false"):
+        read_reference(path)
