@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..config import ConfigError, RULES, list_presets, load_config, preset_path
+from ..config import ConfigError, RULES, list_presets, preset_path
+from .common import add_config_args, add_input_args, config_from_args
 from ..localtime import zone_named
 from ..errors import InputError
 
@@ -51,29 +52,6 @@ class _Status:
     def __call__(self, msg: str) -> None:
         if not self.quiet:
             print(f"[{time.perf_counter() - self.t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
-
-
-def add_config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PRESET|FILE",
-                   help="a bundled preset (see `legtwitch presets`) or a TOML file "
-                        "(default: default, the WASM 2016 rules)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override one threshold, e.g. --set envelope.on_factor=6 (repeatable)")
-    p.add_argument("--rules", choices=sorted(RULES),
-                   help="PLM scoring rules: wasm2016 (default) or aasm2012")
-
-
-def add_input_args(p: argparse.ArgumentParser) -> None:
-    """How to read one recording: --fs, --units, --leg."""
-    p.add_argument("--fs", type=float, metavar="HZ",
-                   help="sampling rate in Hz (default: inferred from the timestamps)")
-    p.add_argument("--units", choices=["g", "mg", "m/s2"],
-                   help="units of x, y, z (default: detected from the median magnitude)")
-    p.add_argument("--leg", default="unknown", choices=["left", "right", "unknown"],
-                   help="which leg the sensor was on (default: unknown)")
-    p.add_argument("--force", action="store_true",
-                   help="use --units and --fs even when the data says otherwise (the median "
-                        "magnitude gives other units, the timestamps another rate)")
 
 
 def _add_recording_args(p: argparse.ArgumentParser) -> None:
@@ -206,13 +184,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_trends(sub, add_config_args)
     add_export(sub, add_config_args)
     return parser
-
-
-def config_from_args(args: argparse.Namespace):
-    # --rules switches the rule set first (it brings that standard's numbers); --set keys,
-    # rules.* included, then apply on top of it.
-    rules = [f"rules.standard={args.rules}"] if args.rules else []
-    return load_config(args.config, rules + list(args.overrides))
 
 
 def _window(rec, args: argparse.Namespace):

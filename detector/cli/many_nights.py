@@ -137,7 +137,7 @@ def add_export(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], No
                         "(default: this computer's; clock_time stays UTC)")
     p.add_argument("--annotations", metavar="FILE",
                    help="write the annotations here (.csv or .tsv)")
-    from . import add_input_args
+    from .common import add_input_args
 
     add_input_args(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -151,7 +151,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                          run_batch)
     from ..localtime import zone_named
     from ..textsafe import printable
-    from . import config_from_args
+    from .common import config_from_args
 
     cfg = config_from_args(args)
     files = expand_inputs(args.inputs)              # a bad pattern fails before a cluster starts
@@ -186,7 +186,7 @@ def cmd_trends(args: argparse.Namespace) -> int:
     from ..diary import read_diary, write_diary_template
     from ..localtime import local_zone, zone_named
     from ..trends import load_nights, night_trends, write_trends
-    from . import config_from_args
+    from .common import config_from_args
 
     if args.template:
         if Path(args.template).exists():
@@ -230,7 +230,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..load import load_recording
     from ..localtime import zone_named
     from ..pipeline import analyze
-    from . import config_from_args
+    from .common import config_from_args
 
     if not args.edf and not args.annotations:
         raise InputError("export: give --edf FILE and/or --annotations FILE")
