@@ -286,7 +286,7 @@ class CategoryConfig(_Section):
     precise_twitch_fs_hz: float = _f(
         50.0, "From min_twitch_fs_hz up to this rate twitches are counted only approximately "
         "(the report and summary.json say so).", 1.0, 1000.0,
-        source="twitch F1 on simulated nights: 0.99 at 50 Hz, 0.90-0.96 at 25 Hz; 0.73 at 25 Hz "
+        source="twitch F1 on simulated nights: 0.99 at 50 Hz, 0.90-0.97 at 25 Hz; 0.73 at 25 Hz "
         "on independently simulated nights")
 
 

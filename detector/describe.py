@@ -192,9 +192,10 @@ def _filtering(cfg: Config, fs_hz: float | None) -> str:
         f"{_n(MIN_REST_S)} s was a resting posture unless it was shorter than "
         f"{_n(cl.lm_max_s)} s and the leg came back from it (the postures before and after it "
         "nearer each other than half its distance from them: the held middle of a leg "
-        "movement). Inside a resting posture the posture was the median of the mean vectors of "
-        f"its blocks within {_n(REST_HALF_BLOCKS)} s, so that a still leg never made a "
-        "movement, whatever posture it held; in between, the posture before (after) each block "
+        "movement). Inside a resting posture the posture before (after) each block was the "
+        f"median of the mean vectors of that posture's blocks within {_n(REST_HALF_BLOCKS)} s "
+        "before (after) it, so that a still leg never made a movement, whatever posture it "
+        "held; in between, the posture before (after) each block "
         "was the resting posture the leg held before (came to rest in after) it. Where a "
         "segment had no resting posture, the median of the mean vectors of the blocks within "
         f"{_n(bp.baseline_window_s)} s before (after) stood in.")

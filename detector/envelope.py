@@ -102,8 +102,8 @@ POSTURE_STEP_G = 0.005
 #: A still stretch shorter than this (s) is not a resting posture: a movement pausing for a moment.
 MIN_REST_S = 2.0
 
-#: Resting posture inside a still stretch: median of the block means within this many blocks
-#: either side (follows a slow drift or a slipping strap without lag).
+#: Resting posture inside a still stretch: median of its block means within this many blocks
+#: before (and after) a block (follows a slow drift or a slipping strap with little lag).
 REST_HALF_BLOCKS = 5
 
 
@@ -172,9 +172,10 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
     The leg rests in postures joined by movements. Still blocks (small spread) in a row, whose
     mean reading does not jump, form a still stretch; a stretch is a resting posture unless it
     is the short held middle of a movement that comes back (see :func:`_rest_postures`). Inside
-    a resting posture both baselines are that posture (the median of the nearby block means), so
-    a still leg is never a movement, whatever posture it holds. In a movement, "before" is the
-    posture the leg rested in before it and "after" the one it comes to rest in.
+    a resting posture the baselines are that posture itself: the median of its block means in
+    the ``REST_HALF_BLOCKS`` before the block ("before") and after it ("after"), so a still leg
+    is never a movement, whatever posture it holds. In a movement, "before" is the posture the
+    leg rested in before it and "after" the one it comes to rest in.
 
     Parameters
     ----------
@@ -248,17 +249,18 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
         plain_b, plain_a = b.fillna(a), a.fillna(b)
         valid = np.isfinite(xb)                          # a block partly in a gap: its samples
         n_valid = valid.sum(axis=2)
-        own = np.where(valid, xb, 0.0).sum(axis=2) / np.maximum(n_valid, 1)
-        own_mean = pd.DataFrame(np.where(n_valid > 0, own, np.nan).T)
+        valid_sum = np.where(valid, xb, 0.0).sum(axis=2)
+        own_mean = pd.DataFrame(np.where(n_valid > 0, valid_sum / np.maximum(n_valid, 1),
+                                         np.nan).T)
         before[missing] = plain_b[missing].fillna(own_mean[missing])
         after[missing] = plain_a[missing].fillna(own_mean[missing])
     before_a = np.array(before.to_numpy(np.float32))
     after_a = np.array(after.to_numpy(np.float32))
     prev_side = np.where(np.isfinite(prev_side), prev_side, next_side)
     next_side = np.where(np.isfinite(next_side), next_side, prev_side)
-    own = rest & np.isfinite(prev_side).all(axis=0)
-    before_a[own] = prev_side[:, own].T
-    after_a[own] = next_side[:, own].T
+    in_rest = rest & np.isfinite(prev_side).all(axis=0)
+    before_a[in_rest] = prev_side[:, in_rest].T
+    after_a[in_rest] = next_side[:, in_rest].T
     return before_a, after_a
 
 

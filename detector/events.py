@@ -139,8 +139,9 @@ def merge_bouts(starts: np.ndarray, ends: np.ndarray, long_min: int, max_gap: in
 
     With ``acc_g`` (the filtered reading, gravity included), a pause in which the leg rests
     where it was before the first burst or where it is after the second keeps them apart (see
-    :func:`short_burst_is_complete`): the rules keep movements more than 0.5 s apart separate,
-    and only a pause in the middle of one bout (standing while getting up) is bridged.
+    :func:`short_burst_is_complete`; ``probe`` samples on the far side of each burst give its
+    resting posture): the rules keep movements more than 0.5 s apart separate, and only a pause
+    in the middle of one bout (standing while getting up) is bridged.
 
     Returns
     -------
@@ -219,16 +220,16 @@ def event_features(acc_g: np.ndarray, posture: PostureTrack, envelope_g: np.ndar
     owner = np.repeat(np.arange(k), length)
     idx = starts[owner] + (np.arange(total) - first[owner])     # every event sample
 
-    vals = envelope_g[idx]
-    peak = np.maximum.reduceat(vals, first)
+    env_in = envelope_g[idx]
+    peak = np.maximum.reduceat(env_in, first)
     # where the peak lies: the first sample reaching it, in seconds from the start
-    pos = np.where(vals >= peak[owner], np.arange(total), total)
+    pos = np.where(env_in >= peak[owner], np.arange(total), total)
     first_at = np.minimum.reduceat(pos, first)
     first_at = np.where(first_at < total, first_at, first)
     peak_offset = (first_at - first) / fs_hz
     # how far it has died away: the largest envelope in the event's second half over its peak
     late = (np.arange(total) - first[owner]) >= (length[owner] // 2)
-    late_peak = np.maximum.reduceat(np.where(late, vals, -np.inf), first)
+    late_peak = np.maximum.reduceat(np.where(late, env_in, -np.inf), first)
     tail_ratio = np.where(peak > 0, np.maximum(late_peak, 0.0) / np.where(peak > 0, peak, 1),
                           0.0)
 

@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from .classify import kinds_from_features
-from .config import ClassifyConfig, Config, RulesConfig
+from .config import Config, RulesConfig
 from .envelope import PostureTrack
 from .events import (MIN_SEGMENT_S, POSTURE_PROBE_S, ROTATION_SMOOTH_S, event_features,
                      merge_bouts)
@@ -67,7 +67,7 @@ from .stream_front import ENV, FILT, LEVEL, OFF, ON, POST, SignalFront
 from .stream_plm import LivePlm
 from .thresholds import hysteresis, refine_edges
 
-__all__ = ["LiveEvent", "StreamingDetector", "stream_benchmark", "classify_kinds",
+__all__ = ["LiveEvent", "StreamingDetector", "stream_benchmark",
            "near_segment_edge", "EVENT_TABLE_COLUMNS"]
 
 #: Columns of :meth:`StreamingDetector.events` (those of ``find_movements().events``).
@@ -427,9 +427,8 @@ class StreamingDetector:
             return []
         # the bout merge bridges a pause only where the leg did not rest where the shorter
         # burst started or ended (the offline rule, on the window's filtered reading)
-        filt = np.ascontiguousarray(fr.view(FILT, w0, w0 + min(n, end - w0)).T)
         ev_s, ev_e = merge_bouts(g_s[:n_closed], g_e[:n_closed], self._long, self._bout,
-                                 acc_g=filt, probe=self._probe)
+                                 acc_g=fr.view(FILT, w0, end).T, probe=self._probe)
         # Which events are settled: nothing later can join them (bout merge) and their
         # surroundings are known.
         if final:
@@ -499,9 +498,9 @@ class StreamingDetector:
         decided &= (e + self._half <= h1) | final    # the orientation needs 0.25 s after it
         rot = cols["rotation_deg"].astype(float)
         low = cols["low_freq_share"].astype(float)
-        table = {"kind": classify_kinds((e - s) / self.fs, peak, rot, ctx, low, cl,
-                                        cols["peak_offset_s"].astype(float),
-                                        cols["tail_ratio"].astype(float)),
+        kind, _ = kinds_from_features((e - s) / self.fs, peak, rot, ctx, low,
+                                      cols["peak_offset_s"], cols["tail_ratio"], cl)
+        table = {"kind": kind,
                  "peak_g": peak, "rotation_deg": rot, "low_freq_share": low,
                  "context_g": cols["context_g"].astype(float),
                  "at_gap": (s == fr.seg0) | ((e == seg_end) if seg_end is not None else False)}
@@ -578,16 +577,6 @@ class StreamingDetector:
         out += [LiveEvent("plm_series", u.start_s, u.end_s, u.end_s - u.start_s, float("nan"),
                           u.series, u.n_lm, now, u.revised) for u in updates]
         return out
-
-
-def classify_kinds(duration_s: np.ndarray, peak_g: np.ndarray, rotation_deg: np.ndarray,
-                   context_g: np.ndarray, low_freq_share: np.ndarray,
-                   config: ClassifyConfig, peak_offset_s: np.ndarray | None = None,
-                   tail_ratio: np.ndarray | None = None) -> np.ndarray:
-    """:func:`detector.classify.kinds_from_features`: the kind of each event, or None for
-    mattress vibration (the offline rule itself)."""
-    return kinds_from_features(duration_s, peak_g, rotation_deg, context_g, low_freq_share,
-                               peak_offset_s, tail_ratio, config)[0]
 
 
 def _median_bounds(vals: np.ndarray, unknown: int) -> tuple[float, float]:

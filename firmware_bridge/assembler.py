@@ -902,9 +902,13 @@ class Assembler:
 
     def _reject(self, chain: _Chain, reason: str) -> None:
         for q in chain.packets:
-            self.counters.implausible += 1
-            self.counters.packets -= 1
-            self._bad(len(q.payload), f"{chain.why}; not confirmed ({reason})", q.arrival)
+            self._implausible(q, f"{chain.why}; not confirmed ({reason})")
+
+    def _implausible(self, q: _Pending, why: str) -> None:
+        """Count a decoded packet as implausible: a bad packet, no longer a good one."""
+        self.counters.implausible += 1
+        self.counters.packets -= 1
+        self._bad(len(q.payload), why, q.arrival)
 
     def _expire_chains(self) -> None:
         if not self._chains or self.last_host_s is None:
@@ -1048,10 +1052,8 @@ class Assembler:
         counts = b.counts
         dev_first = float(b.device_time_s)
         if self._index_disagrees_with_clock(j0, dev_first, int(b.n), fs):
-            self.counters.implausible += 1
-            self.counters.packets -= 1
-            self._bad(len(p.payload), f"sample index {j0:,} disagrees with its device time, "
-                      "which follows on from the last packet", p.arrival)
+            self._implausible(p, f"sample index {j0:,} disagrees with its device time, which "
+                              "follows on from the last packet")
             return []
         if j0 < self._s_next:  # overlaps what is recorded: keep the new part
             trim = self._s_next - j0

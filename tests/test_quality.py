@@ -4,42 +4,19 @@ PLM index within 10 %, and no event on an hour of noise with bed-partner vibrati
 
 from __future__ import annotations
 
-import functools
-
 import pytest
+from scored_nights import pooled_f1, scored
 
-from detector.clean import clean
-from detector.evaluate import compare_detection, plm_index_error
-from detector.pipeline import analyze
-from detector.simulate import simulate_night
+from detector.evaluate import plm_index_error
 
 SEEDS = (0, 1, 2)
-HOURS = 1.0
-
-
-@functools.lru_cache(maxsize=None)
-def scored(scenario: str, seed: int):
-    night = simulate_night(scenario, hours=HOURS, fs_hz=100.0, seed=seed)
-    s = night.samples
-    rec = clean(s["timestamp"].to_numpy(), s[["x", "y", "z"]].to_numpy(), source=scenario)
-    result = analyze(rec)
-    return night, result, compare_detection(result.events, night.truth, tolerance_s=1.0)
-
-
-def pooled_f1(scenario: str, kind: str) -> tuple[float | None, int]:
-    tp = fp = fn = 0
-    for seed in SEEDS:
-        row = scored(scenario, seed)[2].set_index("kind").loc[kind]
-        tp, fp, fn = tp + int(row["tp"]), fp + int(row["fp"]), fn + int(row["fn"])
-    denom = 2 * tp + fp + fn
-    return (2 * tp / denom if denom else None), tp + fn
 
 
 @pytest.mark.parametrize("scenario", ["healthy", "plmd", "twitchy", "rls"])
 def test_leg_movements_twitches_and_plm_are_found(scenario):
-    f1_lm, n_lm = pooled_f1(scenario, "lm")
-    f1_tw, n_tw = pooled_f1(scenario, "twitch")
-    f1_plm, n_plm = pooled_f1(scenario, "plm")
+    f1_lm, n_lm = pooled_f1(scenario, "lm", SEEDS)
+    f1_tw, n_tw = pooled_f1(scenario, "twitch", SEEDS)
+    f1_plm, n_plm = pooled_f1(scenario, "plm", SEEDS)
     assert n_lm > 5 and n_tw > 5, "the scenario must exercise both kinds"
     assert f1_lm >= 0.95, f"LM F1 {f1_lm:.3f} over {n_lm} LMs"
     assert f1_tw >= 0.90, f"twitch F1 {f1_tw:.3f} over {n_tw} twitches"

@@ -9,7 +9,6 @@ scenarios for the same situations (seeds 0-1; the quality benchmark uses other s
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 import pandas as pd
@@ -17,14 +16,13 @@ import pytest
 
 from detector.category import categorize
 from detector.classify import kinds_from_features
-from detector.clean import clean
 from detector.config import ClassifyConfig
-from detector.evaluate import compare_detection
 from detector.events import find_movements, merge_bouts
 from detector.pipeline import analyze, settling_rates
 from detector.recording import Recording
-from detector.simulate import SCENARIOS, simulate_night
-from tests.synth import quantise, rest, ring, rotate, shake, shift, turn_over, twitch, vibration
+from detector.simulate import SCENARIOS
+from scored_nights import counts, pooled_f1, scored
+from synth import quantise, rest, ring, rotate, shake, shift, turn_over, twitch, vibration
 
 FS = 100.0
 
@@ -220,48 +218,33 @@ def test_the_twitch_index_says_how_far_it_can_be_trusted(fs, approximate, reliab
 
 # ------------------------------------------------------------------ the scenarios
 
-@functools.lru_cache(maxsize=None)
-def _scored(scenario: str, seed: int):
-    night = simulate_night(scenario, hours=1.0, fs_hz=100.0, seed=seed)
-    s = night.samples
-    rec = clean(s["timestamp"].to_numpy(), s[["x", "y", "z"]].to_numpy(), source=scenario)
-    result = analyze(rec)
-    return night, result, compare_detection(result.events, night.truth,
-                                            tolerance_s=1.0).set_index("kind")
-
-
-def _pooled(scenario: str, kind: str) -> tuple[float, int]:
-    tp = fp = fn = 0
-    for seed in (0, 1):
-        row = _scored(scenario, seed)[2].loc[kind]
-        tp, fp, fn = tp + int(row["tp"]), fp + int(row["fp"]), fn + int(row["fn"])
-    return 2 * tp / max(2 * tp + fp + fn, 1), tp + fn
+SEEDS = (0, 1)
 
 
 @pytest.mark.parametrize("scenario", ["restless_start", "plm_shifts", "partner", "loose_strap",
                                       "turnovers"])
 def test_each_real_world_scenario_is_detected(scenario):
     assert scenario in SCENARIOS
-    f1_lm, n_lm = _pooled(scenario, "lm")
-    f1_plm, n_plm = _pooled(scenario, "plm")
+    f1_lm, n_lm = pooled_f1(scenario, "lm", SEEDS)
+    f1_plm, n_plm = pooled_f1(scenario, "plm", SEEDS)
     assert n_lm > 30 and n_plm > 15, "the scenario must exercise LMs and PLMs"
     assert f1_lm >= 0.95, f"LM F1 {f1_lm:.3f}"
     assert f1_plm >= 0.95, f"PLM F1 {f1_plm:.3f}"
-    false_lm = sum(int(_scored(scenario, s)[2].loc["lm", "fp"]) for s in (0, 1))
+    false_lm = counts(scenario, "lm", SEEDS)[1]
     assert false_lm <= 3, f"{false_lm} false LMs in 2 h"
 
 
 def test_the_loose_strap_scenario_keeps_its_twitches():
-    f1, n = _pooled("loose_strap", "twitch")
+    f1, n = pooled_f1("loose_strap", "twitch", SEEDS)
     assert n > 40 and f1 >= 0.90, f"twitch F1 {f1:.3f} over {n}"
 
 
 def test_the_scenarios_contain_their_situation():
-    night, _, _ = _scored("turnovers", 0)
+    night, _, _ = scored("turnovers", 0)
     assert night.info["n_neighbour_lms"] > 0
-    night, _, _ = _scored("restless_start", 0)
+    night, _, _ = scored("restless_start", 0)
     assert night.info["n_steps"] > 0 and (night.truth["origin"] == "step").any()
-    night, _, _ = _scored("partner", 0)
+    night, _, _ = scored("partner", 0)
     assert (night.vibrations["peak_g"] >= 0.06).any()
 
 

@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector.classify import classify_events
+from detector.classify import classify_events, kinds_from_features
 from detector.clean import clean
 from detector.config import RULES, ClassifyConfig
 from detector.events import find_movements
 from detector.plm import score_plm
 from detector.recording import InputError, Recording
 from detector.simulate import simulate_night
-from detector.stream import (LiveEvent, StreamingDetector, _median_bounds, classify_kinds,
+from detector.stream import (LiveEvent, StreamingDetector, _median_bounds,
                              near_segment_edge, stream_benchmark)
 from detector.stream_plm import LivePlm
 from synth import rest, rotate, turn_over, twitch
@@ -291,21 +291,26 @@ def test_explicit_start_index_leaves_a_gap():
 
 
 # ----------------------------------------------------------------------- pieces and checks
-def test_classify_kinds_is_classify_events():
+def test_the_live_array_rule_is_classify_events():
+    # the live detector classifies arrays with kinds_from_features; classify_events must hand
+    # it every column (the ring test's peak_offset_s and tail_ratio included) in its place
     rng = np.random.default_rng(0)
     n = 400
     table = pd.DataFrame({
-        "duration_s": rng.choice([0.2, 0.5, 0.7, 1.0, 3.0, 10.0, 10.01, 20.0], n),
+        "duration_s": rng.choice([0.2, 0.5, 0.7, 1.0, 1.4, 3.0, 10.0, 10.01, 20.0], n),
         "peak_g": rng.choice([0.02, 0.059, 0.06, 0.3], n),
         "rotation_deg": rng.choice([0.2, 1.0, 5.0], n),
         "context_g": rng.choice([0.002, 0.01, 0.02, np.inf], n),
-        "low_freq_share": rng.choice([0.2, 0.5, 0.9], n)})
+        "low_freq_share": rng.choice([0.2, 0.5, 0.9], n),
+        "peak_offset_s": rng.choice([0.1, 0.9], n),
+        "tail_ratio": rng.choice([0.2, 0.9], n)})
     cfg = ClassifyConfig()
     kept, _ = classify_events(table.assign(_i=np.arange(n)), cfg)
     expected = np.full(n, None, object)
     expected[kept["_i"].to_numpy()] = kept["kind"].to_numpy()
-    got = classify_kinds(*(table[c].to_numpy() for c in (
-        "duration_s", "peak_g", "rotation_deg", "context_g", "low_freq_share")), cfg)
+    got, _ = kinds_from_features(*(table[c].to_numpy() for c in (
+        "duration_s", "peak_g", "rotation_deg", "context_g", "low_freq_share", "peak_offset_s",
+        "tail_ratio")), cfg)
     assert list(got) == list(expected)
     assert {None, "twitch", "lm", "sustained"} <= set(got)
 
