@@ -21,7 +21,7 @@ What a scorer would do, and so what is done here:
   ``Lights On``: as EDF+ (annotations only, no signals) and as a CSV event list
   (``start_time,duration,event``, clock times, the PSG start in a ``# start_time`` comment).
 
-Read either with ``detector.reference.read_reference(path, recording=...)``: both give the same
+Read either with ``detector.score.reference.read_reference(path, recording=...)``: both give the same
 events on the accelerometer's time axis.
 """
 

@@ -7,9 +7,10 @@ Steps, each callable on its own::
     result = analyze(rec, load_config("default"))      # band-pass, envelope, thresholds, rules
     result.summary(); result.events; result.plot_night()
 
-Lower-level steps: :func:`detector.filters.bandpass`, :func:`detector.envelope.movement_envelope`,
-:func:`detector.thresholds.noise_floor`, :func:`detector.thresholds.hysteresis`,
-:func:`detector.events.find_movements`, :func:`detector.plm.score_plm`.
+Lower-level steps: :func:`detector.detect.filters.bandpass`,
+:func:`detector.detect.envelope.movement_envelope`,
+:func:`detector.detect.thresholds.noise_floor`, :func:`detector.detect.thresholds.hysteresis`,
+:func:`detector.detect.recipe.find_movements`, :func:`detector.score.plm.score_plm`.
 
 In a notebook, one call gives a results object that re-detects in a fraction of a second::
 
@@ -23,37 +24,45 @@ Not a diagnosis: see the README for what an accelerometer cannot see.
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from detector.moved import install as _install_moved_paths
+from detector.version import __version__
+
+_install_moved_paths()
 
 #: Public name -> the module that defines it. The modules are imported on first use, so that
 #: ``import detector`` (and the ``legtwitch`` command line, whose ``--help`` needs none of them)
 #: does not load numpy, pandas, scipy and matplotlib up front.
 _PUBLIC = {
-    "compare_events": "compare", "Config": "config", "ConfigError": "config",
-    "load_config": "config", "find_movements": "events", "load_recording": "load",
-    "analyze": "pipeline", "merge_bilateral": "plm", "score_plm": "plm",
-    "InputError": "errors", "Recording": "recording", "Reference": "reference",
-    "read_reference": "reference", "simulate_night": "simulate",
-    "MovementResults": "tuning", "detect_movements": "tuning",
+    "compare_events": "tuning.compare", "Config": "config", "ConfigError": "config",
+    "load_config": "config", "find_movements": "detect", "load_recording": "io.load",
+    "analyze": "analysis", "analyze_file": "analysis", "merge_bilateral": "score.plm",
+    "score_plm": "score.plm", "InputError": "errors", "Recording": "io.recording",
+    "Reference": "score.reference", "read_reference": "score.reference", "simulate_night": "sim",
+    "NightResult": "tuning.results", "MovementResults": "tuning.results",
+    "detect_movements": "tuning.results", "sweep": "tuning.sweep", "best_params": "tuning.sweep",
+    "summarize_sweep": "tuning.sweep", "write_outputs": "analysis",
 }
 
 __all__ = ["Config", "ConfigError", "InputError", "MovementResults", "Recording", "analyze",
            "compare_events", "detect_movements", "find_movements", "load_config", "load_recording",
            "merge_bilateral", "read_reference", "Reference", "score_plm", "simulate_night",
-           "__version__"]
+           "NightResult", "analyze_file", "best_params", "summarize_sweep", "sweep",
+           "write_outputs", "__version__"]
 
 if TYPE_CHECKING:
-    from .compare import compare_events
-    from .config import Config, ConfigError, load_config
-    from .errors import InputError
-    from .events import find_movements
-    from .load import load_recording
-    from .pipeline import analyze
-    from .plm import merge_bilateral, score_plm
-    from .recording import Recording
-    from .reference import Reference, read_reference
-    from .simulate import simulate_night
-    from .tuning import MovementResults, detect_movements
+    from detector.tuning.compare import compare_events
+    from detector.config import Config, ConfigError, load_config
+    from detector.errors import InputError
+    from detector.detect.recipe import find_movements
+    from detector.io.load import load_recording
+    from detector.analysis import analyze
+    from detector.score.plm import merge_bilateral, score_plm
+    from detector.io.recording import Recording
+    from detector.score.reference import Reference, read_reference
+    from detector.sim.night import simulate_night
+    from detector.tuning.results import MovementResults, NightResult, detect_movements
+    from detector.tuning.sweep import best_params, summarize_sweep, sweep
+    from detector.analysis import analyze_file, write_outputs
 
 
 def __getattr__(name: str) -> Any:

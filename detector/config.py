@@ -451,15 +451,6 @@ class Config:
             data[section][key] = value
         return Config.from_dict(data, origin="overrides")
 
-    def describe(self, fs_hz: float | None = None) -> str:
-        """A methods paragraph for a paper: every step, threshold and rule, with citations.
-
-        See :func:`detector.describe.describe`.
-        """
-        from .describe import describe
-
-        return describe(self, fs_hz=fs_hz)
-
     def to_toml(self, path: str | Path | None = None) -> str:
         """Render the configuration as a TOML preset, documenting each key and its source.
 
@@ -476,7 +467,7 @@ class Config:
         """
         text = self._toml_text()
         if path is not None:
-            from .fileio import write_private
+            from detector.fileio import write_private
 
             write_private(Path(path), text)
         return text
@@ -551,3 +542,16 @@ def load_config(source: str | Path | None = None, overrides: list[str] | tuple[s
             raise ConfigError(f"{origin}: not valid TOML ({exc})") from None
         cfg = Config.from_dict(data, origin=origin)
     return cfg.with_overrides(list(overrides)) if overrides else cfg
+
+
+def as_config(config: Config | str | Path | Mapping[str, Any] | None) -> Config:
+    """A :class:`Config` from a Config, a preset name, a TOML path or nested ``{section: {key:
+    value}}`` data; ``None`` is the default (WASM 2016) preset."""
+    if config is None or isinstance(config, Config):
+        return config or Config()
+    if isinstance(config, (str, Path)):
+        return load_config(config)
+    if isinstance(config, Mapping):
+        return Config.from_dict(config)
+    raise ConfigError(f"config: expected a Config, a preset name, a TOML path or a dict, got "
+                      f"{type(config).__name__}")

@@ -29,8 +29,8 @@ def record_benchmark(hours: float = 8.0, fs_hz: float = 100.0, per_packet: int =
         packet), ``ingest_realtime_factor`` (signal seconds per ingest second), ``finalize_s``,
         ``recover_s``, ``log_mb`` (raw log size), ``recording_mb``.
     """
-    from .legaccel import LegAccelPacket, encode_packet
-    from .store import NightStore, recover
+    from firmware_bridge.protocols.legaccel import LegAccelPacket, encode_packet
+    from firmware_bridge.store import NightStore, recover
 
     rng = np.random.default_rng(seed)
     n = int(hours * 3600 * fs_hz)

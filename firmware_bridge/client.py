@@ -2,8 +2,9 @@
 
 :class:`SensorLink` connects to a sensor, discovers its services, subscribes to its data and control
 characteristics, starts the accelerometer stream and then watches the link. After any disconnect it
-reconnects forever with capped exponential back-off, rediscovers services, re-subscribes and restarts
-the stream; a watchdog treats a link that is connected but silent for ``watchdog_s`` as lost.
+reconnects forever with capped exponential back-off, rediscovers services, re-subscribes and
+restarts the stream; a watchdog treats a link that is connected but silent for ``watchdog_s`` as
+lost.
 
 The notification callbacks only put ``(label, kind, host_time_s, payload)`` on an
 :class:`asyncio.Queue` (the advice of bleak's maintainers): decoding, loss accounting and storage
@@ -13,7 +14,7 @@ them in the order they happened.
 
 bleak is used unmodified. ``backend`` is passed through to ``BleakScanner`` and ``BleakClient``:
 ``None`` (real hardware) selects bleak's own platform backend; the virtual sensor uses the
-``(scanner, client)`` classes of :func:`firmware_bridge.bumble_backend.bumble_backends`.
+``(scanner, client)`` classes of :func:`firmware_bridge.sim.bumble_backend.bumble_backends`.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .constants import (BATTERY_LEVEL_UUID, FIRMWARE_REVISION_UUID, LEGACCEL_CONTROL_UUID,
-                        LEGACCEL_DATA_UUID, LEGACCEL_SERVICE_UUID, MANUFACTURER_NAME_UUID,
-                        MODEL_NUMBER_UUID, PMD_CONTROL_UUID, PMD_DATA_UUID, PMD_SERVICE_UUID,
-                        SERIAL_NUMBER_UUID)
+from firmware_bridge.protocols.base import StreamError
+from firmware_bridge.protocols.constants import (BATTERY_LEVEL_UUID, FIRMWARE_REVISION_UUID,
+                                                 MANUFACTURER_NAME_UUID, MODEL_NUMBER_UUID,
+                                                 SERIAL_NUMBER_UUID)
+from firmware_bridge.protocols.sensors import protocol_named
+from firmware_bridge.protocols.sensors import protocol_of as announced_protocol
 
 __all__ = ["LinkConfig", "SensorLink", "StreamError", "DATA", "CONTROL", "EVENT", "Backend",
            "scan_sensors", "protocol_of"]
@@ -40,10 +43,6 @@ DATA, CONTROL, EVENT = 1, 2, 3
 
 #: ``(scanner_class, client_class)`` for bleak's ``backend=``, or None for bleak's own.
 Backend = "tuple[type, type] | None"
-
-
-class StreamError(RuntimeError):
-    """The sensor refused to start or answered the control point with an error."""
 
 
 @dataclass(frozen=True)
@@ -80,12 +79,8 @@ class LinkConfig:
 
 def protocol_of(service_uuids: list[str] | tuple[str, ...], name: str | None) -> str | None:
     """Which supported protocol an advertisement announces: ``legaccel``, ``polar`` or None."""
-    uuids = {u.lower() for u in service_uuids}
-    if LEGACCEL_SERVICE_UUID in uuids or (name or "").startswith("LegAccel"):
-        return "legaccel"
-    if PMD_SERVICE_UUID in uuids or (name or "").startswith("Polar "):
-        return "polar"
-    return None
+    proto = announced_protocol(service_uuids, name)
+    return None if proto is None else proto.name
 
 
 async def scan_sensors(timeout_s: float = 5.0, backend: Any = None) -> list[dict[str, Any]]:
@@ -131,10 +126,9 @@ class SensorLink:
 
     def __init__(self, address: str, protocol: str, queue: asyncio.Queue, *, label: str = "sensor",
                  config: LinkConfig | None = None, backend: Any = None) -> None:
-        if protocol not in ("legaccel", "polar"):
-            raise ValueError(f"unknown protocol {protocol!r}: expected legaccel or polar")
+        self.proto = protocol_named(protocol)
         self.address = address
-        self.protocol = protocol
+        self.protocol = self.proto.name
         self.queue = queue
         self.label = label
         self.config = config or LinkConfig()
@@ -144,7 +138,6 @@ class SensorLink:
         self._replies: asyncio.Queue = asyncio.Queue()
         self._lost = asyncio.Event()
         self._client: Any = None
-        self._polar_factor = 1.0
 
     # -- callbacks: only enqueue -------------------------------------------------------------
     def _on_data(self, _char: Any, data: bytearray) -> None:
@@ -236,16 +229,14 @@ class SensorLink:
         self._event("connected", address=self.address, name=device.name or "",
                     mtu=int(getattr(client, "mtu_size", 23) or 23), attempt=self.connects)
         services = {s.uuid.lower() for s in client.services}
-        want = LEGACCEL_SERVICE_UUID if self.protocol == "legaccel" else PMD_SERVICE_UUID
+        want = self.proto.service_uuid
         if want not in services:
             raise StreamError(f"{self.address} has no {self.protocol} service ({want}); "
                               "is this the right device and protocol?")
         await self._device_info(client)
         self.last_rx_s = time.time()
-        if self.protocol == "legaccel":
-            await self._start_legaccel(client)
-        else:
-            await self._start_polar(client)
+        started = await self.proto.start(self)
+        self._event("stream_started", protocol=self.protocol, **started)
         self.last_rx_s = time.time()
 
     async def _device_info(self, client: Any) -> None:
@@ -265,7 +256,8 @@ class SensorLink:
             with contextlib.suppress(Exception):
                 await client.start_notify(BATTERY_LEVEL_UUID, self._on_battery)
 
-    async def _reply(self, what: str) -> bytes:
+    async def reply(self, what: str) -> bytes:
+        """The next control point reply (raises StreamError when none comes in time)."""
         try:
             while True:
                 data = await asyncio.wait_for(self._replies.get(), self.config.reply_timeout_s)
@@ -275,82 +267,29 @@ class SensorLink:
             raise StreamError(f"{self.address}: no reply to {what} within "
                               f"{self.config.reply_timeout_s:g} s") from None
 
-    async def _polar_reply(self, what: str) -> Any:
-        """One PMD control point reply, joined across indications flagged "more"."""
-        from . import polar_pmd as pmd
+    # -- what a protocol's start needs of the link (see protocols.sensors.ControlLink) --------
+    @property
+    def fs_hz(self) -> float:
+        """The sample rate asked for (Hz); the sensor's nearest is used."""
+        return self.config.fs_hz
 
-        parts = [pmd.decode_control_response(await self._reply(what))]
-        while parts[-1].more:
-            parts.append(pmd.decode_control_response(await self._reply(what)))
-        return parts[0] if len(parts) == 1 else pmd.join_control_responses(parts)
+    @property
+    def range_g(self) -> float:
+        """The full scale asked for (+-g); the sensor's nearest is used."""
+        return self.config.range_g
 
-    async def _start_legaccel(self, client: Any) -> None:
-        from . import legaccel
+    async def read(self, uuid: str) -> bytes:
+        """Read a characteristic of the connected sensor."""
+        return bytes(await self._client.read_gatt_char(uuid))
 
-        cfg = self.config
-        await client.start_notify(LEGACCEL_CONTROL_UUID, self._on_control)
-        await client.start_notify(LEGACCEL_DATA_UUID, self._on_data)
-        await client.write_gatt_char(LEGACCEL_CONTROL_UUID, legaccel.info_command(),
-                                     response=True)
-        status = legaccel.decode_status(await self._reply("GET_INFO"))
-        legaccel.check_status(status, legaccel.OP_GET_INFO)
-        info = legaccel.DeviceInfo.decode(status.payload)
-        fs = min(info.rates_hz or (cfg.fs_hz,), key=lambda r: abs(r - cfg.fs_hz))
-        rng = min(info.ranges_g or (cfg.range_g,), key=lambda r: abs(r - cfg.range_g))
-        for attempt in range(2):
-            await client.write_gatt_char(LEGACCEL_CONTROL_UUID,
-                                         legaccel.start_command(fs, rng), response=True)
-            status = legaccel.decode_status(await self._reply("START"))
-            if status.status == legaccel.STATUS_ALREADY and attempt == 0:
-                # A stream left running from before the disconnect: restart it for a new session.
-                await client.write_gatt_char(LEGACCEL_CONTROL_UUID, legaccel.stop_command(),
-                                             response=True)
-                await self._reply("STOP")
-                continue
-            legaccel.check_status(status, legaccel.OP_START)
-            start = legaccel.StartReply.decode(status.payload)
-            self._event("stream_started", protocol="legaccel", fs_hz=start.fs_hz,
-                        range_g=start.range_g, scale_g=start.scale_g,
-                        session_id=start.session_id, device_time_us=start.device_time_us)
-            return
+    async def write(self, uuid: str, data: bytes) -> None:
+        """Write a characteristic of the connected sensor, with response."""
+        await self._client.write_gatt_char(uuid, data, response=True)
 
-    async def _start_polar(self, client: Any) -> None:
-        from . import polar_pmd as pmd
-
-        cfg = self.config
-        features = pmd.decode_features(bytes(await client.read_gatt_char(PMD_CONTROL_UUID)))
-        if pmd.MEAS_ACC not in features:
-            raise StreamError(f"{self.address} does not offer an accelerometer stream "
-                              f"(PMD features {sorted(features)})")
-        await client.start_notify(PMD_CONTROL_UUID, self._on_control)
-        await client.start_notify(PMD_DATA_UUID, self._on_data)
-        await client.write_gatt_char(PMD_CONTROL_UUID, pmd.encode_get_settings(pmd.MEAS_ACC),
-                                     response=True)
-        settings = await self._polar_reply("get settings")
-        if settings.error != 0:
-            raise StreamError(f"{self.address}: settings query failed: "
-                              f"{pmd.error_text(settings.error)}")
-        rates = [float(r) for r in settings.settings.get(pmd.SETTING_SAMPLE_RATE, [])] or [cfg.fs_hz]
-        ranges = [int(r) for r in settings.settings.get(pmd.SETTING_RANGE, [])] or [cfg.range_g]
-        fs = min(rates, key=lambda r: abs(r - cfg.fs_hz))
-        rng = min(ranges, key=lambda r: abs(r - cfg.range_g))
-        channels = 3 if pmd.SETTING_CHANNELS in settings.settings else None
-        request = pmd.encode_start(pmd.MEAS_ACC, int(fs), resolution=16, range_g=rng, channels=channels)
-        for attempt in range(2):
-            await client.write_gatt_char(PMD_CONTROL_UUID, request, response=True)
-            reply = await self._polar_reply("start")
-            if reply.error == pmd.ERROR_ALREADY_IN_STATE and attempt == 0:
-                await client.write_gatt_char(PMD_CONTROL_UUID, pmd.encode_stop(pmd.MEAS_ACC),
-                                             response=True)
-                await self._reply("stop")
-                continue
-            if reply.error != 0:
-                raise StreamError(f"{self.address}: start refused: {pmd.error_text(reply.error)}")
-            factor = reply.settings.get(pmd.SETTING_FACTOR, [1.0])
-            self._polar_factor = float(factor[0]) if factor else 1.0
-            self._event("stream_started", protocol="polar", fs_hz=fs, range_g=rng,
-                        factor=self._polar_factor)
-            return
+    async def subscribe(self, control_uuid: str, data_uuid: str) -> None:
+        """Receive the control point's replies and the data notifications."""
+        await self._client.start_notify(control_uuid, self._on_control)
+        await self._client.start_notify(data_uuid, self._on_data)
 
     async def _close(self, polite: bool) -> None:
         """Stop the stream (when asked to stop) and drop the link; never raises."""
@@ -359,15 +298,9 @@ class SensorLink:
             return
         if polite and client.is_connected:
             with contextlib.suppress(Exception):
-                if self.protocol == "legaccel":
-                    from . import legaccel
-                    await asyncio.wait_for(client.write_gatt_char(
-                        LEGACCEL_CONTROL_UUID, legaccel.stop_command(), response=True), 2.0)
-                else:
-                    from . import polar_pmd as pmd
-                    await asyncio.wait_for(client.write_gatt_char(
-                        PMD_CONTROL_UUID, pmd.encode_stop(pmd.MEAS_ACC), response=True), 2.0)
-        for uuid in (LEGACCEL_DATA_UUID, PMD_DATA_UUID):
+                await asyncio.wait_for(client.write_gatt_char(
+                    self.proto.control_uuid, self.proto.stop_command(), response=True), 2.0)
+        for uuid in (self.proto.data_uuid,):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.stop_notify(uuid), 1.0)
         with contextlib.suppress(Exception):

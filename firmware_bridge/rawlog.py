@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from detector.recording import InputError
+from detector.io.recording import InputError
 
 __all__ = ["MAGIC", "FORMAT_VERSION", "HEADER_SIZE", "DATA", "CONTROL", "EVENT", "KINDS",
            "MAX_BODY_BYTES", "Record", "LogDamage", "LogFormatError", "StorageError",

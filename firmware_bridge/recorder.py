@@ -6,7 +6,8 @@ The links' callbacks only enqueue; the consumer, for each item in arrival order:
 1. appends it to that sensor's raw log (:class:`~firmware_bridge.store.NightStore`; fsynced every
    few seconds) *before* anything else happens to it;
 2. decodes it, accounts for lost samples and writes decoded samples to rolling Parquet parts;
-3. pushes the samples into a :class:`~detector.stream.StreamingDetector`, printing each twitch, leg
+3. pushes the samples into a :class:`~detector.live.detector.StreamingDetector`, printing each
+twitch, leg
    movement and PLM series as it is found and appending it to the live ``events.csv``;
 4. prints a status line every few seconds.
 
@@ -31,10 +32,10 @@ from typing import Any, Callable, TextIO
 
 from detector.config import Config
 from detector.fileio import make_private_dir, open_private
-from detector.localtime import zone_named
+from detector.io.localtime import zone_named
 from detector.textsafe import printable
 
-from .client import CONTROL, DATA, LinkConfig, SensorLink
+from firmware_bridge.client import CONTROL, DATA, LinkConfig, SensorLink
 
 __all__ = ["DeviceSpec", "LiveEventLog", "NightRecorder", "record_night", "LIVE_EVENT_COLUMNS",
            "format_status"]
@@ -91,7 +92,7 @@ class LiveEventLog:
             self._fh.flush()
 
     def write(self, ev: Any, t0_unix_s: float, leg: str) -> None:
-        """Append one :class:`detector.stream.LiveEvent`."""
+        """Append one :class:`detector.live.detector.LiveEvent`."""
         def num(x: Any) -> str:
             return "" if x is None or (isinstance(x, float) and not math.isfinite(x)) else (
                 f"{x:.3f}" if isinstance(x, float) else str(x))
@@ -115,7 +116,8 @@ def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]]) -> str:
     >>> format_status(3725, [{"label": "left", "samples": 372500, "rate_hz": 99.9,
     ...     "loss_pct": 0.25, "reconnects": 2, "battery_pct": 87, "twitch": 4, "lm": 31,
     ...     "series": 2, "state": "streaming"}])
-    '01:02:05 | left streaming 372,500 smp 99.9 Hz loss 0.25% reconn 2 batt 87% | 4 twitch 31 LM 2 PLM series'
+    '01:02:05 | left streaming 372,500 smp 99.9 Hz loss 0.25% reconn 2 batt 87% | 4 twitch 31 LM 2
+    PLM series'
 
     Bad packets (undecodable or implausible) and packets whose handling failed are shown when
     there are any: ``... batt 87% bad 3 errors 1 | ...``.
@@ -213,7 +215,7 @@ class NightRecorder:
 
     # -- setup ---------------------------------------------------------------------------------
     def _open(self) -> None:
-        from .store import NightStore
+        from firmware_bridge.store import NightStore
 
         make_private_dir(self.out_dir)
         for spec in self.devices:
@@ -232,7 +234,7 @@ class NightRecorder:
             return
         try:
             if sensor.detector is None:
-                from detector.stream import StreamingDetector
+                from detector.live.detector import StreamingDetector
 
                 tb = sensor.store.timebase
                 fs = tb.fs_hz if tb is not None else (sensor.fs_hz or self.link_config.fs_hz)
@@ -330,7 +332,7 @@ class NightRecorder:
                 for s in self.sensors.values():
                     s.store.tick(now)
             except Exception as exc:
-                from .rawlog import StorageError
+                from firmware_bridge.rawlog import StorageError
 
                 if isinstance(exc, (StorageError, OSError)):
                     self.storage_error = exc
@@ -353,7 +355,7 @@ class NightRecorder:
         failure is counted for the status line and said at most once every 10 s. Storage errors
         go up: they stop the recording cleanly.
         """
-        from .rawlog import StorageError
+        from firmware_bridge.rawlog import StorageError
 
         try:
             self._handle(item)
@@ -464,33 +466,25 @@ def write_night_report(out_dir: Path, paths: dict[str, Path], devices: list[Devi
                        window: tuple[str, str] | None = None, tz: str | None = None) -> int:
     """Offline analysis of the finished recording(s) into ``out_dir/report`` (both legs merged
     by the bilateral rules when there are two sensors). Returns an exit code."""
-    from detector.load import load_recording
-    from detector.output import write_outputs
-    from detector.pipeline import analyze
-    from detector.recording import InputError
+    from detector.analysis import RecordingTooShort, analyze_file
+    from detector.io.recording import InputError
 
     legs = {d.label: d.leg for d in devices}
     labels = list(paths)
     try:
-        recs = [load_recording(paths[lb], leg=legs.get(lb, "unknown"), config=config.clean)
-                for lb in labels]
+        done = analyze_file(paths[labels[0]], Path(out_dir) / "report", config,
+                            other_leg=paths[labels[1]] if len(labels) > 1 else None,
+                            leg=legs.get(labels[0], "unknown"),
+                            other=legs.get(labels[1], "unknown") if len(labels) > 1 else None,
+                            window=window, tz=zone_named(tz), strict_window=False,
+                            min_recording_s=60.0, progress=_window_note(say))
+    except RecordingTooShort:
+        say("report skipped: less than a minute was recorded")
+        return 0
     except InputError as exc:
         say(f"report skipped: {exc}")
         return 1
-    if recs[0].duration_s < 60:
-        say("report skipped: less than a minute was recorded")
-        return 0
-    from detector.restwindow import given_window
-
-    zone = zone_named(tz)
-    try:
-        given = given_window(recs[0], window[0], window[1], zone) if window else None
-    except InputError as exc:
-        say(f"rest window not used ({exc}); it is estimated instead")
-        given = None
-    result = analyze(recs[0], config, other_leg=recs[1] if len(recs) > 1 else None,
-                     window=given, tz=zone)
-    written = write_outputs(result, Path(out_dir) / "report")
+    result, written = done.result, done.paths
     summary = result.summary()
     say(f"night report: {written.get('report', written['summary'])}")
     plmi = summary["plm_index"]
@@ -498,6 +492,14 @@ def write_night_report(out_dir: Path, paths: dict[str, Path], devices: list[Devi
         f"PLM index {'n/a' if plmi is None else f'{plmi:.1f}'}"
         f"/h; pattern: {summary.get('category_title', 'n/a')} (not a diagnosis)")
     return 0
+
+
+def _window_note(say: Callable[[str], None]) -> Callable[[str], None]:
+    """Pass on only the analysis' note that the given rest window was not used."""
+    def note(line: str) -> None:
+        if line.startswith("rest window not used"):
+            say(line)
+    return note
 
 
 def record_night(out_dir: str | Path, devices: list[DeviceSpec], *,

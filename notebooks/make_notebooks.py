@@ -206,7 +206,7 @@ legtwitch writes) exactly as `legtwitch analyze` does; `report=True` adds the HT
 `describe()` writes a methods paragraph for a paper with every threshold and its citation.
 """),
     code("""
-from detector.output import write_outputs
+from detector.analysis import write_outputs
 
 paths = write_outputs(res, OUT / "quickstart", report=False)
 {name: str(path.relative_to(ROOT)) for name, path in paths.items()}
@@ -255,7 +255,7 @@ Runs in about 15 s (the sliders need a live Jupyter session; in a static view th
 """),
     code(SETUP),
     code("""
-from detector.explore import static_panel, threshold_panel
+from detector.tuning.explore import static_panel, threshold_panel
 
 res = lt.detect_movements(SAMPLE, leg="left")
 res
@@ -345,7 +345,7 @@ import io
 import subprocess
 import tempfile
 
-from detector.output import events_csv_text
+from detector.io.outputs import events_csv_text
 
 cols = ["start_s", "end_s", "kind", "plm"]
 with tempfile.TemporaryDirectory(prefix="legtwitch-tuned-") as out_dir:
@@ -414,8 +414,8 @@ during sleep in restless legs syndrome. *Sleep* 2006;29:759-769.
     code("""
 from detector import score_plm
 from detector.config import RULES
-from detector.plots import plot_imi_histograms
-from detector.reference import read_reference
+from detector.report.plots import plot_imi_histograms
+from detector.score.reference import read_reference
 
 res = lt.detect_movements(SAMPLE, leg="left")
 ref = read_reference(ROOT / "datasets" / "sample_night.scoring.edf", recording=res)
@@ -558,10 +558,10 @@ detector does on real nights: for that, use your own scored nights. Runs in abou
 """),
     code(SETUP),
     code("""
-from detector.compare import compare_events
-from detector.reference import read_reference
-from detector.sweep import best_params, summarize_sweep, sweep
-from detector.sweep_plots import plot_error_surface, plot_precision_recall
+from detector.tuning.compare import compare_events
+from detector.score.reference import read_reference
+from detector.tuning.sweep import best_params, summarize_sweep, sweep
+from detector.tuning.sweep_plots import plot_error_surface, plot_precision_recall
 """),
     md("""
 ## 1. Three synthetic nights with their truth

@@ -27,3 +27,21 @@ def pytest_collection_modifyitems(config, items):
 def hardware_sensor(request):
     """(address, protocol) of the real sensor given with --hardware."""
     return request.config.getoption("--hardware"), request.config.getoption("--hardware-protocol")
+
+
+@pytest.fixture(scope="session")
+def simulated_night():
+    """``simulated_night(scenario, hours, fs_hz, seed, **options)``: a simulated night made once
+    per test session for each set of arguments (read-only; see ``tests/nights.py``)."""
+    import nights
+
+    return nights.night
+
+
+@pytest.fixture(scope="session")
+def scored_night():
+    """``scored_night(scenario, seed)``: ``(night, result, comparison)`` of a 1-h 100-Hz night,
+    analysed once per test session (see ``tests/nights.py``)."""
+    import nights
+
+    return nights.scored

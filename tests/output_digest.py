@@ -46,7 +46,7 @@ def _cli(*argv: str) -> str:
 
 def run_all(work: Path) -> None:
     """Write the inputs and every command's outputs into ``work`` (emptied first)."""
-    from detector.simulate import simulate_night, write_simulation
+    from detector.sim.night import simulate_night, write_simulation
 
     if work.exists():
         shutil.rmtree(work)

@@ -1,6 +1,6 @@
 """Small hand-built signals with exactly known events, for detector tests.
 
-Independent of ``detector.simulate`` on purpose: these tests check the detector against the
+Independent of ``detector.sim.night`` on purpose: these tests check the detector against the
 physics (a rotation of gravity, a damped transient), not against our own generator.
 """
 
@@ -47,7 +47,8 @@ def twitch(acc: np.ndarray, fs_hz: float, t0_s: float, amplitude_g: float = 0.15
 
 def turn_over(acc: np.ndarray, fs_hz: float, t0_s: float, duration_s: float, seed: int = 1
               ) -> None:
-    """Turning over: a 90-degree roll over ``duration_s`` with large shaking; the new posture stays."""
+    """Turning over: a 90-degree roll over ``duration_s`` with large shaking; the new posture
+    stays."""
     rng = np.random.default_rng(seed)
     i0 = int(round(t0_s * fs_hz))
     m = int(round(duration_s * fs_hz))

@@ -3,13 +3,13 @@ generator. (Running them top to bottom is ``pytest --nbmake notebooks``.)"""
 
 import importlib.util
 import re
-from pathlib import Path
 
 import pytest
+from repo import REPO
 
 nbformat = pytest.importorskip("nbformat")
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = REPO / "notebooks"
 EXPECTED = ["01_quickstart.ipynb", "02_threshold_tuning.ipynb", "03_validation.ipynb",
             "04_rules.ipynb"]
 

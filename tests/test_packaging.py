@@ -9,8 +9,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from repo import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 
 @pytest.fixture(scope="module")

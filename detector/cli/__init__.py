@@ -1,7 +1,7 @@
 """The ``legtwitch`` command line.
 
-Every sub-command explains itself with ``--help``. Bad input ends with one clear line naming the file
-and what was expected (exit code 2), never a traceback.
+Every sub-command explains itself with ``--help``. Bad input ends with one clear line naming the
+file and what was expected (exit code 2), never a traceback.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..config import ConfigError, RULES, list_presets, preset_path
-from .common import add_config_args, add_input_args, config_from_args
-from ..localtime import zone_named
-from ..errors import InputError
+from detector.config import ConfigError, RULES, list_presets, preset_path
+from detector.cli.common import add_config_args, add_input_args, config_from_args
+from detector.io.localtime import zone_named
+from detector.errors import InputError
 
 __all__ = ["main", "build_parser", "add_config_args", "add_input_args", "config_from_args"]
 
@@ -175,10 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --quality: only this scenario (repeatable)")
     p.add_argument("--json", metavar="FILE", help="with --quality: also write the figures here")
 
-    from firmware_bridge.commands import add_parsers
+    from detector.cli.ble import add_parsers
 
     add_parsers(sub, add_config_args)
-    from .many_nights import add_batch, add_export, add_trends
+    from detector.cli.many_nights import add_batch, add_export, add_trends
 
     add_batch(sub, add_config_args)
     add_trends(sub, add_config_args)
@@ -186,31 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _window(rec, args: argparse.Namespace):
-    """The rest window of --start/--end (None: estimated by the analysis)."""
+def _window(args: argparse.Namespace) -> tuple[str, str] | None:
+    """Lights off and on of --start/--end (None: estimated by the analysis)."""
     start, end = getattr(args, "start", None), getattr(args, "end", None)
-    zone = zone_named(getattr(args, "tz", None))
     if start is None and end is None:
         return None
     if start is None or end is None:
         raise InputError("give both --start (lights off) and --end (lights on), e.g. "
                          "--start 23:00 --end 07:00")
-    from ..restwindow import given_window
-
-    return given_window(rec, start, end, zone)
-
-
-def _load(path: str, args: argparse.Namespace, cfg, say: Callable[[str], None]):
-    from ..load import load_recording
-
-    say(f"reading {path}")
-    rec = load_recording(path, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean,
-                         force=getattr(args, "force", False))
-    info = rec.info
-    say(f"{info.get('n_rows_read', rec.n_samples):,} rows, {rec.fs_hz:g} Hz"
-        f"{' (inferred)' if not info.get('fs_given') else ''}, units {info.get('units', 'g')}, "
-        f"{rec.duration_s / 3600:.2f} h, gaps {rec.gap_s:.0f} s")
-    return rec
+    return start, end
 
 
 def _print_summary(summary: dict) -> None:
@@ -238,26 +222,19 @@ def _print_summary(summary: dict) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace, sample: Path | None = None) -> int:
-    from ..output import write_outputs
-    from ..pipeline import analyze
-    from ..plm import read_respiratory_events
+    from detector.analysis import analyze_file
 
     say = _Status(args.quiet)
     cfg = config_from_args(args)
-    rec = _load(str(sample or args.file), args, cfg, say)
-    other = None
-    if getattr(args, "other_leg", None):
-        leg = {"left": "right", "right": "left"}.get(args.leg, "unknown")
-        other = _load(args.other_leg, argparse.Namespace(**{**vars(args), "leg": leg}), cfg, say)
-    resp = read_respiratory_events(args.respiratory) if getattr(args, "respiratory", None) else None
-    result = analyze(rec, cfg, other_leg=other, respiratory=resp, progress=say,
-                     window=_window(rec, args), tz=zone_named(getattr(args, "tz", None)))
-    say(f"writing {'events.csv, summary.json, report.html' if not args.no_report else 'events.csv, summary.json'}"
-        f" to {args.out}")
-    paths = write_outputs(result, args.out, report=not args.no_report)
+    done = analyze_file(str(sample or args.file), args.out, cfg,
+                        other_leg=getattr(args, "other_leg", None), report=not args.no_report,
+                        leg=args.leg, fs_hz=args.fs, units=args.units,
+                        force=getattr(args, "force", False),
+                        respiratory=getattr(args, "respiratory", None), window=_window(args),
+                        tz=zone_named(getattr(args, "tz", None)), progress=say)
     say("done")
-    _print_summary(result.summary())
-    for name, path in paths.items():
+    _print_summary(done.result.summary())
+    for name, path in done.paths.items():
         print(f"{name:8s} {path}")
     return 0
 
@@ -268,7 +245,7 @@ def _sample_night(say: Callable[[str], None]) -> Path:
     here = Path(__file__).resolve().parent.parent / "datasets" / "sample_night.csv.gz"
     if here.is_file():
         return here
-    from ..simulate import simulate_night, write_simulation
+    from detector.sim.night import simulate_night, write_simulation
 
     import tempfile
     tmp = Path(tempfile.mkdtemp(prefix="legtwitch-demo-")) / "sample_night.csv.gz"
@@ -302,10 +279,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    from ..metrics import night_metrics
-    from ..output import summary_json_text, events_csv_text
-    from ..fileio import make_private_dir, write_private
-    from ..plm import merge_bilateral, read_lm_table, read_respiratory_events, score_plm
+    from detector.score.metrics import night_metrics
+    from detector.io.outputs import summary_json_text, events_csv_text
+    from detector.fileio import make_private_dir, write_private
+    from detector.score.plm import merge_bilateral, score_plm
+    from detector.io.tables import read_lm_table, read_respiratory_events
 
     cfg = config_from_args(args)
     events = read_lm_table(args.file)
@@ -334,7 +312,8 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from ..simulate import SCENARIOS, simulate_night, write_simulation
+    from detector.sim.night import simulate_night, write_simulation
+    from detector.sim.scenarios import SCENARIOS
 
     if args.scenario not in SCENARIOS:
         raise InputError(f"--scenario {args.scenario!r}: expected one of {', '.join(SCENARIOS)}")
@@ -352,7 +331,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..evaluate import compare_detection, format_comparison, plm_index_error, read_events
+    from detector.tuning.evaluate import compare_detection, format_comparison, plm_index_error
+    from detector.io.tables import read_events
 
     det = read_events(args.events)
     summary_path = Path(args.events).with_name("summary.json")
@@ -395,8 +375,8 @@ def _reference_events(path_text: str, summary: dict, rules_name: str | None):
     from datetime import datetime
     from types import SimpleNamespace
 
-    from ..evaluate import read_events
-    from ..reference import read_reference
+    from detector.io.tables import read_events
+    from detector.score.reference import read_reference
 
     path = Path(path_text)
     if path.is_file() and _is_event_table(path):
@@ -417,7 +397,7 @@ def _reference_events(path_text: str, summary: dict, rules_name: str | None):
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from ..describe import describe
+    from detector.report.methods import describe
 
     print(describe(config_from_args(args), fs_hz=args.fs, references=not args.no_references))
     return 0
@@ -435,8 +415,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.quality:
-        from ..quality import QUALITY_SEEDS, run_quality
-        from ..simulate import SCENARIOS
+        from detector.tuning.quality import QUALITY_SEEDS, run_quality
+        from detector.sim.scenarios import SCENARIOS
 
         try:
             seeds = tuple(int(x) for x in args.seeds.split(",")) if args.seeds else QUALITY_SEEDS
@@ -454,7 +434,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return run_quality(hours=args.hours or 2.0, fs_hz=args.fs, seeds=seeds,
                            scenarios=args.scenario,
                            json_path=args.json)
-    from ..bench import run_bench
+    from detector.cli.bench import run_bench
 
     return run_bench(hours=args.hours or 8.0, fs_hz=args.fs, repeat=args.repeat, keep=args.keep)
 
@@ -479,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return COMMANDS[args.command](args)
         if getattr(args, "func", None) is not None:   # commands of the many-nights modules
             return args.func(args)
-        from firmware_bridge.commands import COMMANDS as BLE_COMMANDS
+        from detector.cli.ble import COMMANDS as BLE_COMMANDS
 
         if args.command in ("record", "recover"):
             return BLE_COMMANDS[args.command](args, config_from_args(args))

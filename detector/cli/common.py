@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import RULES, Config, load_config
+from detector.config import RULES, Config, load_config
 
 __all__ = ["add_config_args", "add_input_args", "config_from_args"]
 

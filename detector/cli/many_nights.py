@@ -12,15 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import InputError
+from detector.errors import InputError
 
 __all__ = ["add_batch", "add_trends", "add_export", "cmd_batch", "cmd_trends", "cmd_export",
            "TRENDS_MIN_NIGHTS"]
 
-#: Default of ``trends --min-nights``: :data:`detector.trends.MIN_NIGHTS` (a test keeps the two
-#: equal; importing the trends module here would load scipy before ``--help``).
+#: Default of ``trends --min-nights``: :data:`detector.cohort.trends.MIN_NIGHTS` (a test keeps the
+#: two equal; importing the trends module here would load scipy before ``--help``).
 TRENDS_MIN_NIGHTS = 7
-
 
 BATCH_EXAMPLES = """examples:
   legtwitch batch "nights/*.csv" --out results/          every night, local process pool
@@ -137,7 +136,7 @@ def add_export(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], No
                         "(default: this computer's; clock_time stays UTC)")
     p.add_argument("--annotations", metavar="FILE",
                    help="write the annotations here (.csv or .tsv)")
-    from .common import add_input_args
+    from detector.cli.common import add_input_args
 
     add_input_args(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -147,11 +146,12 @@ def add_export(sub: Any, add_config_args: Callable[[argparse.ArgumentParser], No
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run ``legtwitch batch``; 0 when every night is analysed or skipped, 1 when one failed."""
-    from ..batch import (ProgressBar, dask_executor, expand_inputs, read_windows,
-                         run_batch)
-    from ..localtime import zone_named
-    from ..textsafe import printable
-    from .common import config_from_args
+    from detector.cohort.batch import dask_executor, read_windows, run_batch
+    from detector.cohort.progress import ProgressBar
+    from detector.cohort.nights import expand_inputs
+    from detector.io.localtime import zone_named
+    from detector.textsafe import printable
+    from detector.cli.common import config_from_args
 
     cfg = config_from_args(args)
     files = expand_inputs(args.inputs)              # a bad pattern fails before a cluster starts
@@ -183,10 +183,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_trends(args: argparse.Namespace) -> int:
     """Run ``legtwitch trends``: print the findings and write the page. Returns 0."""
-    from ..diary import read_diary, write_diary_template
-    from ..localtime import local_zone, zone_named
-    from ..trends import load_nights, night_trends, write_trends
-    from .common import config_from_args
+    from detector.io.diary import read_diary, write_diary_template
+    from detector.io.localtime import local_zone, zone_named
+    from detector.cohort.trends import load_nights, night_trends
+    from detector.cohort.trends_page import write_trends
+    from detector.cli.common import config_from_args
 
     if args.template:
         if Path(args.template).exists():
@@ -226,11 +227,10 @@ def cmd_trends(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Run ``legtwitch export``: analyse ``args.night`` and write ``--edf``/``--annotations``."""
-    from ..export_edf import annotation_table, write_annotations, write_edf
-    from ..load import load_recording
-    from ..localtime import zone_named
-    from ..pipeline import analyze
-    from .common import config_from_args
+    from detector.analysis import analyze_file
+    from detector.cli.common import config_from_args
+    from detector.io.edf import annotation_table, write_annotations, write_edf
+    from detector.io.localtime import zone_named
 
     if not args.edf and not args.annotations:
         raise InputError("export: give --edf FILE and/or --annotations FILE")
@@ -242,9 +242,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     night = Path(args.night)
     say(f"reading {night}")
-    rec = load_recording(night, fs_hz=args.fs, units=args.units, leg=args.leg, config=cfg.clean,
-                         force=args.force)
-    result = analyze(rec, cfg, tz=zone_named(args.tz))
+    result = analyze_file(night, None, cfg, leg=args.leg, fs_hz=args.fs, units=args.units,
+                          force=args.force, tz=zone_named(args.tz)).result
     if args.edf:
         info = write_edf(result, args.edf)
         say(f"wrote {info['path']} ({info['n_annotations']} annotations, step "

@@ -1,0 +1,324 @@
+"""``legtwitch bench``: speed and memory figures on a synthetic night (a benchmark, not a test).
+
+Prints, for an 8-hour 100-Hz 3-axis night by default:
+
+- the bare CSV parse with ``pandas.read_csv`` alone (the yardstick),
+- the whole analysis from CSV (load, clean, detect, score, metrics, events.csv + summary.json),
+  and its ratio to the bare parse (target <= 1.5x),
+- the whole analysis from Parquet (target < 1 s),
+- report.html rendering on its own,
+- the peak resident memory of one whole analysis with report, in a fresh process (target < 1 GB),
+- the streaming (live) detector: throughput as a multiple of real time on one core for a 100-Hz
+  sensor (target >= 1000x) and the latency from the end of a movement to its report, in signal
+  seconds (target <= 2 s),
+- the recorder's write path: raw log + decoding + Parquet parts per night, finalize and recover.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from detector.cohort.batch import PRELOAD, run_batch
+from detector.config import Config
+from detector.fileio import make_private_dir
+from detector.live.detector import StreamingDetector
+from detector.live.events import LiveEvent, near_segment_edge
+from detector.parallel import pool_context
+
+__all__ = ["run_bench"]
+
+
+def _median_time(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+_PEAK = """
+import json, resource, sys
+from detector.config import Config
+from detector.io.load import load_recording
+from detector.analysis import analyze
+from detector.analysis import write_outputs
+rec = load_recording(sys.argv[1])
+write_outputs(analyze(rec, Config()), sys.argv[2], report=True)
+print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _rethreshold_rows(path: Path, repeat: int) -> list[tuple[str, str, str]]:
+    """Time :meth:`NightResult.rethreshold` as a notebook slider uses it.
+
+    Each run alternates the on factor between two values (so nothing is a repeat of the previous
+    call) and re-detects, re-classifies and re-scores the whole night.
+    """
+    from detector.tuning.results import detect_movements
+
+    t = time.perf_counter()
+    res = detect_movements(path)
+    t_first = time.perf_counter() - t
+    values = iter([4.5, 5.5] * (repeat + 2))
+    t_threshold = _median_time(lambda: res.rethreshold(on_factor=next(values)), max(repeat, 5))
+    rules = iter(["aasm2012", "wasm2016"] * (repeat + 2))
+    t_rules = _median_time(lambda: res.rethreshold(rules=next(rules)), max(repeat, 5))
+    return [
+        ("detect_movements (notebook, first call)", f"{t_first:6.2f} s", "load + detect + score"),
+        ("  rethreshold(on_factor=...)", f"{t_threshold:6.3f} s",
+         f"{t_first / t_threshold:5.1f}x faster than the first call  (target < 0.3 s)"),
+        ("  rethreshold(rules=...)", f"{t_rules:6.3f} s", ""),
+    ]
+
+
+def run_bench(hours: float = 8.0, fs_hz: float = 100.0, repeat: int = 3,
+              keep: str | None = None) -> int:
+    """Generate a night, time the steps and print the figures.
+
+    Parameters
+    ----------
+    hours, fs_hz : float
+        Size of the synthetic night.
+    repeat : int
+        Runs per timing; the median is printed.
+    keep : str, optional
+        Folder to keep the generated CSV and Parquet in (default: a temporary folder).
+    """
+
+    from detector.config import Config
+    from detector.io.load import load_recording
+    from detector.analysis import write_outputs
+    from detector.analysis import analyze
+    from detector.report.night import render_report
+    from detector.sim.night import simulate_night, write_simulation
+
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="legtwitch-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    csv = work / "bench_night.csv"
+    pq = work / "bench_night.parquet"
+    print(f"generating a {hours:g}-h {fs_hz:g}-Hz 3-axis night in {work} ...", flush=True)
+    night = simulate_night("plmd", hours, fs_hz, seed=1)
+    if not csv.exists():
+        write_simulation(night, csv)
+    if not pq.exists():
+        write_simulation(night, pq)
+    n_rows = len(night.samples)
+    del night
+    print(f"{n_rows:,} rows; CSV {csv.stat().st_size / 1e6:.0f} MB, "
+          f"Parquet {pq.stat().st_size / 1e6:.0f} MB; median of {repeat} runs\n", flush=True)
+
+    cfg = Config()
+    out = work / "out"
+
+    def whole(path: Path) -> Callable[[], object]:
+        return lambda: write_outputs(analyze(load_recording(path), cfg), out, report=False)
+
+    t_parse = _median_time(lambda: pd.read_csv(csv), repeat)
+    t_load = _median_time(lambda: load_recording(csv), repeat)
+    t_csv = _median_time(whole(csv), repeat)
+    t_pq = _median_time(whole(pq), repeat)
+    result = analyze(load_recording(pq), cfg)
+    t_report = _median_time(lambda: render_report(result), max(1, repeat - 1))
+    proc = subprocess.run([sys.executable, "-c", _PEAK, str(pq), str(work / "out_peak")],
+                          capture_output=True, text=True, check=False)
+    peak = json.loads(proc.stdout.strip().splitlines()[-1])["peak_mb"] if proc.returncode == 0 \
+        else float("nan")
+
+    rows = [
+        ("pandas.read_csv alone (yardstick)", f"{t_parse:6.2f} s", ""),
+        ("load + clean from CSV", f"{t_load:6.2f} s", f"{t_load / t_parse:5.2f}x parse"),
+        ("whole analysis from CSV (no report)", f"{t_csv:6.2f} s",
+         f"{t_csv / t_parse:5.2f}x parse  (target <= 1.50x)"),
+        ("whole analysis from Parquet (no report)", f"{t_pq:6.2f} s", "(target < 1 s)"),
+        ("report.html rendering", f"{t_report:6.2f} s", ""),
+        ("peak memory, analysis + report", f"{peak:6.0f} MB", "(target < 1024 MB)"),
+    ]
+    rows += _rethreshold_rows(pq, repeat)
+    from firmware_bridge.bench_record import record_benchmark
+
+    from detector.cli.bench import stream_benchmark
+
+    live = stream_benchmark(hours=hours, fs_hz=fs_hz, packet=35, seed=1)
+    recb = record_benchmark(hours=hours, fs_hz=fs_hz, per_packet=35, work=work)
+    rows += [
+        ("streaming detector, 35-sample packets", f"{live['cpu_s']:6.2f} s",
+         f"{live['realtime_factor']:7.0f}x real time on one core  (target >= 1000x)"),
+        ("  movement end -> event reported", f"{live['latency_p50_s']:6.2f} s",
+         f"median; p95 {live['latency_p95_s']:.2f} s, max {live.get('latency_max_inside_s', live['latency_max_s']):.2f} s of "
+         f"signal  (target <= 2 s; {live['latency_max_s']:.2f} s for a movement cut by a gap, "
+         "known only when data resumes)"),
+        ("recorder ingest (log, decode, parts)", f"{recb['ingest_s']:6.2f} s",
+         f"{recb['ingest_realtime_factor']:7.0f}x real time, {recb['n_packets']:,} packets, "
+         f"log {recb['log_mb']:.0f} MB"),
+        ("recorder finalize -> recording.parquet", f"{recb['finalize_s']:6.2f} s",
+         f"{recb['recording_mb']:.0f} MB"),
+        ("recover from the raw log alone", f"{recb['recover_s']:6.2f} s", ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value}  {note}")
+    from detector.cli.bench import batch_benchmark, format_batch_benchmark
+
+    print()
+    print(format_batch_benchmark(batch_benchmark(n_nights=8, hours=0.5, workers=(1, 2))))
+    return 0
+
+
+def batch_benchmark(n_nights: int = 8, hours: float = 0.5, workers: Sequence[int] = (1, 2), *,
+                    fs_hz: float = 100.0, keep: str | Path | None = None) -> dict[str, Any]:
+    """Nights per minute of a batch with 1 and 2 worker processes, against a single analysis.
+
+    Simulated ``plmd`` nights (seeds 0..n-1) are written as CSV. The single analysis (load,
+    analyze, write events.csv and summary.json, in this process, after a warm-up) is timed on
+    each night; each batch runs without reports on a fresh local process pool whose workers are
+    started first (their start-up is reported apart). The report's cost is timed separately on
+    one night.
+
+    Returns
+    -------
+    dict
+        ``n_nights``, ``hours``, ``fs_hz``, ``single_analyze_s`` (median per night),
+        ``report_s`` (writing one report.html), ``batch`` (``{workers: {"elapsed_s",
+        "nights_per_min", "cost_per_night_s"}}``), ``speedup`` (nights/min of the largest
+        worker count over the smallest) and ``cost_ratio`` (per-night cost of the one-worker
+        batch over a single analysis).
+    """
+    import statistics
+
+    from detector.io.load import load_recording
+    from detector.analysis import write_outputs
+    from detector.analysis import analyze
+    from detector.report.night import write_report
+    from detector.sim.night import simulate_night, write_simulation
+
+    tmp = Path(keep) if keep is not None else Path(tempfile.mkdtemp(prefix="legtwitch-batch-"))
+    make_private_dir(tmp)
+    try:
+        files = []
+        for seed in range(n_nights):
+            path = tmp / "nights" / f"night{seed:03d}.csv"
+            make_private_dir(path.parent)
+            write_simulation(simulate_night("plmd", hours, fs_hz, seed), path)
+            files.append(path)
+        cfg = Config()
+        single = []
+        for k, path in enumerate([files[0], *files]):
+            t = time.perf_counter()
+            result = analyze(load_recording(path, config=cfg.clean), cfg)
+            write_outputs(result, tmp / "single" / f"{k}", report=False)
+            if k:                                            # the first run is a warm-up
+                single.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        write_report(result, tmp / "single" / "report.html")
+        report_s = time.perf_counter() - t
+        batch: dict[int, dict[str, float]] = {}
+        startup: dict[int, float] = {}
+        for w in workers:
+            out = tmp / f"batch-{w}"
+            with ProcessPoolExecutor(max_workers=w, mp_context=pool_context(PRELOAD)) as pool:
+                # start every worker first: the first pool of a process also starts the fork
+                # server, which would otherwise count against whichever worker count ran first
+                t = time.perf_counter()
+                list(pool.map(time.sleep, [0.2] * w))
+                startup[int(w)] = time.perf_counter() - t - 0.2
+                t = time.perf_counter()
+                res = run_batch(files, out, cfg, executor=pool, report=False)
+                elapsed = time.perf_counter() - t
+            if res.n_failed:
+                raise RuntimeError(f"batch benchmark: {res.n_failed} nights failed: "
+                                   f"{res.nights[0].get('error')}")
+            batch[int(w)] = {"elapsed_s": elapsed, "nights_per_min": 60.0 * n_nights / elapsed,
+                             "cost_per_night_s": elapsed * w / n_nights,
+                             "pool_start_s": max(startup[int(w)], 0.0)}
+        lo, hi = min(batch), max(batch)
+        single_s = statistics.median(single)
+        return {"n_nights": n_nights, "hours": hours, "fs_hz": fs_hz,
+                "single_analyze_s": single_s, "report_s": report_s, "batch": batch,
+                "speedup": batch[hi]["nights_per_min"] / batch[lo]["nights_per_min"],
+                "cost_ratio": batch[lo]["cost_per_night_s"] / single_s}
+    finally:
+        if keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def format_batch_benchmark(bench: Mapping[str, Any]) -> str:
+    """The lines ``legtwitch bench`` prints for :func:`batch_benchmark`."""
+    lines = [f"batch of {bench['n_nights']} nights ({bench['hours']:g} h at {bench['fs_hz']:g} Hz, "
+             "no reports, local process pool):"]
+    for w, b in sorted(bench["batch"].items()):
+        lines.append(f"  {w} worker{'s' if w > 1 else ' '}  {b['nights_per_min']:7.1f} nights/min "
+                     f"({b['elapsed_s']:.1f} s; starting the pool took "
+                     f"{b.get('pool_start_s', float('nan')):.1f} s more)")
+    lines.append(f"  speed-up {bench['speedup']:.2f}x; cost per night {bench['cost_ratio']:.2f}x a "
+                 f"single analyze ({bench['single_analyze_s']:.2f} s); report.html adds "
+                 f"{bench['report_s']:.2f} s per night")
+    return "\n".join(lines)
+
+
+def stream_benchmark(hours: float = 8.0, fs_hz: float = 100.0, packet: int = 35, seed: int = 1,
+                     scenario: str = "plmd") -> dict[str, Any]:
+    """Time the streaming detector on a simulated night pushed in fixed-size packets.
+
+    Parameters
+    ----------
+    hours : float
+        Length of the simulated night, hours.
+    fs_hz : float
+        Sampling rate, Hz.
+    packet : int
+        Samples per packet.
+    seed : int
+        Seed of :func:`detector.sim.night.simulate_night`.
+    scenario : str
+        Simulated scenario.
+
+    Returns
+    -------
+    dict
+        ``signal_s`` (seconds of signal), ``cpu_s`` (process CPU time spent in ``push`` and
+        ``finish``), ``realtime_factor`` (signal seconds per CPU second), ``n_events``
+        (movements in the final table), ``n_packets``, and the delay from a movement's end to
+        its first report, in signal seconds: ``latency_p50_s``, ``latency_p95_s``,
+        ``latency_max_s`` over all movements, and ``latency_max_inside_s`` over those not ended
+        by a gap (a gap is only known when the samples after it arrive) nor in the first 2 s of
+        a segment (segments are analysed from 2 s on, as offline).
+    """
+    from detector.io.clean import clean
+    from detector.sim.night import simulate_night
+
+    night = simulate_night(scenario, hours=hours, fs_hz=fs_hz, seed=seed)
+    s = night.samples
+    rec = clean(s["timestamp"].to_numpy(), s[["x", "y", "z"]].to_numpy(), fs_hz=fs_hz)
+    det = StreamingDetector(rec.fs_hz, t0_unix_s=rec.t0_unix_s)
+    acc = rec.acc_g
+    segments = rec.segments()
+    packets = [(i, min(i + packet, b)) for a, b in segments for i in range(a, b, packet)]
+    reported: list[LiveEvent] = []
+    t = time.process_time()
+    for a, b in packets:
+        reported += det.push(acc[a:b], a)
+    reported += det.finish()
+    cpu = time.process_time() - t
+    first = [r for r in reported if r.kind != "plm_series" and not r.revised]
+    lat = np.array([r.detected_at_s - r.end_s for r in first])
+    inside = np.array([not near_segment_edge(r, segments, rec.fs_hz) for r in first], bool)
+    q = (lambda p: float(np.percentile(lat, p)) if lat.size else float("nan"))
+    return {"signal_s": rec.duration_s, "cpu_s": cpu,
+            "realtime_factor": rec.duration_s / cpu if cpu > 0 else float("inf"),
+            "n_events": int(len(det.events())), "n_packets": len(packets),
+            "latency_p50_s": q(50), "latency_p95_s": q(95),
+            "latency_max_s": float(lat.max()) if lat.size else float("nan"),
+            "latency_max_inside_s": float(lat[inside].max()) if inside.any() else float("nan")}

@@ -1,0 +1,1 @@
+"""Many nights: batches (resumable, on any executor) and trends with the diary."""

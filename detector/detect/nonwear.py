@@ -1,0 +1,185 @@
+"""Step 0b of analysis: find when the sensor was not on the leg.
+
+A sensor put on late, taken off early, or left on the bedside table for a while must not count
+as a leg at rest: those hours would lower every index per hour of rest. The approach is the one
+actigraphy uses (van Hees et al. 2011, PLoS ONE 6:e22922; 2013, PLoS ONE 8:e61691; GGIR,
+actipy): a long stretch in which the acceleration barely varies on every axis. On the wrist that
+test alone works; a leg can lie perfectly still for long stretches of sleep, so it is adapted: a
+worn shin still shows the body, a ballistocardiographic ripple of a few mg at the heart rate and
+its harmonics (0.6-3.5 Hz), which repeats itself beat after beat; a sensor on a table shows only
+its own noise, which does not.
+
+A block (``block_s``, 5 min) is off the leg when on every axis its standard deviation is below
+``still_sd_g`` (13 mg: no movement, van Hees et al. 2013) and the autocorrelation of its
+0.6-3.5 Hz band-pass at lags of 0.5-1.6 s (37-120 beats per minute) stays below
+``pulse_min_corr`` (0.3). Runs of such blocks lasting at least ``min_s`` (30 min) are non-wear.
+Blocks that are mostly gap are neither. The test is about periodicity, not power, so it does not
+depend on the sensor's noise level or on the low-pass effect of resampling jittered timestamps.
+
+What it cannot see: a sensor strapped to something that pulses (a pet, another person) is
+"worn"; a still leg whose pulse ripple is buried in a very noisy sensor's noise for 30 min or
+more would be called non-wear (the data-quality section lists every period so that it can be
+checked).
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+
+import numpy as np
+
+from detector.config import NonwearConfig
+from detector.io.recording import Recording
+
+__all__ = ["find_nonwear", "find_nonwear_cached", "nonwear_mask", "block_features", "PULSE_BAND_HZ", "PULSE_LAG_S"]
+
+#: Heartbeat ripple and its harmonics (up to the 3rd harmonic of 70 beats/min).
+PULSE_BAND_HZ = (0.6, 3.5)
+#: Beat-to-beat intervals looked at (120 down to 37 beats per minute).
+PULSE_LAG_S = (0.5, 1.6)
+#: A block with less valid data than this share is neither worn nor off.
+_MIN_VALID_SHARE = 0.8
+
+
+def block_features(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: float,
+                   sd_max: float = np.inf) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per block: the largest per-axis standard deviation (g), the largest per-axis pulse
+    autocorrelation, and whether the block has enough valid samples.
+
+    Parameters
+    ----------
+    acc_g : ndarray, shape (n, 3)
+        Acceleration on the recording's grid, g (NaN in gaps).
+    valid : ndarray of bool, shape (n,)
+    fs_hz : float
+    block_s : float
+        Block length, s.
+    sd_max : float
+        Blocks varying more than this (g) cannot be off the leg: their pulse is not computed
+        (NaN), which saves most of the work on a restless night.
+
+    Returns
+    -------
+    sd_g, pulse_corr, usable : ndarray, shape (n_blocks,)
+        ``pulse_corr`` is the largest autocorrelation of the block's 0.6-3.5 Hz band-pass at
+        lags of :data:`PULSE_LAG_S`, over the three axes (NaN where not usable).
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    n = int(round(block_s * fs_hz))
+    m = acc_g.shape[0] // n
+    corr = np.full(m, np.nan)
+    # The pulse band ends at 3.5 Hz: block means of ``dec`` samples (a boxcar, which keeps
+    # white noise white) bring the rate down to 12.5-25 Hz before filtering.
+    dec = max(1, int(fs_hz // 12.5))
+    fs_d = fs_hz / dec
+    high = min(PULSE_BAND_HZ[1], 0.45 * fs_d)
+    sos = butter(4, [PULSE_BAND_HZ[0], high], btype="band", fs=fs_d, output="sos")
+    lags = np.arange(int(PULSE_LAG_S[0] * fs_d), int(PULSE_LAG_S[1] * fs_d) + 1)
+    # Standard deviations of all blocks at once (NaN in gaps ignored), then the pulse only for
+    # the blocks still enough to be off the leg.
+    blocks = acc_g[:m * n].reshape(m, n, 3)
+    share = valid[:m * n].reshape(m, n).mean(axis=1)
+    usable = share >= _MIN_VALID_SHARE
+    sd = np.full(m, np.nan)
+    full = share == 1.0
+    if full.any():  # the common case, without the cost of NaN handling
+        sd[full] = np.std(blocks[full], axis=1).max(axis=1)
+    part = usable & ~full
+    if part.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sd[part] = np.nanstd(blocks[part], axis=1, dtype=np.float64).max(axis=1)
+    for k in np.flatnonzero(usable & (sd < sd_max)):
+        ok = valid[k * n:(k + 1) * n]
+        x = blocks[k].astype(np.float64)
+        mean = np.nanmean(x[ok], axis=0)
+        x = np.where(ok[:, None], x, mean[None, :]) - mean[None, :]
+        m_d = n // dec
+        xd = x[:m_d * dec].reshape(m_d, dec, 3).mean(axis=1)
+        y = sosfiltfilt(sos, xd, axis=0)
+        spec = np.fft.rfft(y, 2 * m_d, axis=0)
+        ac = np.fft.irfft(np.abs(spec) ** 2, axis=0)[:m_d]
+        zero = ac[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(zero > 0, ac[lags].max(axis=0) / zero, 0.0)
+        corr[k] = float(np.max(r))
+    return sd, corr, usable
+
+
+def find_nonwear(recording: Recording, config: NonwearConfig = NonwearConfig()
+                 ) -> list[tuple[float, float]]:
+    """Periods when the sensor was off the leg.
+
+    Parameters
+    ----------
+    recording : Recording
+    config : NonwearConfig
+
+    Returns
+    -------
+    list of (start_s, end_s)
+        Seconds from the recording's first sample, block-aligned, in order; empty when
+        ``config.enabled`` is False.
+    """
+    if not config.enabled:
+        return []
+    fs = recording.fs_hz
+    sd, corr, usable = block_features(recording.acc_g, recording.valid, fs, config.block_s,
+                                      sd_max=config.still_sd_g)
+    off = usable & (sd < config.still_sd_g) & (corr < config.pulse_min_corr)
+    # A block that is mostly gap (the sensor out of radio range on its table, say) belongs to
+    # a non-wear period when the usable blocks on both sides of it are off the leg.
+    idx = np.flatnonzero(usable)
+    if idx.size:
+        for k in np.flatnonzero(~usable):
+            before, after = idx[idx < k], idx[idx > k]
+            if before.size and after.size and off[before[-1]] and off[after[0]]:
+                off[k] = True
+    n_min = int(np.ceil(config.min_s / config.block_s - 1e-9))
+    periods: list[tuple[float, float]] = []
+    k = 0
+    while k < off.size:
+        if not off[k]:
+            k += 1
+            continue
+        j = k
+        while j < off.size and off[j]:
+            j += 1
+        if j - k >= n_min:
+            start = k * config.block_s
+            end = j * config.block_s
+            # The last blocks of a recording that is off the leg run to its end.
+            if j == off.size:
+                end = max(end, recording.duration_s)
+            periods.append((float(start), float(min(end, recording.duration_s))))
+        k = j
+    return periods
+
+
+def nonwear_mask(recording: Recording, periods: list[tuple[float, float]]) -> np.ndarray:
+    """True for grid samples inside the non-wear periods."""
+    mask = np.zeros(recording.n_samples, bool)
+    fs = recording.fs_hz
+    for a, b in periods:
+        mask[int(round(a * fs)):int(round(b * fs))] = True
+    return mask
+
+
+_CACHE: dict[int, tuple[NonwearConfig, list[tuple[float, float]]]] = {}
+
+
+def find_nonwear_cached(recording: Recording, config: NonwearConfig = NonwearConfig()
+                        ) -> list[tuple[float, float]]:
+    """:func:`find_nonwear`, computed once per recording and configuration (re-thresholding in
+    a notebook scores the same recording many times)."""
+    key = id(recording.acc_g)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] == config:
+        return list(hit[1])
+    periods = find_nonwear(recording, config)
+    if hit is None:
+        weakref.finalize(recording.acc_g, _CACHE.pop, key, None)
+    _CACHE[key] = (config, periods)
+    return list(periods)

@@ -1,0 +1,2 @@
+"""Live detection during a recording: the offline detection steps made causal, and live PLM
+series."""

@@ -1,0 +1,1 @@
+"""A virtual sensor on the bumble BLE stack, its faults, and a bleak backend over it."""
