@@ -39,7 +39,7 @@ def _shift_events(det: Detection, offset_s: float) -> pd.DataFrame:
 def analyze(recording: Recording, config: Config | None = None, *,
             other_leg: Recording | None = None, respiratory: pd.DataFrame | None = None,
             progress: Progress | None = None, window: Any = None,
-            tz: Any = None) -> NightResult:
+            tz: Any = None, hypnogram: pd.DataFrame | None = None) -> NightResult:
     """Analyse one night: events, PLM series, metrics, the article category.
 
     Parameters
@@ -88,7 +88,7 @@ def analyze(recording: Recording, config: Config | None = None, *,
     detect_s = time.perf_counter() - t
     say(f"scoring PLM series ({cfg.rules.standard})")
     result = night_result(recording, cfg, det, events, respiratory=respiratory, window=window,
-                          tz=tz)
+                          tz=tz, hypnogram=hypnogram)
     result.info["timings"]["detect_s"] = detect_s
     if other_leg is not None:
         result.info["other_leg"] = other_leg.leg if other_leg.leg != recording.leg else "other"
@@ -139,8 +139,8 @@ def analyze_file(path: str | Path, out: str | Path | None = None, config: Config
                  units: str | None = None, force: bool = False,
                  respiratory: str | Path | pd.DataFrame | None = None,
                  window: Any = None, tz: Any = None, strict_window: bool = True,
-                 min_recording_s: float = 0.0, progress: Progress | None = None
-                 ) -> AnalysedFile:
+                 min_recording_s: float = 0.0, hypnogram: str | Path | None = None,
+                 progress: Progress | None = None) -> AnalysedFile:
     """Load a recording file, analyse it, and write its outputs: the one path every command takes.
 
     Parameters
@@ -174,6 +174,10 @@ def analyze_file(path: str | Path, out: str | Path | None = None, config: Config
         and estimated instead of raising.
     min_recording_s : float
         Raise :class:`RecordingTooShort` for a shorter recording (nothing is written).
+    hypnogram : str or Path, optional
+        A PSG scoring of the same night with its sleep stages (EDF+, RemLogic, NSRR or
+        Profusion XML, a CSV with stage labels), aligned by clock time (its own zone is ``tz``):
+        ``summary.json`` adds PLMS and PLMW, the report shows the hypnogram.
     progress : callable, optional
         Called with a short status line at each step.
 
@@ -193,20 +197,22 @@ def analyze_file(path: str | Path, out: str | Path | None = None, config: Config
     cfg = config or Config()
     say = progress or (lambda _msg: None)
     t = time.perf_counter()
-    rec = _load(path, say, cfg, leg=leg, fs_hz=fs_hz, units=units, force=force)
+    rec = _load(path, say, cfg, leg=leg, fs_hz=fs_hz, units=units, force=force, tz=tz)
     if rec.duration_s < min_recording_s:
         raise RecordingTooShort(f"{path}: {rec.duration_s:.0f} s recorded, less than the "
                                 f"{min_recording_s:g} s needed")
     second = None
     if other_leg is not None:
         other = other or {"left": "right", "right": "left"}.get(leg, "unknown")
-        second = _load(other_leg, say, cfg, leg=other, fs_hz=fs_hz, units=units, force=force)
+        second = _load(other_leg, say, cfg, leg=other, fs_hz=fs_hz, units=units, force=force,
+                       tz=tz)
     load_s = time.perf_counter() - t
     resp = (read_respiratory_events(respiratory) if isinstance(respiratory, (str, Path))
             else respiratory)
     given = _given_window(rec, window, tz, strict_window, say)
+    stages = _hypnogram(hypnogram, rec, tz, say) if hypnogram is not None else None
     result = analyze(rec, cfg, other_leg=second, respiratory=resp, progress=progress,
-                     window=given, tz=tz)
+                     window=given, tz=tz, hypnogram=stages)
     result.info["timings"]["load_s"] = load_s
     paths: dict[str, Path] = {}
     if out is not None:
@@ -228,6 +234,20 @@ def _load(path: str | Path, say: Progress, cfg: Config, **kwargs: Any) -> Record
         f"{' (inferred)' if not info.get('fs_given') else ''}, units {info.get('units', 'g')}, "
         f"{rec.duration_s / 3600:.2f} h, gaps {rec.gap_s:.0f} s")
     return rec
+
+
+def _hypnogram(path: str | Path, rec: Recording, tz: Any, say: Progress) -> pd.DataFrame:
+    """The sleep stages of a PSG scoring, on the recording's time axis."""
+    from detector.score.reference import read_reference
+    from detector.score.sleep import hypnogram_from_annotations
+
+    say(f"reading the sleep stages of {path}")
+    ref = read_reference(path, recording=rec, edf_timezone=tz)
+    stages = hypnogram_from_annotations(ref.other)
+    if not len(stages):
+        raise InputError(f"{path}: no sleep stages in the scoring (expected labels such as "
+                         "SLEEP-S2, Stage 2 sleep, Sleep stage N2, Wake, REM sleep)")
+    return stages
 
 
 def _given_window(rec: Recording, window: Any, tz: Any, strict: bool, say: Progress) -> Any:

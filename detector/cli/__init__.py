@@ -86,13 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("analyze", help="analyse a recorded night (CSV, CSV.gz or Parquet)",
+    p = sub.add_parser("analyze", help="analyse a recorded night (CSV, Parquet, EDF+, device file)",
                        description="Analyse one recorded night. Input: columns timestamp "
                        "(unix seconds or ISO 8601) and x, y, z (g, mg or m/s^2; common aliases "
-                       "such as time, ax/ay/az, acc_x are accepted). Writes events.csv, "
-                       "summary.json and report.html into --out.")
-    p.add_argument("file", help="the recording: .csv, .csv.gz or .parquet")
+                       "such as time, ax/ay/az, acc_x are accepted), EDF+, or a research device "
+                       "file: Axivity .cwa, GENEActiv .bin (pip install \"legtwitch[devices]\"), "
+                       "ActiGraph .gt3x (pip install pygt3x, GPL-3); a device's clock is read in "
+                       "--tz. Writes events.csv, summary.json and report.html into --out.")
+    p.add_argument("file", help="the recording: .csv, .csv.gz, .parquet, .edf, .cwa, .bin or "
+                   ".gt3x")
     _add_recording_args(p)
+    p.add_argument("--hypnogram", metavar="FILE",
+                   help="a PSG scoring of the same night with its sleep stages (EDF+, RemLogic "
+                        "export, NSRR or Profusion XML), aligned by clock time: adds PLMS and "
+                        "PLMW (per hour of sleep and of wake after sleep onset) and the "
+                        "hypnogram to the report")
     add_config_args(p)
 
     p = sub.add_parser("demo", help="analyse the bundled sample night",
@@ -104,9 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rescore", help="apply the PLM rules to an existing LM list",
                        description="Score PLM series on a leg-movement list, e.g. from a PSG "
                        "scorer: a CSV with start_s and end_s (or onset/offset, or start/duration) "
-                       "in seconds, optionally kind and leg. Prints the PLM summary; with --out, "
-                       "writes the scored events.csv and summary.json.")
-    p.add_argument("file", help="CSV of leg movements")
+                       "in seconds, optionally kind and leg; or a PSG scoring (EDF+ annotations, "
+                       "RemLogic event export, NSRR or Profusion XML, a CSV with clock times or "
+                       "labels), whose respiratory events are used and whose sleep stages give "
+                       "PLMS and PLMW. Prints the PLM summary; with --out, writes the scored "
+                       "events.csv and summary.json.")
+    p.add_argument("file", help="CSV of leg movements, or a PSG scoring")
     p.add_argument("--other-leg", metavar="FILE", help="the other leg's LM list (bilateral merge)")
     p.add_argument("--respiratory", metavar="FILE", help="CSV of respiratory events")
     p.add_argument("--rest-h", type=float, metavar="HOURS",
@@ -231,7 +242,8 @@ def cmd_analyze(args: argparse.Namespace, sample: Path | None = None) -> int:
                         leg=args.leg, fs_hz=args.fs, units=args.units,
                         force=getattr(args, "force", False),
                         respiratory=getattr(args, "respiratory", None), window=_window(args),
-                        tz=zone_named(getattr(args, "tz", None)), progress=say)
+                        tz=zone_named(getattr(args, "tz", None)),
+                        hypnogram=getattr(args, "hypnogram", None), progress=say)
     say("done")
     _print_summary(done.result.summary())
     for name, path in done.paths.items():
@@ -283,13 +295,15 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     from detector.io.outputs import summary_json_text, events_csv_text
     from detector.fileio import make_private_dir, write_private
     from detector.score.plm import merge_bilateral, score_plm
-    from detector.io.tables import read_lm_table, read_respiratory_events
+    from detector.io.tables import read_respiratory_events
 
     cfg = config_from_args(args)
-    events = read_lm_table(args.file)
+    events, resp, hypnogram = _scored_movements(args.file, cfg)
     if args.other_leg:
-        events = merge_bilateral(events, read_lm_table(args.other_leg), cfg.rules)
-    resp = read_respiratory_events(args.respiratory) if args.respiratory else None
+        other, _, _ = _scored_movements(args.other_leg, cfg)
+        events = merge_bilateral(events, other, cfg.rules)
+    if args.respiratory:
+        resp = read_respiratory_events(args.respiratory)
     scoring = score_plm(events, cfg.rules, resp)
     ev = scoring.events
     if args.rest_h is not None:
@@ -299,9 +313,21 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     else:
         span_s = float(ev["end_s"].max() - min(ev["start_s"].min(), 0.0)) if len(ev) else 0.0
     metrics = night_metrics(scoring, recording_s=span_s, gap_s=0.0)
+    if hypnogram is not None and len(hypnogram):
+        from detector.score.sleep import sleep_metrics
+
+        metrics.update(sleep_metrics(ev, hypnogram))
     summary = {"rules": cfg.rules.standard, "source": args.file, **metrics,
                "config": {"rules": cfg.rules.to_dict()}}
     _print_summary(summary)
+    if summary.get("tst_h") is not None:
+        def idx(x):
+            return "n/a" if x is None else f"{x:.1f}/h"
+
+        print(f"sleep (from the scoring's stages): TST {summary['tst_h']:.2f} h, WASO "
+              f"{summary['waso_h']:.2f} h; PLMS {summary['n_plms']} (index "
+              f"{idx(summary['plms_index'])}), PLMW {summary['n_plmw']} (index "
+              f"{idx(summary['plmw_index'])})")
     if args.rest_h is None:
         print("indices use first onset to last offset as rest time; give --rest-h for the real one")
     if args.out:
@@ -309,6 +335,36 @@ def cmd_rescore(args: argparse.Namespace) -> int:
         print(f"events   {write_private(out / 'events.csv', events_csv_text(ev))}")
         print(f"summary  {write_private(out / 'summary.json', summary_json_text(summary))}")
     return 0
+
+
+def _scored_movements(path: str, cfg):
+    """A scorer's leg movements, the respiratory events the file holds (or None) and its sleep
+    stages (:func:`detector.score.sleep.hypnogram_from_annotations`; empty without): a CSV of
+    seconds (:func:`detector.io.tables.read_lm_table`), else any scoring
+    :func:`detector.score.reference.read_reference` reads (EDF+ annotations, a RemLogic event
+    export, NSRR or Profusion XML, a CSV with clock times or labels)."""
+    from detector.io.edf_read import edf_kind, file_head
+    from detector.io.psg import psg_kind
+    from detector.io.tables import read_lm_table
+    from detector.score.reference import read_reference
+    from detector.score.sleep import hypnogram_from_annotations
+
+    head = file_head(Path(path))
+    if edf_kind(head, Path(path)) is None and psg_kind(head) is None:
+        try:
+            return read_lm_table(path), None, None
+        except InputError as first:
+            try:
+                ref = read_reference(path, rules=cfg.rules)
+            except InputError:
+                raise first from None
+    else:
+        ref = read_reference(path, rules=cfg.rules)
+    cols = [c for c in ("start_s", "end_s", "duration_s", "leg", "kind") if c in ref.events]
+    events = ref.events[cols].reset_index(drop=True)
+    resp = (ref.respiratory[["start_s", "end_s"]].reset_index(drop=True)
+            if len(ref.respiratory) else None)
+    return events, resp, hypnogram_from_annotations(ref.other)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -344,13 +400,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             summary = json.loads(summary_path.read_text(encoding="utf-8"))
         except (ValueError, OSError):
             summary = {}
-    truth = _reference_events(args.truth, summary, args.rules)
+    truth, hypnogram = _reference_events(args.truth, summary, args.rules)
     rest_h = args.rest_h
     if rest_h is None and summary.get("rest_h") is not None:
         rest_h = summary["rest_h"]
         print(f"rest time {rest_h:.2f} h from {summary_path}")
     table = compare_detection(det, truth, tolerance_s=args.tolerance_s)
     print(format_comparison(table, plm_index_error(det, truth, rest_h=rest_h)))
+    if hypnogram is not None and len(hypnogram):
+        from detector.score.sleep import sleep_metrics
+
+        d, r = sleep_metrics(det, hypnogram), sleep_metrics(truth, hypnogram)
+        if d and r:
+            def idx(x):
+                return "n/a" if x is None else f"{x:.1f}/h"
+
+            print(f"with the reference's sleep stages (TST {r['tst_h']:.2f} h, WASO "
+                  f"{r['waso_h']:.2f} h): PLMS index detected {idx(d['plms_index'])}, reference "
+                  f"{idx(r['plms_index'])}; PLMW index detected {idx(d['plmw_index'])}, "
+                  f"reference {idx(r['plmw_index'])}")
     return 0
 
 
@@ -370,17 +438,20 @@ def _is_event_table(path: Path) -> bool:
 
 
 def _reference_events(path_text: str, summary: dict, rules_name: str | None):
-    """The reference events: an event table as it is, else a scoring read with read_reference,
-    aligned to the recording start in summary.json and scored by the rules when it has no PLMs."""
+    """The reference events and its sleep stages (None for an event table): an event table as it
+    is, else a scoring read with read_reference, aligned to the recording start in summary.json
+    and scored by the rules when it has no PLMs."""
     from datetime import datetime
     from types import SimpleNamespace
 
     from detector.io.tables import read_events
     from detector.score.reference import read_reference
 
+    from detector.score.sleep import hypnogram_from_annotations
+
     path = Path(path_text)
     if path.is_file() and _is_event_table(path):
-        return read_events(path)
+        return read_events(path), None
     recording = None
     if summary.get("start_time"):
         t0 = datetime.fromisoformat(summary["start_time"]).timestamp()
@@ -393,7 +464,7 @@ def _reference_events(path_text: str, summary: dict, rules_name: str | None):
     scored = ref.scored(RULES[name])
     if scored.plm_from == "rules":
         print(f"{path.name}: {len(ref.events)} reference events; PLM series scored by {name}")
-    return scored.events
+    return scored.events, hypnogram_from_annotations(ref.other)
 
 
 def cmd_methods(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from detector.io.recording import InputError
 __all__ = ["expand_inputs", "stem", "safe_name", "night_names", "night_folder"]
 
 #: Suffixes of recordings, longest first (stripped to name a night's folder).
-_SUFFIXES = (".csv.gz", ".csv", ".parquet", ".pq", ".gz")
+_SUFFIXES = (".csv.gz", ".csv", ".parquet", ".pq", ".gz", ".cwa", ".bin", ".gt3x")
 #: Files written by ``legtwitch simulate`` beside a night: not recordings.
 _TRUTH_SUFFIX = ".truth.csv"
 #: Names a night folder may not take: the batch's own files in ``--out``.

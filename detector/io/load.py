@@ -17,6 +17,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +27,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from detector.io.clean import MAX_ABS_G, MAX_FS_HZ, MIN_FS_HZ, clean
 from detector.config import CleanConfig
-from detector.io.recording import InputError, Recording
+from detector.io.clean import MAX_ABS_G, MAX_FS_HZ, MIN_FS_HZ, clean
 from detector.io.columns import (POLAR_EPOCH_COLUMNS, POLAR_EPOCH_UNIX_S, TO_G,
                                  check_units_argument, detect_units, find_columns, looks_numeric,
                                  norm_name, normalize_units, numeric_times)
+from detector.io.devices import is_device_file, read_device_file
+from detector.io.recording import InputError, Recording
 
 __all__ = ["read_table", "load_recording", "find_columns", "normalize_units", "TO_G",
            "detect_units", "numeric_times"]
@@ -488,8 +490,10 @@ def _read_recorder_parquet(path: str | Path, fs_hz: float | None, leg: str) -> R
 
 def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str | None = None,
                    leg: str = "unknown", config: CleanConfig = CleanConfig(),
-                   force: bool = False) -> Recording:
-    """Load a CSV, CSV.gz or Parquet recording and clean it onto a uniform grid.
+                   force: bool = False, tz: tzinfo | None = None) -> Recording:
+    """Load a CSV, CSV.gz, Parquet or EDF+ recording, or a research device file (Axivity
+    ``.cwa``, GENEActiv ``.bin``, ActiGraph ``.gt3x``: :mod:`detector.io.devices`), and clean it
+    onto a uniform grid.
 
     Parameters
     ----------
@@ -513,6 +517,9 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
         Use ``units`` and ``fs_hz`` even when the data contradicts them (the median magnitude
         says other units; the timestamps another rate by more than 10 %); otherwise that is an
         :class:`InputError` showing both values.
+    tz : tzinfo, optional
+        Zone of a device file's clock (devices keep local time without a zone); default the
+        computer's. Not used for other files.
 
     Returns
     -------
@@ -531,6 +538,11 @@ def load_recording(path: str | Path, *, fs_hz: float | None = None, units: str |
         numeric column (naming the column and line), undetectable units, and everything
         :func:`detector.io.clean.clean` rejects.
     """
+    if is_device_file(path):
+        if units not in (None, "g"):
+            raise InputError(f"{path}: a device file is read in g from its own calibration; "
+                             f"leave --units out (got {units!r})")
+        return read_device_file(path, fs_hz=fs_hz, leg=leg, config=config, tz=tz, force=force)
     if Path(path).suffix.lower() == ".edf":   # EDF+ (ours or a PSG's): rate and units from its header
         from detector.io.edf_read import read_edf_recording
 

@@ -42,7 +42,8 @@ def local_zone() -> tzinfo:
     try:
         key = None
         try:
-            key = open("/etc/timezone", encoding="ascii").read().strip() or None
+            with open("/etc/timezone", encoding="ascii") as fh:
+                key = fh.read().strip() or None
         except OSError:
             target = os.path.realpath("/etc/localtime")
             if "zoneinfo/" in target:

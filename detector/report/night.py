@@ -17,17 +17,16 @@ from typing import Any
 
 import pandas as pd
 
-from detector.score.category import ADVICE
 from detector.fileio import write_private
-from detector.report.plots import (AXIS_COLOURS, KIND_COLOURS, PLM_COLOUR, kind_labels, plot_hourly,
-                                   plot_imi_histograms, plot_night, display_zone, recording_clock,
-                                   rule_name)
-from detector.report.event_plots import event_title, example_events, plot_event
 from detector.io.localtime import has_clock, zone_label
-
+from detector.report.event_plots import event_title, example_events, plot_event
 from detector.report.page import (PAGE_CSS, colour_key, count_text, escape, figure_section, img_tag,
                                   is_missing, marker_html, number_text, tile_html, value_text,
                                   version_text)
+from detector.report.plots import (AXIS_COLOURS, KIND_COLOURS, PLM_COLOUR, display_zone,
+                                   kind_labels, plot_hourly, plot_hypnogram, plot_imi_histograms,
+                                   plot_night, recording_clock, rule_name)
+from detector.score.category import ADVICE
 
 __all__ = ["render_report", "write_report", "escape", "number_text", "PAGE_CSS", "tile_html",
            "figure_section", "version_text"]
@@ -455,6 +454,27 @@ def _config_table(result: Any) -> str:
             '</details></section>')
 
 
+def _hypnogram_section(result: Any) -> str:
+    """The PSG scoring's sleep stages above the night plot, when a hypnogram was given."""
+    hyp = getattr(result, "hypnogram", None)
+    if hyp is None or not len(hyp):
+        return ""
+    m = result.metrics
+
+    def idx(key: str) -> str:
+        return f"{number_text(m.get(key))}/h" if m.get(key) is not None else "n/a"
+
+    caption = escape(
+        f"Sleep stages scored on the PSG (W wake, REM, N1-N3 NREM sleep), on the same time axis "
+        f"as the night below; green ticks: PLMs. PLMS index {idx('plms_index')} "
+        f"({m.get('n_plms', 0)} PLMs in {number_text(m.get('tst_h'), 2)} h of sleep), PLMW "
+        f"index {idx('plmw_index')} ({m.get('n_plmw', 0)} PLMs in "
+        f"{number_text(m.get('waso_h'), 2)} h of wake after sleep onset); each PLM counted in "
+        "the stage of its onset, series found over the whole night (WASM 2016, as PLMScoRe).")
+    return figure_section("hypnogram", "Sleep stages (from the PSG scoring)",
+                          plot_hypnogram(result), "Hypnogram of the PSG scoring", caption)
+
+
 def render_report(result: Any) -> str:
     """Render a night as one self-contained HTML page.
 
@@ -482,6 +502,7 @@ def render_report(result: Any) -> str:
         _disclaimer(result),
         _category_card(result),
         _tiles(result),
+        _hypnogram_section(result),
         figure_section("night", "The night at a glance", plot_night(result, legend=False),
                 "Movement envelope over the night with events marked by kind",
                 "Grey line: how much the leg moved, second by second (log scale). Dashed: the "

@@ -334,6 +334,53 @@ def plot_night(result: Any, ax: Axes | None = None, *, legend: bool = True) -> F
     return fig
 
 
+#: Rows of the hypnogram, top to bottom (the usual clinical layout: wake on top, deep sleep low).
+HYPNOGRAM_ROWS = ("W", "REM", "N1", "N2", "N3")
+
+
+def plot_hypnogram(result: Any, ax: Axes | None = None) -> Figure:
+    """The sleep stages of a PSG scoring of the night (``result.hypnogram``), on the same hours
+    axis as :func:`plot_night`, with the PLMs as ticks at their onsets.
+
+    Returns
+    -------
+    Figure
+        x: hours since the first sample; y: stage (W, REM, N1, N2, N3). REM drawn in red, as
+        hypnograms usually are.
+    """
+    if ax is None:
+        fig = new_figure(10.0, 1.9, top_in=0.2, bottom_in=0.5)
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    style_axes(ax)
+    hyp = getattr(result, "hypnogram", None)
+    duration_h = result.recording.duration_s / 3600.0
+    row = {s: k for k, s in enumerate(HYPNOGRAM_ROWS)}
+    if hyp is None or not len(hyp):
+        empty_message(ax, "no sleep stages")
+    else:
+        x0 = hyp["start_s"].to_numpy(float) / 3600.0
+        x1 = hyp["end_s"].to_numpy(float) / 3600.0
+        y = np.array([row.get(s, np.nan) for s in hyp["stage"]], dtype=float)
+        xs = np.column_stack([x0, x1]).ravel()
+        ys = np.repeat(y, 2)
+        ax.plot(xs, ys, color="#444444", linewidth=1.0, drawstyle="default")
+        rem = hyp["stage"].to_numpy(dtype=object) == "REM"
+        ax.hlines(np.full(rem.sum(), row["REM"]), x0[rem], x1[rem], color="#D55E00", linewidth=3.0)
+        ev = result.events
+        if len(ev) and "plm" in ev:
+            on = ev.loc[ev["plm"].fillna(False).astype(bool), "start_s"].to_numpy(float) / 3600.0
+            ax.plot(on, np.full(len(on), len(HYPNOGRAM_ROWS) - 0.45), linestyle="", marker="|",
+                    color=PLM_COLOUR, markersize=6)
+    ax.set_yticks(range(len(HYPNOGRAM_ROWS)), HYPNOGRAM_ROWS)
+    ax.set_ylim(len(HYPNOGRAM_ROWS) - 0.2, -0.6)
+    ax.set_xlim(0.0, max(duration_h, 1e-3))
+    ax.set_xlabel("hours since start", fontsize=FONT_PT, color=TEXT_COLOUR)
+    ax.set_ylabel("stage", fontsize=FONT_PT, color=TEXT_COLOUR)
+    return fig
+
+
 def _safe_log(x: np.ndarray) -> np.ndarray:
     """Natural log that maps non-positive values to a very small number instead of -inf."""
     return np.log(np.maximum(x, 1e-9))

@@ -120,7 +120,7 @@ def events_table(scored: pd.DataFrame) -> pd.DataFrame:
 
 def score_detection(recording: Recording, cfg: Config, det: Detection, events: pd.DataFrame, *,
                     respiratory: pd.DataFrame | None = None, window: Any = None,
-                    tz: Any = None) -> dict[str, Any]:
+                    tz: Any = None, hypnogram: pd.DataFrame | None = None) -> dict[str, Any]:
     """Score detected movements: PLM series, metrics, article category, the events table.
 
     Parameters
@@ -198,6 +198,12 @@ def score_detection(recording: Recording, cfg: Config, det: Detection, events: p
     metrics["twitch_index_approximate"] = (metrics["twitch_index_reliable"]
                                            and recording.fs_hz < cfg.category.precise_twitch_fs_hz)
     table = events_table(scored)
+    if hypnogram is not None and len(hypnogram):
+        from detector.score.sleep import sleep_metrics
+
+        # PLMS and PLMW (WASM 2016, as PLMScoRe reports them): the series found over the whole
+        # night, each PLM counted in the stage of its onset
+        metrics.update(sleep_metrics(scoring.events, hypnogram))
     zone = zone_or_utc(metrics["tz"])
     if has_clock(recording):
         # Local clock time with its offset (start_time stays UTC, as other tools read it).

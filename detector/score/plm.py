@@ -11,8 +11,9 @@ Rules implemented (numbers come from :class:`detector.config.RulesConfig`, never
   >= 4 follow each other with onset-to-onset intervals (IMI) of 10-90 s inclusive; a
   non-candidate LM ends a series; same-leg LMs less than 0.5 s apart are one LM; LMs
   overlapping -2.0 s to +10.25 s around the end of a respiratory event are respiratory-related
-  and, for the PLM count without them, removed with the interval measured across them (as the
-  WASM 2016 reference implementation, PLMScoRe, does).
+  and, for the PLM count without them, candidate LMs among them are removed with the interval
+  measured across them, while a non-candidate movement (longer than 10 s) still ends the series
+  (as the WASM 2016 reference implementation, PLMScoRe, does).
 * AASM 2012 (AASM Scoring Manual v2.0), ``RULES["aasm2012"]``: IMI 5-90 s; LMs of the two legs
   with onsets < 5 s apart count as one LM; LMs from 0.5 s before a respiratory event to 0.5 s
   after it are not scored (removed, not series-breaking).
@@ -487,7 +488,11 @@ def score_plm(events: pd.DataFrame, rules: RulesConfig = RULES["wasm2016"],
         if rules.resp_breaks_series:
             without, series_without = _score_series(df, is_lm, candidate & ~resp, none, rules)
         else:
-            without, series_without = _score_series(df, is_lm, candidate, resp, rules)
+            # Only candidate LMs are removed: a movement that is no candidate (longer than
+            # lm_max_s) still ends the series around it, inside a respiratory window too, as
+            # the WASM 2016 reference implementation (PLMScoRe) counts it.
+            without, series_without = _score_series(df, is_lm, candidate, resp & candidate,
+                                                     rules)
         n_without = int(without["plm"].sum())
     return PlmScoring(
         events=scored,

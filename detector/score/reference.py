@@ -29,57 +29,21 @@ import pandas as pd
 from detector.config import RULES, RulesConfig
 from detector.fileio import write_private
 from detector.io.edf_read import edf_kind, file_head, read_edf_annotations
+from detector.io.psg import PSG_FORMATS, psg_kind, read_psg_annotations
 from detector.io.tables import parse_bool
 from detector.score.plm import score_plm
 from detector.kinds import KINDS, LEG_ALIASES, LEGS, normalise_labels, kind_from_rules
 from detector.io.recording import InputError
 from detector.io.tables import LABEL_COLUMNS, parse_reference_csv
 from detector.io.localtime import parse_start, parse_timezone, recording_start_unix_s
+from detector.io.labels import (CLASSES, DEFAULT_LABELS, classify_label, classify_with,
+                                compile_labels, leg_from_label)
 
 __all__ = ["Reference", "read_reference", "write_reference_csv", "DEFAULT_LABELS",
            "classify_label", "leg_from_label", "CLASSES"]
 
-#: What an annotation can be: a leg movement, a leg movement the scorer marked as a PLM, a
-#: twitch (a short jerk the scorer or legtwitch marked as such, whatever its duration), a
-#: respiratory event (apnoea, hypopnoea, RERA), or anything else (kept in ``.other``).
-CLASSES = ("lm", "plm", "twitch", "respiratory", "other")
 
-#: Default label table, ``{regular expression: class}``, matched case-insensitively with
-#: :func:`re.search` against the text before an EDF+ ``@@channel`` suffix; the first match
-#: wins, and text matching none is ``other``. It covers the usual PSG exports:
-#:
-#: * respiratory: ``Obstructive Apnea``, ``Central Apnoea``, ``Mixed Apnea``, ``Hypopnea``,
-#:   ``RERA``, ``Respiratory effort related arousal`` (before the arousal entry);
-#: * ``other``: arousals (``Arousal``, ``Arousal (LM)``: an arousal, not a movement) and
-#:   markers of a whole PLM series (``PLM series``, ``PLMS episode``), which span many LMs;
-#: * ``plm`` (an LM the scorer counted as periodic): ``PLM``, ``PLMS``, ``PLM (Left)``,
-#:   ``PLM-R``, ``Periodic Limb Movement``, ``Periodic leg movement``;
-#: * ``lm``: ``LM``, ``LMs``, ``LM (L)``, ``LM-L``, ``LM-R``, ``LML``, ``Limb Movement``,
-#:   ``Limb Movement (Left)``, ``Leg Movement``, ``Leg movement - Left``, ``Leg Mov``,
-#:   ``LAT``/``RAT`` (left/right anterior tibialis), ``bilateral``.
-#:
-#: Sleep stages, lights off/on, body position, desaturations, snoring ... match nothing: other.
-DEFAULT_LABELS: dict[str, str] = {
-    r"apn(o)?ea|hypopn(o)?ea|(?<![a-z])rera(?![a-z])|resp\w*[\s_-]+effort[\s_-]+related":
-        "respiratory",
-    r"^\W*arousal": "other",
-    r"((?<![a-z])plms?|periodic[\s_-]+(limb|leg)[\s_-]+mov\w*)\W*(series|episode|train|sequence)":
-        "other",
-    r"twitch|hypnic[\s_-]*jerk|(?<![a-z])jerk(?![a-z])": "twitch",
-    r"(?<![a-z])plms?[lrb]?(?![a-z])|periodic[\s_-]+(limb|leg)[\s_-]+mov": "plm",
-    r"(limb|leg)[\s_-]*(mov|mvt|mvmt)|(?<![a-z])lms?[lrb]?(?![a-z])|(?<![a-z])[lr]-?at(?![a-z])"
-    r"|^\W*bilat(eral)?\W*$": "lm",
-}
 
-#: Leg named by a label, tried in order (a label naming both left and right is bilateral).
-_LEG_PATTERNS = (
-    ("bilateral", re.compile(r"bilat|(?<![a-z])(bil|both|b)(?![a-z])|(?<![a-z])p?lms?b(?![a-z])",
-                             re.IGNORECASE)),
-    ("left", re.compile(r"left|(?<![a-z])(l|lt|lat|l-at)(?![a-z])|(?<![a-z])p?lms?l(?![a-z])",
-                        re.IGNORECASE)),
-    ("right", re.compile(r"right|(?<![a-z])(r|rt|rat|r-at)(?![a-z])|(?<![a-z])p?lms?r(?![a-z])",
-                         re.IGNORECASE)),
-)
 #: Columns :func:`detector.score.plm.score_plm` computes; dropped before rescoring.
 _SCORE_COLUMNS = ("candidate", "respiratory", "imi_s", "plm", "series", "plm_without_resp",
                   "n_parts", "legs")
@@ -307,7 +271,7 @@ def read_reference(path: str | Path, *, recording: Any = None, offset_s: float =
     """
     path = Path(path)
     rules_ = _resolve_rules(rules)
-    patterns = _compile_labels(labels)
+    patterns = compile_labels(labels)
     tz = parse_timezone(edf_timezone)
     if recording is not None and not hasattr(recording, "t0_unix_s"):
         recording = getattr(recording, "recording", recording)
@@ -341,6 +305,25 @@ def read_reference(path: str | Path, *, recording: Any = None, offset_s: float =
         return _assemble(raw, "annotation_index", fmt=fmt, source=str(path), rules=rules_,
                          patterns=patterns, label_mode=True, shift_s=shift + float(offset_s),
                          start_unix_s=rec_t0 if recording is not None else t0_file, info=info)
+    psg = psg_kind(head)
+    if psg is not None:
+        raw, file_start = read_psg_annotations(path, psg, tz, near_unix_s=rec_t0)
+        info["file_start_unix_s"] = file_start
+        info["format"] = PSG_FORMATS[psg]
+        t0_file = start_unix if start_unix is not None else file_start
+        shift = 0.0
+        if recording is not None:
+            if rec_t0 is None or t0_file is None:
+                what = ("the recording's start time is unknown (its timestamps are relative)"
+                        if rec_t0 is None else
+                        f"the {PSG_FORMATS[psg]} does not say when its second 0 was")
+                raise InputError(f"{path}: {what}, so its events cannot be aligned to the "
+                                 "recording; give start= (the scoring's start as an ISO "
+                                 "date-time) or omit recording= and give offset_s=")
+            shift = t0_file - rec_t0
+        return _assemble(raw, "annotation_index", fmt=psg, source=str(path), rules=rules_,
+                         patterns=patterns, label_mode=True, shift_s=shift + float(offset_s),
+                         start_unix_s=rec_t0 if recording is not None else t0_file, info=info)
     if b"\x00" in head:
         raise InputError(f"{path}: unknown file type (binary, not an EDF+/BDF+ header); expected "
                          "EDF+ annotations (reserved field EDF+C or EDF+D) or a CSV of leg "
@@ -365,45 +348,8 @@ def read_reference(path: str | Path, *, recording: Any = None, offset_s: float =
 # Labels, legs, kinds: one table for EDF+, CSV and in-memory input
 # --------------------------------------------------------------------------------------------
 
-def _compile_labels(labels: Mapping[str, str] | None) -> list[tuple[re.Pattern[str], str]]:
-    """User entries first, then :data:`DEFAULT_LABELS`, compiled case-insensitively."""
-    out = []
-    for pattern, cls in list((labels or {}).items()) + list(DEFAULT_LABELS.items()):
-        if cls not in CLASSES:
-            raise InputError(f"labels: class {cls!r} of pattern {pattern!r} is not one of "
-                             f"{', '.join(CLASSES)}")
-        try:
-            out.append((re.compile(pattern, re.IGNORECASE), cls))
-        except re.error as exc:
-            raise InputError(f"labels: pattern {pattern!r} is not a valid regular expression "
-                             f"({exc})") from None
-    return out
 
 
-def classify_label(text: str, labels: Mapping[str, str] | None = None) -> str:
-    """Class (:data:`CLASSES`) of an annotation text by ``labels``, then :data:`DEFAULT_LABELS`."""
-    return _classify(str(text), _compile_labels(labels))
-
-
-def _classify(text: str, patterns: list[tuple[re.Pattern[str], str]]) -> str:
-    label = text.split("@@", 1)[0]
-    return next((cls for rx, cls in patterns if rx.search(label)), "other")
-
-
-def leg_from_label(text: str) -> str:
-    """Leg named by an annotation text: ``left``, ``right``, ``bilateral`` or ``unknown``.
-
-    ``Limb Movement (Left)``, ``LM-L``, ``LM (L)``, ``LAT``, ``PLM left`` are left (``RAT``,
-    ``LM-R`` ... right); ``bilateral``, ``both`` or a text naming left and right is bilateral.
-    When the text names no leg, an EDF+ ``@@channel`` suffix (``LM@@EMG LAT``) is tried.
-    """
-    for part in str(text).split("@@", 1):
-        found = [leg for leg, rx in _LEG_PATTERNS if rx.search(part)]
-        if "bilateral" in found or ("left" in found and "right" in found):
-            return "bilateral"
-        if found:
-            return found[0]
-    return "unknown"
 
 
 def _assemble(raw: pd.DataFrame, id_col: str, *, fmt: str, source: str, rules: RulesConfig,
@@ -416,12 +362,13 @@ def _assemble(raw: pd.DataFrame, id_col: str, *, fmt: str, source: str, rules: R
     """
     raw = raw.copy()
     ids = raw[id_col].to_numpy()
-    where = f"{source}, " + ("line" if fmt == "csv" else
+    where = f"{source}, " + ("line" if fmt in ("csv", "remlogic") else
+                             "ScoredEvent" if fmt in ("nsrr", "profusion") else
                              "annotation" if id_col == "annotation_index" else "row")
     label_col = next((c for c in LABEL_COLUMNS if c in raw.columns), None)
     labels = (raw.pop(label_col).fillna("").astype(str).str.strip().to_numpy(dtype=object)
               if label_col is not None else np.full(len(raw), "", dtype=object))
-    patterns = _compile_labels(None) if patterns is None else patterns
+    patterns = compile_labels(None) if patterns is None else patterns
     given = np.full(len(raw), "", dtype=object)
     if "category" in raw.columns:
         given = raw["category"].fillna("").astype(str).str.strip().str.lower().to_numpy()
@@ -430,7 +377,7 @@ def _assemble(raw: pd.DataFrame, id_col: str, *, fmt: str, source: str, rules: R
                              f"expected one of {', '.join(CLASSES)}")
     by_label = np.full(len(raw), "lm", dtype=object)
     if label_mode:
-        classes = np.array([_classify(t, patterns) for t in labels], dtype=object)
+        classes = np.array([classify_with(t, patterns) for t in labels], dtype=object)
         # A CSV label column none of whose texts is a movement or a respiratory event holds
         # notes: every row stays an LM.
         notes = (fmt == "csv" and "category" not in raw.columns and bool(len(raw))

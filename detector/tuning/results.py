@@ -87,6 +87,7 @@ class NightResult:
     cache: SignalCache | None = field(default=None, repr=False)
     window: Any = field(default=None, repr=False)
     tz: Any = field(default=None, repr=False)
+    hypnogram: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def legs(self) -> str:
@@ -291,7 +292,7 @@ class NightResult:
         det = find_events(self.recording, cache.trace(cfg), cfg)
         return night_result(self.recording, cfg, det, det.events,
                             respiratory=self.respiratory_events, window=self.window, tz=self.tz,
-                            cache=cache)
+                            cache=cache, hypnogram=self.hypnogram)
 
     def compare(self, reference: Any, tolerance_s: float = 1.0) -> Any:
         """Compare with a reference scoring; see :func:`detector.tuning.compare.compare_events`."""
@@ -312,7 +313,8 @@ MovementResults = NightResult
 
 def night_result(recording: Recording, cfg: Config, det: Detection, events: pd.DataFrame, *,
                  respiratory: pd.DataFrame | None = None, window: Any = None, tz: Any = None,
-                 cache: SignalCache | None = None) -> NightResult:
+                 cache: SignalCache | None = None, hypnogram: pd.DataFrame | None = None
+                 ) -> NightResult:
     """Score detected movements (:func:`detector.score.night.score_detection`) into a result.
 
     Parameters
@@ -327,11 +329,13 @@ def night_result(recording: Recording, cfg: Config, det: Detection, events: pd.D
         See :func:`detector.analyze`.
     cache : SignalCache, optional
         The recording's cached signal steps, kept for :meth:`NightResult.rethreshold`.
+    hypnogram : DataFrame, optional
+        Sleep stages (``start_s``, ``end_s``, ``stage``) from a PSG scoring of the same night.
     """
     fields = score_detection(recording, cfg, det, events, respiratory=respiratory, window=window,
-                             tz=tz)
+                             tz=tz, hypnogram=hypnogram)
     return NightResult(**fields, detection=det, respiratory_events=respiratory, cache=cache,
-                       window=window, tz=tz)
+                       window=window, tz=tz, hypnogram=hypnogram)
 
 
 def detect_movements(data: Any, fs: float | None = None,

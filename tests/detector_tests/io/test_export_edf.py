@@ -21,7 +21,8 @@ from detector.io.edf_read import read_edf_recording
 from detector.io.load import load_recording
 from detector.analysis import analyze
 from detector.io.recording import InputError, Recording
-from detector.score.reference import classify_label, leg_from_label, read_reference
+from detector.score.reference import read_reference
+from detector.io.labels import classify_label, leg_from_label
 import nights
 from detector.sim.night import write_simulation
 

@@ -382,6 +382,28 @@ def test_wasm_with_and_without_respiratory_lms():
     assert wo["imi_s"].iloc[4] == 40.0
 
 
+def test_a_long_movement_in_a_respiratory_window_still_ends_the_series():
+    # WASM 2016: an LM longer than 10 s is no candidate and ends a series; the respiratory
+    # exclusion takes candidate LMs out of the count without respiratory LMs, not the breakers
+    # (PLMScoRe keeps them). Candidates every 20 s from 0 to 60, a 12-s movement at 70 s inside
+    # the window of an apnoea ending at 72 s (70-82.25 s), candidates at 90, 110, 130:
+    # with all LMs one series of 4 (0-60), the movement ends it, 90-130 are only 3.
+    # Without respiratory LMs the same: no candidate is in the window, the movement still breaks.
+    ev = lms([0, 20, 40, 60, 70, 90, 110, 130], [2, 2, 2, 2, 12, 2, 2, 2])
+    sc = score_plm(ev, WASM, resp(72.0))
+    assert sc.events["respiratory"].tolist() == [False] * 4 + [True] + [False] * 3
+    assert sc.n_plm == 4
+    assert sc.n_plm_without_resp == 4
+    wo = sc.events_without_resp
+    assert wo["plm"].tolist() == [True] * 4 + [False] * 4
+    assert np.isnan(wo["imi_s"].iloc[5])          # not measured across the movement
+    # a candidate in the same window is still removed and the interval measured across it
+    ev2 = lms([0, 20, 40, 60, 75, 90, 110, 130], [2, 2, 2, 2, 2, 2, 2, 2])
+    sc2 = score_plm(ev2, WASM, resp(72.0))
+    assert sc2.n_plm == 8 and sc2.n_plm_without_resp == 7   # 75 out: 60 -> 90 is 30 s
+    assert sc2.events_without_resp["imi_s"].iloc[5] == 30.0
+
+
 def test_respiratory_lms_can_be_made_to_break_the_series():
     # With resp_breaks_series the respiratory LM at 60 is a non-candidate that ends the series:
     # runs 0,20,40 and 80,100,120 -> 0 PLMs without respiratory LMs.

@@ -21,8 +21,8 @@ import pytest
 
 from detector.config import RULES
 from detector.io.recording import InputError, Recording
-from detector.score.reference import (Reference, classify_label, leg_from_label, read_reference,
-                                      write_reference_csv)
+from detector.score.reference import Reference, read_reference, write_reference_csv
+from detector.io.labels import classify_label, leg_from_label
 
 EDF_START = datetime(2024, 3, 1, 22, 0, 0)
 EDF_START_UNIX = EDF_START.replace(tzinfo=timezone.utc).timestamp()

@@ -1,0 +1,286 @@
+"""Research accelerometer files: Axivity AX3/AX6 ``.cwa``, GENEActiv ``.bin`` and ActiGraph
+``.gt3x``.
+
+``.cwa`` and ``.bin`` are read with scikit-digital-health (MIT; ``pip install
+"legtwitch[devices]"``), ``.gt3x`` with ActiGraph's pygt3x when it is installed (GPL-3, so not a
+dependency of legtwitch; ``pip install pygt3x`` yourself). The samples are put on a uniform grid
+by :func:`detector.io.clean.clean`, as every other input.
+
+The devices keep their clock in local time without a zone: their times are read in the zone given
+(``--tz``; default the computer's), as the device was set up. What the file says beyond the
+acceleration (device, sample rate, temperature) is kept in ``Recording.info`` and so in
+``summary.json`` under ``cleaning``.
+
+A ``.cwa`` file is checked block by block first (each 512-byte block's 16-bit words sum to zero):
+a file with damaged blocks is refused with one line naming them, because the reader library
+cannot be trusted with them (it stops or crashes on a damaged block).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detector.config import CleanConfig
+from detector.errors import InputError
+from detector.io.clean import clean
+from detector.io.recording import Recording
+
+__all__ = ["DEVICE_SUFFIXES", "is_device_file", "read_device_file", "cwa_bad_blocks",
+           "read_geneactiv_pages", "geneactiv_zone"]
+
+#: File suffix -> the device family it comes from.
+DEVICE_SUFFIXES = {".cwa": "Axivity", ".bin": "GENEActiv", ".gt3x": "ActiGraph"}
+#: Bytes of a .cwa data block.
+CWA_BLOCK = 512
+
+
+def is_device_file(path: str | Path) -> bool:
+    """Whether a path names a research device file (by its suffix)."""
+    return Path(path).suffix.lower() in DEVICE_SUFFIXES
+
+
+def cwa_bad_blocks(path: Path) -> tuple[int, list[int]]:
+    """Number of data blocks of a ``.cwa`` file and the damaged ones (0-based after the header):
+    a block whose 16-bit little-endian words do not sum to 0 (mod 65536) or that does not start
+    with ``AX``."""
+    data = path.read_bytes()
+    if data[:2] != b"MD" or len(data) < 4:
+        raise InputError(f"{path}: not an Axivity .cwa file (no 'MD' header block)")
+    header = int.from_bytes(data[2:4], "little") + 4
+    n = (len(data) - header) // CWA_BLOCK
+    blocks = np.frombuffer(data[header:header + n * CWA_BLOCK], np.uint8).reshape(n, CWA_BLOCK)
+    sums = blocks.view("<u2").astype(np.uint32).sum(axis=1) & 0xFFFF
+    magic = (blocks[:, 0] == ord("A")) & (blocks[:, 1] == ord("X"))
+    return n, [int(k) for k in np.flatnonzero((sums != 0) | ~magic)]
+
+
+def _ranges(values: list[int]) -> str:
+    out, start = [], None
+    for k, v in enumerate(values):
+        if start is None:
+            start = v
+        if k + 1 == len(values) or values[k + 1] != v + 1:
+            out.append(str(start) if start == v else f"{start}-{v}")
+            start = None
+    return ", ".join(out)
+
+
+def _zone_name(tz: tzinfo | None) -> str | None:
+    key = getattr(tz, "key", None)
+    return key if isinstance(key, str) else None
+
+
+def read_device_file(path: str | Path, *, fs_hz: float | None = None, leg: str = "unknown",
+                     config: CleanConfig = CleanConfig(), tz: tzinfo | None = None,
+                     force: bool = False) -> Recording:
+    """Read a research accelerometer file onto a uniform grid.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.cwa`` (Axivity AX3/AX6), ``.bin`` (GENEActiv) or ``.gt3x`` (ActiGraph).
+    fs_hz : float, optional
+        Grid rate (Hz); default the device's.
+    leg : str
+    config : CleanConfig
+    tz : tzinfo, optional
+        Zone of the device clock (default: the computer's).
+    force : bool
+        As :func:`detector.io.clean.clean`.
+
+    Raises
+    ------
+    InputError
+        A missing reader library (naming the pip command), a damaged file (naming the blocks),
+        or a file the reader refuses (its reason).
+    """
+    from detector.io.localtime import local_zone
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    zone = tz or local_zone()
+    if suffix == ".gt3x":
+        t, acc, info = _read_gt3x(path, zone)
+    else:
+        t, acc, info = _read_skdh(path, suffix, zone)
+    info.update({"format": f"{DEVICE_SUFFIXES[suffix]} {suffix}", "units": "g",
+                 "n_rows_read": int(len(t)), "fs_given": fs_hz is not None})
+    rate = fs_hz if fs_hz is not None else info.get("device_fs_hz")
+    return clean(t, np.asarray(acc, dtype=np.float32), fs_hz=rate, config=config,
+                 source=str(path), leg=leg, info=info, force=force)
+
+
+def _read_skdh(path: Path, suffix: str, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
+    try:
+        import skdh.io
+    except ImportError:
+        raise InputError(f"{path}: reading {DEVICE_SUFFIXES[suffix]} {suffix} files needs "
+                         "scikit-digital-health: pip install \"legtwitch[devices]\"") from None
+    if suffix == ".cwa":
+        n, bad = cwa_bad_blocks(path)
+        if bad:
+            raise InputError(f"{path}: {len(bad)} of {n} data blocks are damaged (blocks "
+                             f"{_ranges(bad)}, counted from 0 after the header: checksum or "
+                             "header wrong); copy the file from the device again, or cut the "
+                             "damaged part out with the manufacturer's software")
+        reader = skdh.io.ReadCwa()
+    else:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+        if not head.lstrip().startswith(b"Device Identity"):
+            raise InputError(f"{path}: not a GENEActiv .bin file (it starts with no 'Device "
+                             "Identity' section)")
+        reader = skdh.io.ReadBin()
+        zone = geneactiv_zone(path) or zone
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out: dict[str, Any] = reader.predict(file=str(path), tz_name=_zone_name(zone))
+    except Exception as exc:  # noqa: BLE001 - the reader's own errors, named in one line
+        if suffix == ".bin":
+            # A GENEActiv file is text: its complete pages can be read without the library
+            # (it refuses a file whose last page was cut short, as a copy stopped early).
+            return read_geneactiv_pages(path, zone, reason=str(exc))
+        raise InputError(f"{path}: the {DEVICE_SUFFIXES[suffix]} reader (scikit-digital-health) "
+                         f"refused the file: {exc}") from None
+    t = np.asarray(out["time"], dtype=float)
+    if _zone_name(zone) is None:
+        # naive device clock read as if UTC: shift by the zone's offset at the start
+        from datetime import datetime, timezone
+
+        naive = datetime.fromtimestamp(float(t[0]), timezone.utc).replace(tzinfo=None)
+        offset = zone.utcoffset(naive)
+        t = t - (offset.total_seconds() if offset is not None else 0.0)
+    info: dict[str, Any] = {"device_fs_hz": float(out.get("fs") or 0.0) or None,
+                            "device": DEVICE_SUFFIXES[suffix]}
+    temp = out.get("temperature")
+    if temp is not None and len(temp):
+        temp = np.asarray(temp, dtype=float)
+        info["temperature_c"] = {"min": round(float(np.nanmin(temp)), 2),
+                                 "median": round(float(np.nanmedian(temp)), 2),
+                                 "max": round(float(np.nanmax(temp)), 2)}
+    if "gyro" in out:
+        info["also_recorded"] = ["gyroscope (not used)"]
+    return t, np.asarray(out["accel"]), info
+
+
+def _read_gt3x(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
+    try:
+        from pygt3x.reader import FileReader
+    except ImportError:
+        raise InputError(f"{path}: ActiGraph .gt3x files are read with ActiGraph's pygt3x, which "
+                         "is GPL-3 licensed and so not installed with legtwitch: pip install "
+                         "pygt3x, or export the file to CSV with ActiLife") from None
+    try:
+        with FileReader(str(path)) as reader:
+            df = reader.to_pandas()
+            rate = float(getattr(reader.info, "sample_rate", 0) or 0) or None
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{path}: pygt3x refused the file: {exc}") from None
+    t = np.asarray(df.index, dtype=float)
+    acc = df[["X", "Y", "Z"]].to_numpy(dtype=float)
+    return t, acc, {"device_fs_hz": rate, "device": "ActiGraph"}
+
+
+def geneactiv_zone(path: Path) -> tzinfo | None:
+    """The zone a GENEActiv device was set up in (its header's ``Time Zone:GMT +01:00``)."""
+    from datetime import timedelta, timezone
+
+    with path.open("r", encoding="latin-1") as fh:
+        for _, line in zip(range(80), fh):
+            m = re.match(r"\s*Time Zone\s*:\s*GMT\s*([+-])(\d{1,2}):(\d{2})", line)
+            if m:
+                sign = 1 if m.group(1) == "+" else -1
+                return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
+    return None
+
+
+#: Hex digits of one GENEActiv page: 300 samples of 12 digits (x, y, z: 12-bit signed; light
+#: 10 bits; button; a reserved bit).
+GENEACTIV_PAGE_DIGITS = 3600
+
+
+def read_geneactiv_pages(path: Path, zone: tzinfo, reason: str = ""
+                         ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The complete pages of a GENEActiv ``.bin`` file (its text format, as GENEActiv documents
+    it): acceleration in g from the header's calibration (``(raw x 100 - offset) / gain``), each
+    page's samples timed from its ``Page Time`` at its ``Measurement Frequency``. A page whose
+    data line is cut short is left out and said in ``info["warnings"]``. The device's ``Time
+    Zone`` header, when present, is the zone of its clock.
+    """
+    from datetime import datetime, timedelta
+
+    lines = path.read_text(encoding="latin-1").splitlines()
+    header: dict[str, str] = {}
+    k = 0
+    while k < len(lines) and lines[k].strip() != "Recorded Data":
+        key, sep, value = lines[k].partition(":")
+        if sep:
+            header[key.strip().lower()] = value.strip()
+        k += 1
+    try:
+        gain = np.array([float(header[f"{a} gain"]) for a in "xyz"])
+        offset = np.array([float(header[f"{a} offset"]) for a in "xyz"])
+    except (KeyError, ValueError):
+        raise InputError(f"{path}: a GENEActiv file without its calibration (x/y/z gain and "
+                         f"offset){'; the reader said: ' + reason if reason else ''}") from None
+    zone = geneactiv_zone(path) or zone
+    times: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    temps: list[float] = []
+    cut = 0
+    fs = None
+    while k < len(lines):
+        if lines[k].strip() != "Recorded Data":
+            k += 1
+            continue
+        page: dict[str, str] = {}
+        k += 1
+        while k < len(lines) and ":" in lines[k] and len(lines[k]) < 200:
+            key, _, value = lines[k].partition(":")
+            page[key.strip().lower()] = value.strip()
+            k += 1
+        data = lines[k].strip() if k < len(lines) else ""
+        k += 1
+        if len(data) != GENEACTIV_PAGE_DIGITS:
+            cut += 1
+            continue
+        try:
+            fs = float(page["measurement frequency"])
+            t0 = datetime.strptime(page["page time"][:19], "%Y-%m-%d %H:%M:%S") + timedelta(
+                milliseconds=int(page["page time"][20:] or 0))
+            raw = np.frombuffer(bytes.fromhex(data), np.uint8).reshape(300, 6).astype(np.int64)
+        except (KeyError, ValueError):
+            cut += 1
+            continue
+        word = np.zeros(300, np.int64)
+        for b in range(6):
+            word = (word << 8) | raw[:, b]
+        xyz = np.stack([(word >> 36) & 0xFFF, (word >> 24) & 0xFFF, (word >> 12) & 0xFFF], 1)
+        xyz = np.where(xyz >= 2048, xyz - 4096, xyz)
+        values.append((xyz * 100.0 - offset) / gain)
+        start = t0.replace(tzinfo=zone).timestamp()
+        times.append(start + np.arange(300) / fs)
+        if "temperature" in page:
+            temps.append(float(page["temperature"]))
+    if not values:
+        raise InputError(f"{path}: no complete data page in the GENEActiv file"
+                         f"{' (the reader said: ' + reason + ')' if reason else ''}")
+    info: dict[str, Any] = {"device_fs_hz": fs, "device": "GENEActiv",
+                            "calibration": {"gain": gain.tolist(), "offset": offset.tolist()}}
+    if temps:
+        info["temperature_c"] = {"min": min(temps), "median": float(np.median(temps)),
+                                 "max": max(temps)}
+    if cut:
+        info["warnings"] = [f"{cut} GENEActiv data page(s) of {len(values) + cut} were cut short "
+                            "or unreadable and are left out (the file was probably copied "
+                            "before the device finished writing it)."]
+    return np.concatenate(times), np.concatenate(values), info

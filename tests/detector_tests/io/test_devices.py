@@ -1,0 +1,103 @@
+"""Research device files (real files from research accelerometers, tests/data/devices/README.md):
+each one read, or refused with one line naming the file and what is wrong."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from detector.io.devices import cwa_bad_blocks, read_geneactiv_pages
+from detector.io.load import load_recording
+from detector.io.recording import InputError
+from repo import TESTS
+
+pytest.importorskip("skdh")
+
+DATA = TESTS / "data" / "devices"
+UTC = ZoneInfo("UTC")
+
+
+@pytest.mark.parametrize("name, fs, seconds", [
+    ("ggirread_ax3_testfile.cwa", 100.0, 176.0),
+    ("skdh_ax6_sample.cwa", 100.0, 105.3),
+    ("skdh_gnactv_sample.bin", 50.0, 18.5),
+])
+def test_good_files_read_at_their_rate_with_one_g_at_rest(name, fs, seconds):
+    rec = load_recording(DATA / name, tz=UTC)
+    assert rec.fs_hz == fs
+    assert rec.duration_s == pytest.approx(seconds, abs=0.1)
+    # the sensor lies still most of the time: the median magnitude is gravity
+    assert np.nanmedian(np.linalg.norm(rec.acc_g, axis=1)) == pytest.approx(1.0, abs=0.06)
+    temp = rec.info["temperature_c"]
+    assert 15.0 < temp["min"] <= temp["median"] <= temp["max"] < 45.0
+    assert rec.info["units"] == "g"
+
+
+def test_the_device_clock_is_read_in_the_zone_given():
+    utc = load_recording(DATA / "ggirread_ax3_testfile.cwa", tz=UTC)
+    berlin = load_recording(DATA / "ggirread_ax3_testfile.cwa", tz=ZoneInfo("Europe/Berlin"))
+    assert utc.t0_unix_s - berlin.t0_unix_s == pytest.approx(3600.0)   # February: UTC+1
+    # a GENEActiv says its own zone (GMT -04:00): that wins over the one given
+    gen = load_recording(DATA / "skdh_gnactv_sample.bin", tz=ZoneInfo("Europe/Berlin"))
+    local = datetime(2019, 5, 21, 16, 16, 43, 500000, tzinfo=timezone(timedelta(hours=-4)))
+    assert gen.t0_unix_s == pytest.approx(local.timestamp(), abs=0.01)
+
+
+def test_a_cwa_with_damaged_blocks_is_refused_naming_them():
+    name = "ggirread_ax3_testfile_corrupt_blocks_0_13_14_142_143_144.cwa"
+    assert cwa_bad_blocks(DATA / name) == (145, [0, 13, 14, 142, 143, 144])
+    assert cwa_bad_blocks(DATA / "ggirread_ax3_testfile.cwa") == (145, [])
+    with pytest.raises(InputError, match=r"6 of 145 data blocks are damaged \(blocks 0, 13-14, "
+                                         r"142-144"):
+        load_recording(DATA / name)
+
+
+def test_a_geneactiv_file_cut_short_gives_its_complete_pages_and_says_so():
+    # The library refuses this file (its last page is cut short); its 16 complete pages of 300
+    # samples at 85.7 Hz are read, the cut page is left out and said.
+    rec = load_recording(DATA / "ggirread_GENEActiv_testfile.bin", tz=UTC)
+    assert rec.fs_hz == 85.7
+    assert rec.n_samples == pytest.approx(16 * 300, abs=2)
+    assert "1 GENEActiv data page(s) of 17 were cut short" in rec.info["warnings"][0]
+    assert np.nanmedian(np.linalg.norm(rec.acc_g, axis=1)) == pytest.approx(1.0, abs=0.06)
+
+
+def test_the_page_reader_agrees_with_the_library_on_a_good_file():
+    import skdh
+
+    t, acc, info = read_geneactiv_pages(DATA / "skdh_gnactv_sample.bin", UTC)
+    out = skdh.io.ReadBin().predict(file=str(DATA / "skdh_gnactv_sample.bin"), tz_name="UTC")
+    assert acc.shape == out["accel"].shape
+    assert np.abs(acc - out["accel"]).max() < 1e-9
+    assert info["calibration"]["gain"][0] > 0
+
+
+def test_analyze_a_device_file_keeps_its_temperature_in_the_summary(tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "detector.cli", "analyze",
+                           str(DATA / "skdh_ax6_sample.cwa"), "--out", str(out), "--no-report",
+                           "--tz", "UTC"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cleaning"]["format"] == "Axivity .cwa"
+    assert summary["cleaning"]["temperature_c"]["median"] == pytest.approx(29.9, abs=0.5)
+    assert summary["fs_hz"] == 100.0
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("night.cwa", b"not a cwa file at all", "not an Axivity .cwa file"),
+    ("night.bin", b"\x00\x01\x02 binary", "not a GENEActiv .bin file"),
+])
+def test_a_wrong_file_with_a_device_suffix_gets_one_clear_line(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    done = subprocess.run([sys.executable, "-m", "detector.cli", "analyze", str(path), "--out",
+                           str(tmp_path / "o"), "-q"], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
