@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import tomllib
+from detector.label_classes import check_labels
 
 __all__ = [
     "ConfigError",
@@ -334,6 +335,16 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     category: CategoryConfig = field(default_factory=CategoryConfig)
     nonwear: NonwearConfig = field(default_factory=NonwearConfig)
+    #: A lab's own scoring labels, ``((regular expression, class), ...)``: the ``[labels]``
+    #: table of a preset (``"^PLM-L$" = "lm"``), tried before the default label table
+    #: (:data:`detector.io.labels.DEFAULT_LABELS`) when a reference scoring is read.
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "labels", check_labels(self.labels, "labels"))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], origin: str = "configuration") -> "Config":
@@ -346,6 +357,15 @@ class Config:
         """
         kwargs: dict[str, Any] = {}
         for section, values in data.items():
+            if section == "labels":
+                if not isinstance(values, Mapping):
+                    raise ConfigError(f"{origin}: [labels] must be a table of "
+                                      '"regular expression" = "class"')
+                try:
+                    kwargs["labels"] = check_labels(tuple(values.items()), f"{origin}: [labels]")
+                except ValueError as exc:
+                    raise ConfigError(str(exc)) from None
+                continue
             if section not in _SECTIONS:
                 raise ConfigError(f"{origin}: unknown section [{section}]; "
                                   f"expected one of {', '.join(_SECTIONS)}")
@@ -366,8 +386,12 @@ class Config:
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        """Every threshold, as nested plain data (written to ``summary.json``)."""
-        return {name: getattr(self, name).to_dict() for name in _SECTIONS}
+        """Every threshold, as nested plain data (written to ``summary.json``); ``labels`` only
+        when the configuration has its own."""
+        out = {name: getattr(self, name).to_dict() for name in _SECTIONS}
+        if self.labels:
+            out["labels"] = dict(self.labels)
+        return out
 
     def with_overrides(self, assignments: list[str] | tuple[str, ...]) -> "Config":
         """Apply ``section.key=value`` overrides (values parsed as TOML, else as strings)."""
@@ -484,7 +508,21 @@ class Config:
                 lines.append(f"# {f.metadata['doc']} Source: {f.metadata['source']}.")
                 lines.append(f"{f.name} = {text}")
             lines.append("")
+        if self.labels:
+            lines.append("[labels]")
+            lines.append("# This lab's scoring labels: regular expression (case-insensitive, "
+                         "matched in the label) = lm, plm, twitch, respiratory or other; tried "
+                         "before the default table.")
+            lines += [f"{_toml_string(p)} = {_toml_string(c)}" for p, c in self.labels]
+            lines.append("")
         return "\n".join(lines)
+
+
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string (backslashes and quotes escaped)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _presets_dir() -> Any:

@@ -22,7 +22,7 @@ MAX_TOP_MODULES = 12
 LAYERS = {
     "detector.version": 0, "detector.errors": 0, "detector.config": 0, "detector.kinds": 0,
     "detector.fileio": 0, "detector.textsafe": 0, "detector.parallel": 0, "detector.presets": 0,
-    "detector.moved": 0,
+    "detector.moved": 0, "detector.label_classes": 0,
     "detector.io": 1, "detector.detect": 2, "detector.score": 3, "detector.report": 4,
     "detector.sim": 5, "detector.live": 5, "detector.tuning": 6, "detector.analysis": 7,
     "detector.cohort": 8, "detector.cli": 10, "detector": 11,

@@ -355,11 +355,11 @@ def _scored_movements(path: str, cfg):
             return read_lm_table(path), None, None
         except InputError as first:
             try:
-                ref = read_reference(path, rules=cfg.rules)
+                ref = read_reference(path, rules=cfg.rules, labels=dict(cfg.labels) or None)
             except InputError:
                 raise first from None
     else:
-        ref = read_reference(path, rules=cfg.rules)
+        ref = read_reference(path, rules=cfg.rules, labels=dict(cfg.labels) or None)
     cols = [c for c in ("start_s", "end_s", "duration_s", "leg", "kind") if c in ref.events]
     events = ref.events[cols].reset_index(drop=True)
     resp = (ref.respiratory[["start_s", "end_s"]].reset_index(drop=True)
@@ -457,7 +457,8 @@ def _reference_events(path_text: str, summary: dict, rules_name: str | None):
         t0 = datetime.fromisoformat(summary["start_time"]).timestamp()
         recording = SimpleNamespace(t0_unix_s=t0)
     name = rules_name or (summary.get("rules") if summary.get("rules") in RULES else "wasm2016")
-    ref = read_reference(path, recording=recording, rules=RULES[name])
+    labels = (summary.get("config") or {}).get("labels") or None   # the analysis' own labels
+    ref = read_reference(path, recording=recording, rules=RULES[name], labels=labels)
     if recording is None and ref.format.startswith(("edf", "bdf")):
         print("no summary.json beside the events: reference onsets are taken from the start of "
               f"{path.name}")

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import re
 from typing import Mapping
+
 from detector.io.recording import InputError
+from detector.label_classes import LABEL_CLASSES
 
 __all__ = ["CLASSES", "DEFAULT_LABELS", "compile_labels", "classify_label", "classify_with",
            "leg_from_label"]
 
 
-#: What an annotation can be: a leg movement, a leg movement the scorer marked as a PLM, a
-#: twitch (a short jerk the scorer or legtwitch marked as such, whatever its duration), a
-#: respiratory event (apnoea, hypopnoea, RERA), or anything else (kept in ``.other``).
-CLASSES = ("lm", "plm", "twitch", "respiratory", "other")
+#: What a label can be (:data:`detector.label_classes.LABEL_CLASSES`).
+CLASSES = LABEL_CLASSES
 
 
 #: Default label table, ``{regular expression: class}``, matched case-insensitively with

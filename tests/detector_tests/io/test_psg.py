@@ -274,3 +274,29 @@ def test_rescore_takes_a_csv_with_clock_times_as_evaluate_does(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "LMs 6   PLMs 6 in 1 series" in done.stdout
+
+
+def test_a_labs_own_labels_come_from_the_configuration(tmp_path):
+    from detector.config import Config, ConfigError, load_config
+
+    # a German lab scores leg movements as "Beinbewegung links/rechts"
+    text = remlogic_text().replace("PLM-LM", "Beinbewegung")
+    path = tmp_path / "lab.txt"
+    path.write_text(text)
+    preset = tmp_path / "lab.toml"
+    cfg = Config.from_dict({"labels": {"^beinbewegung": "lm"}})
+    cfg.to_toml(preset)
+    assert load_config(preset) == cfg and cfg.to_dict()["labels"] == {"^beinbewegung": "lm"}
+    assert "labels" not in Config().to_dict()          # summary.json unchanged by default
+
+    def rescore(*extra):
+        return subprocess.run([sys.executable, "-m", "detector.cli", "rescore", str(path), *extra],
+                              capture_output=True, text=True, timeout=120)
+
+    without, with_labels = rescore(), rescore("--config", str(preset))
+    assert "LMs 0" in without.stdout, without.stdout + without.stderr
+    assert "LMs 5   PLMs 5 in 1 series" in with_labels.stdout, with_labels.stderr
+    with pytest.raises(ConfigError, match="class must be one of"):
+        Config.from_dict({"labels": {"x": "movement"}})
+    with pytest.raises(ConfigError, match="not a regular expression"):
+        Config.from_dict({"labels": {"(": "lm"}})
