@@ -300,3 +300,34 @@ def test_a_labs_own_labels_come_from_the_configuration(tmp_path):
         Config.from_dict({"labels": {"x": "movement"}})
     with pytest.raises(ConfigError, match="not a regular expression"):
         Config.from_dict({"labels": {"(": "lm"}})
+
+
+def test_evaluate_the_sample_night_against_its_scoring_as_a_remlogic_export(tmp_path):
+    # The bundled scorer's CSV of the sample night, written as a RemLogic export (ISO
+    # date-times, PLM-LM on the left tibialis): evaluate gives the same table for both files.
+    from repo import REPO
+
+    from detector.analysis import analyze_file
+
+    analyze_file(REPO / "datasets" / "sample_night.csv.gz", tmp_path / "out", report=False,
+                 tz=timezone.utc)
+    lines = ["RemLogic Event Export", "Recording Date:\t14/11/2023", "",
+             "Time [hh:mm:ss.xxx]\tEvent\tDuration[s]\tLocation"]
+    for row in (REPO / "datasets" / "sample_night.scoring.csv").read_text().splitlines():
+        cells = row.split(",")
+        if len(cells) == 3 and cells[2].startswith("Limb Movement"):
+            day = "15" if cells[0] < "12" else "14"          # after midnight: the next day
+            lines.append(f"2023-11-{day}T{cells[0]}\tPLM-LM\t{cells[1]}\tEMG.Tibialis-Leg.Left")
+    export = tmp_path / "scoring.txt"
+    export.write_text("\n".join(lines) + "\n")
+
+    def evaluate(reference):
+        done = subprocess.run([sys.executable, "-m", "detector.cli", "evaluate",
+                               str(tmp_path / "out" / "events.csv"), str(reference)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return [line for line in done.stdout.splitlines() if line.split()[:1] in (
+            ["lm"], ["plm"], ["sustained"])]
+
+    csv_rows = evaluate(REPO / "datasets" / "sample_night.scoring.csv")
+    assert len(csv_rows) == 3 and evaluate(export) == csv_rows
