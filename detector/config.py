@@ -305,6 +305,10 @@ class NonwearConfig(_Section):
     still_sd_g: float = _f(0.013, "Every axis must vary less than this (standard deviation in "
                            "a block): no movement at all.", 0.001, 0.1,
                            source="van Hees et al. 2013: SD < 13 mg")
+    still_range_g: float = _f(0.05, "... and every axis must span less than this (largest minus "
+                              "smallest value in the block): a block holding a movement is not "
+                              "still, however short the movement.", 0.005, 1.0,
+                              source="van Hees et al. 2013: value range < 50 mg")
     pulse_min_corr: float = _f(
         0.3, "... and on no axis may the 0.6-3.5 Hz band repeat itself at a heartbeat's "
         "interval (0.5-1.6 s) with an autocorrelation of this or more: a worn leg shows its "

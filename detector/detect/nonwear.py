@@ -10,7 +10,10 @@ its harmonics (0.6-3.5 Hz), which repeats itself beat after beat; a sensor on a 
 its own noise, which does not.
 
 A block (``block_s``, 5 min) is off the leg when on every axis its standard deviation is below
-``still_sd_g`` (13 mg: no movement, van Hees et al. 2013) and the autocorrelation of its
+``still_sd_g`` (13 mg: no movement, van Hees et al. 2013) and its values span less than
+``still_range_g`` (50 mg, the same paper's second criterion: a block holding a leg movement is not
+still, even when the movement is too short to raise the standard deviation), and the
+autocorrelation of its
 0.6-3.5 Hz band-pass at lags of 0.5-1.6 s (37-120 beats per minute) stays below
 ``pulse_min_corr`` (0.3). Runs of such blocks lasting at least ``min_s`` (30 min) are non-wear.
 Blocks that are mostly gap are neither. The test is about periodicity, not power, so it does not
@@ -32,7 +35,8 @@ import numpy as np
 from detector.config import NonwearConfig
 from detector.io.recording import Recording
 
-__all__ = ["find_nonwear", "find_nonwear_cached", "nonwear_mask", "block_features", "PULSE_BAND_HZ", "PULSE_LAG_S"]
+__all__ = ["find_nonwear", "find_nonwear_cached", "nonwear_mask", "block_features", "block_ranges",
+           "PULSE_BAND_HZ", "PULSE_LAG_S"]
 
 #: Heartbeat ripple and its harmonics (up to the 3rd harmonic of 70 beats/min).
 PULSE_BAND_HZ = (0.6, 3.5)
@@ -45,7 +49,8 @@ _MIN_VALID_SHARE = 0.8
 def block_features(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: float,
                    sd_max: float = np.inf) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per block: the largest per-axis standard deviation (g), the largest per-axis pulse
-    autocorrelation, and whether the block has enough valid samples.
+    autocorrelation, and whether the block has enough valid samples (see
+    :func:`block_ranges` for the value range).
 
     Parameters
     ----------
@@ -108,6 +113,18 @@ def block_features(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: 
     return sd, corr, usable
 
 
+def block_ranges(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: float
+                 ) -> np.ndarray:
+    """Per block: the largest per-axis value range (maximum minus minimum of the valid samples,
+    g; NaN for a block without valid samples)."""
+    n = int(round(block_s * fs_hz))
+    m = acc_g.shape[0] // n
+    x = np.where(valid[:m * n, None], acc_g[:m * n], np.nan).reshape(m, n, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return (np.nanmax(x, axis=1) - np.nanmin(x, axis=1)).max(axis=1)
+
+
 def find_nonwear(recording: Recording, config: NonwearConfig = NonwearConfig()
                  ) -> list[tuple[float, float]]:
     """Periods when the sensor was off the leg.
@@ -128,7 +145,11 @@ def find_nonwear(recording: Recording, config: NonwearConfig = NonwearConfig()
     fs = recording.fs_hz
     sd, corr, usable = block_features(recording.acc_g, recording.valid, fs, config.block_s,
                                       sd_max=config.still_sd_g)
-    off = usable & (sd < config.still_sd_g) & (corr < config.pulse_min_corr)
+    still = usable & (sd < config.still_sd_g)
+    if still.any():
+        span = block_ranges(recording.acc_g, recording.valid, fs, config.block_s)
+        still &= span < config.still_range_g
+    off = still & (corr < config.pulse_min_corr)
     # A block that is mostly gap (the sensor out of radio range on its table, say) belongs to
     # a non-wear period when the usable blocks on both sides of it are off the leg.
     idx = np.flatnonzero(usable)

@@ -319,7 +319,8 @@ def _nonwear(cfg: Config, cite: "_Citations") -> str:
         "Non-wear. Periods with the sensor off the leg were found as in actigraphy "
         f"{cite.cite('vanhees2013')}, adapted to a leg that can lie still for long: in "
         f"{_n(nw.block_s / 60)}-min blocks, a block was off the leg when every axis had a "
-        f"standard deviation below {_n(nw.still_sd_g * 1000)} mg and no axis showed the pulse "
+        f"standard deviation below {_n(nw.still_sd_g * 1000)} mg and a value range below "
+        f"{_n(nw.still_range_g * 1000)} mg, and no axis showed the pulse "
         "of a worn leg (the autocorrelation of its 0.6-3.5 Hz component at lags of 0.5-1.6 s "
         f"stayed below {_n(nw.pulse_min_corr)}); runs of at least {_n(nw.min_s / 60)} min were "
         "non-wear, left out of the rest time, and movements starting in them were not scored.")

@@ -91,3 +91,30 @@ def test_shorter_than_the_minimum_is_not_non_wear_and_the_minimum_is_a_setting()
     assert find_nonwear(rec) == []
     (period,) = find_nonwear(rec, cfg.nonwear)
     assert 3600 <= period[0] <= 3900 and 4500 <= period[1] <= 4800
+
+
+def test_a_still_block_holding_movements_is_worn_even_without_a_visible_pulse():
+    # A leg whose pulse ripple does not show (a noisy sensor, or many gaps filled in), tilting
+    # 3.5 degrees and back over 3 s every 2 min: each 5-min block's standard deviation stays
+    # near 6 mg, under the 13-mg stillness bound, and nothing repeats at a heartbeat's interval,
+    # but the values span 67 mg, over van Hees et al. (2013)'s 50-mg range, so no block is
+    # still and nothing is non-wear. Without the range test the hour is one non-wear period.
+    import numpy as np
+
+    from detector.config import NonwearConfig
+    from detector.io.recording import Recording
+
+    fs = 50.0
+    n = int(3600 * fs)
+    rng = np.random.default_rng(3)
+    acc = np.tile(np.array([0.0, 0.0, 1.0], np.float32), (n, 1))
+    acc += rng.normal(0, 0.001, (n, 3)).astype(np.float32)
+    m = int(3.0 * fs)
+    tilt = np.deg2rad(3.5) * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(m) / m))
+    for k in range(29):
+        a = int((30 + 120 * k) * fs)
+        acc[a:a + m, 1] += np.sin(tilt).astype(np.float32)
+        acc[a:a + m, 2] -= (1 - np.cos(tilt)).astype(np.float32)
+    rec = Recording.from_array(acc, fs, 1_700_000_000.0)
+    assert find_nonwear(rec) == []
+    assert find_nonwear(rec, NonwearConfig(still_range_g=1.0)) == [(0.0, 3600.0)]
