@@ -184,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --quality: seeds of the simulated nights (default 101,202,303)")
     p.add_argument("--scenario", action="append", metavar="NAME",
                    help="with --quality: only this scenario (repeatable)")
-    p.add_argument("--json", metavar="FILE", help="with --quality: also write the figures here")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write every figure, its target and whether it was met here")
 
     from detector.cli.ble import add_parsers
 
@@ -508,7 +509,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                            json_path=args.json)
     from detector.cli.bench import run_bench
 
-    return run_bench(hours=args.hours or 8.0, fs_hz=args.fs, repeat=args.repeat, keep=args.keep)
+    return run_bench(hours=args.hours or 8.0, fs_hz=args.fs, repeat=args.repeat, keep=args.keep,
+                     json_path=args.json)
 
 
 COMMANDS = {"analyze": cmd_analyze, "demo": cmd_demo, "rescore": cmd_rescore,
