@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = [
     "FLAG_CLIPPING", "FLAG_OVERFLOW", "FLAG_FIRST", "KNOWN_FLAGS",
-    "PacketError", "SampleBlock", "StreamError",
+    "PacketError", "SampleBlock", "StreamError", "check_uint",
 ]
 
 #: Some sample in this packet hit the sensor's range.
@@ -26,6 +26,17 @@ FLAG_OVERFLOW = 0x02
 FLAG_FIRST = 0x04
 #: All flag bits defined by LegAccel v1; other bits are reserved (sent as 0, ignored on receipt).
 KNOWN_FLAGS = FLAG_CLIPPING | FLAG_OVERFLOW | FLAG_FIRST
+
+
+def check_uint(name: str, value: object, limit: int) -> int:
+    """Return ``value`` as int if it is an integer in [0, limit], else raise ValueError (what an
+    encoder checks before it packs a field)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if not 0 <= value <= limit:
+        raise ValueError(f"{name} must be in 0..{limit}, got {value}")
+    return value
 
 
 class PacketError(ValueError):

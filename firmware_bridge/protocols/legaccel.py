@@ -31,11 +31,10 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from firmware_bridge.protocols.base import PacketError, SampleBlock
+from firmware_bridge.protocols.base import PacketError, check_uint, SampleBlock
 
 __all__ = ["VERSION", "NAME_PREFIX", "HEADER_SIZE", "SAMPLE_SIZE", "MIN_MTU", "ATT_HEADER_SIZE",
            "MAX_ATTRIBUTE_SIZE", "VALID_RANGES_G", "LegAccelPacket", "encode_packet",
@@ -66,14 +65,6 @@ _HEADER = struct.Struct("<BBIIIQHBBf")
 U8_MAX, U16_MAX, U32_MAX, U64_MAX = 0xFF, 0xFFFF, 0xFFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF
 
 
-def check_uint(name: str, value: Any, limit: int) -> int:
-    """Return ``value`` as int if it is an integer in [0, limit], else raise ValueError."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if not 0 <= value <= limit:
-        raise ValueError(f"{name} must be in 0..{limit}, got {value}")
-    return value
 
 
 def centihz(fs_hz: float) -> int:
@@ -298,11 +289,6 @@ def max_samples_per_packet(mtu: int) -> int:
         raise ValueError(f"LegAccel needs an ATT MTU of at least {MIN_MTU} bytes, got {mtu}")
     payload = min(mtu - ATT_HEADER_SIZE, MAX_ATTRIBUTE_SIZE)
     return min((payload - HEADER_SIZE) // SAMPLE_SIZE, U8_MAX)
-
-
-# --------------------------------------------------------------------------------------------
-# Control point: commands
-# --------------------------------------------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ import math
 import struct
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from firmware_bridge.protocols.base import PacketError
+
+from firmware_bridge.protocols.base import PacketError, check_uint
 from firmware_bridge.protocols.legaccel import (U8_MAX, U16_MAX, U32_MAX, U64_MAX, VALID_RANGES_G,
-                                                centihz, check_uint)
+                                                centihz)
 
 __all__ = ["REPLY_CODE", "OP_START", "OP_STOP", "OP_GET_INFO", "OP_NAMES", "STATUS_OK",
            "STATUS_UNSUPPORTED_OP", "STATUS_INVALID_PARAMETER", "STATUS_ALREADY",

@@ -8,9 +8,11 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
 import numpy as np
-from firmware_bridge.protocols.base import PacketError
-from firmware_bridge.protocols.polar_pmd import Number, check_uint
+
+from firmware_bridge.protocols.base import PacketError, check_uint
+from firmware_bridge.protocols.polar_pmd import Number
 
 __all__ = ["OP_GET_SETTINGS", "OP_START", "OP_STOP", "OP_NAMES", "SETTING_SAMPLE_RATE",
            "SETTING_RESOLUTION", "SETTING_RANGE", "SETTING_RANGE_MILLIUNIT", "SETTING_CHANNELS",

@@ -33,7 +33,7 @@ from typing import Union
 
 import numpy as np
 
-from firmware_bridge.protocols.base import PacketError, SampleBlock
+from firmware_bridge.protocols.base import PacketError, check_uint, SampleBlock
 
 __all__ = ["PMD_EPOCH_UNIX_S", "MEAS_ECG", "MEAS_PPG", "MEAS_ACC", "MEAS_PPI", "MEAS_GYRO",
            "MEAS_MAG", "MEAS_SDK_MODE", "MEAS_NAMES", "ECG", "PPG", "ACC", "PPI", "GYRO", "MAG",
@@ -88,28 +88,6 @@ def _meas_name(meas_type: int) -> str:
     return f"0x{meas_type:02X} ({MEAS_NAMES.get(meas_type & 0x3F, 'unknown')})"
 
 
-def check_uint(name: str, value: object, limit: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if not 0 <= value <= limit:
-        raise ValueError(f"{name} must be in 0..{limit}, got {value}")
-    return value
-
-
-# --------------------------------------------------------------------------------------------
-# Settings
-# --------------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------------
-# Requests (client -> sensor)
-# --------------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------------
-# Replies (sensor -> client)
-# --------------------------------------------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------------
