@@ -60,16 +60,21 @@ MOVED: dict[str, tuple[str, ...]] = {
 }
 
 
+def _lookup(old: str, name: str) -> tuple[str, Any]:
+    """The new module that holds ``name`` of the old module ``old``, and the object."""
+    for target in MOVED[old]:
+        module = importlib.import_module(target)
+        if hasattr(module, name):
+            return target, getattr(module, name)
+    raise AttributeError(f"module {old!r} (now {', '.join(MOVED[old])}) has no attribute "
+                         f"{name!r}")
+
+
 class _Alias(types.ModuleType):
     """An old module path: every public name resolves in the new module(s)."""
 
     def __getattr__(self, name: str) -> Any:
-        for target in MOVED[self.__name__]:
-            module = importlib.import_module(target)
-            if hasattr(module, name):
-                return getattr(module, name)
-        raise AttributeError(f"module {self.__name__!r} (now {', '.join(MOVED[self.__name__])})"
-                             f" has no attribute {name!r}")
+        return _lookup(self.__name__, name)[1]
 
 
 class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -95,13 +100,10 @@ def moved_attribute(old: str, name: str) -> Any:
     with a DeprecationWarning; for the package's ``__getattr__``."""
     if name.startswith("__"):
         raise AttributeError(name)
-    for target in MOVED[old]:
-        module = importlib.import_module(target)
-        if hasattr(module, name):
-            warnings.warn(f"{old}.{name} moved to {target}.{name}; import it from there",
-                          DeprecationWarning, stacklevel=3)
-            return getattr(module, name)
-    raise AttributeError(f"module {old!r} has no attribute {name!r}")
+    target, value = _lookup(old, name)
+    warnings.warn(f"{old}.{name} moved to {target}.{name}; import it from there",
+                  DeprecationWarning, stacklevel=3)
+    return value
 
 
 def install() -> None:
