@@ -209,6 +209,11 @@ def _window(args: argparse.Namespace) -> tuple[str, str] | None:
     return start, end
 
 
+def _per_h(x: float | None) -> str:
+    """An index per hour for the terminal, or n/a."""
+    return "n/a" if x is None else f"{x:.1f}/h"
+
+
 def _print_summary(summary: dict) -> None:
     def f(x, fmt="{:.1f}"):
         return "n/a" if x is None else fmt.format(x)
@@ -322,13 +327,10 @@ def cmd_rescore(args: argparse.Namespace) -> int:
                "config": {"rules": cfg.rules.to_dict()}}
     _print_summary(summary)
     if summary.get("tst_h") is not None:
-        def idx(x):
-            return "n/a" if x is None else f"{x:.1f}/h"
-
         print(f"sleep (from the scoring's stages): TST {summary['tst_h']:.2f} h, WASO "
               f"{summary['waso_h']:.2f} h; PLMS {summary['n_plms']} (index "
-              f"{idx(summary['plms_index'])}), PLMW {summary['n_plmw']} (index "
-              f"{idx(summary['plmw_index'])})")
+              f"{_per_h(summary['plms_index'])}), PLMW {summary['n_plmw']} (index "
+              f"{_per_h(summary['plmw_index'])})")
     if args.rest_h is None:
         print("indices use first onset to last offset as rest time; give --rest-h for the real one")
     if args.out:
@@ -413,13 +415,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         d, r = sleep_metrics(det, hypnogram), sleep_metrics(truth, hypnogram)
         if d and r:
-            def idx(x):
-                return "n/a" if x is None else f"{x:.1f}/h"
-
             print(f"with the reference's sleep stages (TST {r['tst_h']:.2f} h, WASO "
-                  f"{r['waso_h']:.2f} h): PLMS index detected {idx(d['plms_index'])}, reference "
-                  f"{idx(r['plms_index'])}; PLMW index detected {idx(d['plmw_index'])}, "
-                  f"reference {idx(r['plmw_index'])}")
+                  f"{r['waso_h']:.2f} h): PLMS index detected {_per_h(d['plms_index'])}, "
+                  f"reference {_per_h(r['plms_index'])}; PLMW index detected "
+                  f"{_per_h(d['plmw_index'])}, reference {_per_h(r['plmw_index'])}")
     return 0
 
 
