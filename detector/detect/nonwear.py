@@ -113,16 +113,17 @@ def block_features(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: 
     return sd, corr, usable
 
 
-def block_ranges(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: float
-                 ) -> np.ndarray:
-    """Per block: the largest per-axis value range (maximum minus minimum of the valid samples,
-    g; NaN for a block without valid samples)."""
+def block_ranges(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: float,
+                 which: np.ndarray) -> np.ndarray:
+    """The largest per-axis value range (maximum minus minimum of the valid samples, g) of the
+    blocks ``which`` selects (a bool per block); NaN for the others."""
     n = int(round(block_s * fs_hz))
-    m = acc_g.shape[0] // n
-    x = np.where(valid[:m * n, None], acc_g[:m * n], np.nan).reshape(m, n, 3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return (np.nanmax(x, axis=1) - np.nanmin(x, axis=1)).max(axis=1)
+    out = np.full(len(which), np.nan)
+    for k in np.flatnonzero(which):
+        x = acc_g[k * n:(k + 1) * n][valid[k * n:(k + 1) * n]]
+        if len(x):
+            out[k] = float((x.max(axis=0) - x.min(axis=0)).max())
+    return out
 
 
 def find_nonwear(recording: Recording, config: NonwearConfig = NonwearConfig()
@@ -146,9 +147,9 @@ def find_nonwear(recording: Recording, config: NonwearConfig = NonwearConfig()
     sd, corr, usable = block_features(recording.acc_g, recording.valid, fs, config.block_s,
                                       sd_max=config.still_sd_g)
     still = usable & (sd < config.still_sd_g)
-    if still.any():
-        span = block_ranges(recording.acc_g, recording.valid, fs, config.block_s)
-        still &= span < config.still_range_g
+    # the value range only where it can still decide (a still block on a night mostly moving)
+    span = block_ranges(recording.acc_g, recording.valid, fs, config.block_s, still)
+    still &= span < config.still_range_g
     off = still & (corr < config.pulse_min_corr)
     # A block that is mostly gap (the sensor out of radio range on its table, say) belongs to
     # a non-wear period when the usable blocks on both sides of it are off the leg.
