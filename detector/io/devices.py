@@ -192,15 +192,23 @@ def _read_gt3x(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
 
 def geneactiv_zone(path: Path) -> tzinfo | None:
     """The zone a GENEActiv device was set up in (its header's ``Time Zone:GMT +01:00``)."""
-    from datetime import timedelta, timezone
-
     with path.open("r", encoding="latin-1") as fh:
         for _, line in zip(range(80), fh):
-            m = re.match(r"\s*Time Zone\s*:\s*GMT\s*([+-])(\d{1,2}):(\d{2})", line)
-            if m:
-                sign = 1 if m.group(1) == "+" else -1
-                return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() == "time zone":
+                return _gmt_zone(value)
     return None
+
+
+def _gmt_zone(text: str) -> tzinfo | None:
+    """``GMT +01:00`` as a fixed-offset zone (None for anything else)."""
+    from datetime import timedelta, timezone
+
+    m = re.match(r"\s*GMT\s*([+-])(\d{1,2}):(\d{2})", text)
+    if m is None:
+        return None
+    sign = 1 if m.group(1) == "+" else -1
+    return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
 
 
 #: Hex digits of one GENEActiv page: 300 samples of 12 digits (x, y, z: 12-bit signed; light
@@ -232,7 +240,7 @@ def read_geneactiv_pages(path: Path, zone: tzinfo, reason: str = ""
     except (KeyError, ValueError):
         raise InputError(f"{path}: a GENEActiv file without its calibration (x/y/z gain and "
                          f"offset){'; the reader said: ' + reason if reason else ''}") from None
-    zone = geneactiv_zone(path) or zone
+    zone = _gmt_zone(header.get("time zone", "")) or zone
     times: list[np.ndarray] = []
     values: list[np.ndarray] = []
     temps: list[float] = []
