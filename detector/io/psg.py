@@ -20,7 +20,8 @@ Formats:
 * **NSRR XML** (``PSGAnnotation``): ``ScoredEvent`` elements with ``EventType``,
   ``EventConcept`` (``Limb movement - left|Limb Movement (Left)``: the text before ``|`` is the
   label), ``Start`` and ``Duration`` in seconds from the recording start, and the start's clock
-  time in the ``Recording Start Time`` event's ``ClockTime`` (``00.00.00 23.04.07``: no date).
+  time in the ``Recording Start Time`` event's ``ClockTime`` (``00.00.00 23.04.07``: no date; put
+  on a day as a CSV's clock times are, 6 h before to 18 h after the recording's start).
 * **Compumedics Profusion XML** (``CMPStudyConfig``): ``ScoredEvent`` elements with ``Name``,
   ``Start``, ``Duration`` and ``Input`` (the channel); no clock time.
 
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from detector.errors import InputError
-from detector.io.localtime import unix_s
+from detector.io.localtime import parse_clock, unix_s
 
 __all__ = ["psg_kind", "read_psg_annotations", "PSG_FORMATS"]
 
@@ -76,8 +77,8 @@ def read_psg_annotations(path: Path, kind: str, tz: tzinfo, near_unix_s: float |
     tz : tzinfo
         Zone of the file's wall-clock times (they carry none).
     near_unix_s : float, optional
-        A time near the file's start (the accelerometer recording's start): an NSRR start clock
-        time, which has no date, is put within 12 h of it.
+        The accelerometer recording's start: an NSRR start clock time, which has no date, is put
+        from 6 h before to 18 h after it (:func:`detector.io.localtime.parse_clock`).
 
     Raises
     ------
@@ -244,13 +245,9 @@ def _read_nsrr(root, path: Path, tz: tzinfo, near_unix_s: float | None
     t0 = None
     m = re.search(r"(\d{1,2})[.:](\d{2})[.:](\d{2}(?:\.\d*)?)\s*$", clock or "")
     if m is not None and near_unix_s is not None:
-        # "00.00.00 23.04.07": NSRR removed the date; the clock time within 12 h of the recording
-        near = datetime.fromtimestamp(near_unix_s, tz)
-        clock_s = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
-        midnight = near.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-        candidates = [unix_s(midnight + timedelta(days=d, seconds=clock_s), tz)
-                      for d in (-1, 0, 1)]
-        t0 = min(candidates, key=lambda t: abs(t - near_unix_s))
+        # "00.00.00 23.04.07": NSRR removed the date; the clock time is put on a day as a CSV's
+        # clock times are (from 6 h before to 18 h after the recording's start)
+        t0 = parse_clock(":".join(m.groups()), tz, near_unix_s)
     return raw, t0
 
 
