@@ -284,44 +284,37 @@ def read_reference(path: str | Path, *, recording: Any = None, offset_s: float =
     if recording is not None and hasattr(recording, "duration_s"):
         info["recording_duration_s"] = float(recording.duration_s)
     fmt = edf_kind(head, path)
-    if fmt is not None:
-        raw, file_start = read_edf_annotations(path, fmt, tz)
+    psg = psg_kind(head) if fmt is None else None
+    if fmt is not None or psg is not None:
+        # annotations with onsets in seconds from the file's start: EDF+, or a PSG export
+        if fmt is not None:
+            raw, file_start = read_edf_annotations(path, fmt, tz)
+            relative = ("the recording's start time is unknown (its timestamps are relative), so "
+                        "the EDF+ annotations cannot be aligned to it; omit recording= and give "
+                        "offset_s= (the EDF start minus the recording start, in seconds)")
+            no_start = ("the EDF+ start date is anonymised, so the annotations cannot be aligned "
+                        "to the recording; give start= (the EDF start as an ISO date-time) or "
+                        "omit recording= and give offset_s= (the EDF start minus the recording "
+                        "start, in seconds)")
+        else:
+            raw, file_start = read_psg_annotations(path, psg, tz, near_unix_s=rec_t0)
+            fmt = psg
+            info["format"] = PSG_FORMATS[psg]
+            advice = ("so its events cannot be aligned to the recording; give start= (the "
+                      "scoring's start as an ISO date-time) or omit recording= and give offset_s=")
+            relative = ("the recording's start time is unknown (its timestamps are relative), "
+                        + advice)
+            no_start = f"the {PSG_FORMATS[psg]} does not say when its second 0 was, " + advice
         info["file_start_unix_s"] = file_start
         t0_file = start_unix if start_unix is not None else file_start
         shift = 0.0
         if recording is not None:
             if rec_t0 is None:
-                raise InputError(f"{path}: the recording's start time is unknown (its timestamps "
-                                 "are relative), so the EDF+ annotations cannot be aligned to "
-                                 "it; omit recording= and give offset_s= (the EDF start "
-                                 "minus the recording start, in seconds)")
+                raise InputError(f"{path}: {relative}")
             if t0_file is None:
-                raise InputError(f"{path}: the EDF+ start date is anonymised, so the annotations "
-                                 "cannot be aligned to the recording; give start= (the EDF "
-                                 "start as an ISO date-time) or omit recording= and give "
-                                 "offset_s= (the EDF start minus the recording start, in "
-                                 "seconds)")
+                raise InputError(f"{path}: {no_start}")
             shift = t0_file - rec_t0
         return _assemble(raw, "annotation_index", fmt=fmt, source=str(path), rules=rules_,
-                         patterns=patterns, label_mode=True, shift_s=shift + float(offset_s),
-                         start_unix_s=rec_t0 if recording is not None else t0_file, info=info)
-    psg = psg_kind(head)
-    if psg is not None:
-        raw, file_start = read_psg_annotations(path, psg, tz, near_unix_s=rec_t0)
-        info["file_start_unix_s"] = file_start
-        info["format"] = PSG_FORMATS[psg]
-        t0_file = start_unix if start_unix is not None else file_start
-        shift = 0.0
-        if recording is not None:
-            if rec_t0 is None or t0_file is None:
-                what = ("the recording's start time is unknown (its timestamps are relative)"
-                        if rec_t0 is None else
-                        f"the {PSG_FORMATS[psg]} does not say when its second 0 was")
-                raise InputError(f"{path}: {what}, so its events cannot be aligned to the "
-                                 "recording; give start= (the scoring's start as an ISO "
-                                 "date-time) or omit recording= and give offset_s=")
-            shift = t0_file - rec_t0
-        return _assemble(raw, "annotation_index", fmt=psg, source=str(path), rules=rules_,
                          patterns=patterns, label_mode=True, shift_s=shift + float(offset_s),
                          start_unix_s=rec_t0 if recording is not None else t0_file, info=info)
     if b"\x00" in head:
