@@ -113,14 +113,13 @@ def signal_trace(recording: Recording, config: Config | None = None) -> SignalTr
     config : Config, optional
         Only ``bandpass`` and the envelope's ``smooth_s``, ``noise_window_s`` and
         ``noise_quantile`` are used.
+
+    Notes
+    -----
+    The steps are those of :meth:`SignalCache.trace`, run once on a cache of its own (the one
+    place steps 1-3a are written).
     """
-    cfg = config or Config()
-    fs = recording.fs_hz
-    filt, seg_lo, seg_hi, used = filter_segments(recording, cfg.bandpass)
-    env, posture = movement_envelope(filt, fs, cfg.bandpass.baseline_window_s,
-                                     cfg.envelope.smooth_s)
-    floor = noise_floor(env, fs, cfg.envelope.noise_window_s, cfg.envelope.noise_quantile)
-    return SignalTrace(filt, seg_lo, seg_hi, env, posture, floor, used)
+    return SignalCache(recording).trace(config or Config())
 
 
 def find_events(recording: Recording, trace: SignalTrace, config: Config | None = None
