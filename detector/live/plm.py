@@ -18,7 +18,7 @@ import pandas as pd
 
 from detector.config import RulesConfig
 from detector.kinds import TIME_EPS_S
-from detector.score.plm import score_plm
+from detector.score.plm import score_plm, walk_series
 
 __all__ = ["SeriesUpdate", "LivePlm"]
 
@@ -97,10 +97,11 @@ class LivePlm:
             ev, table = scored.events, scored.series
             walked = (ev["start_s"].to_numpy(float),
                       ev["series"].to_numpy(dtype=float, na_value=np.nan),
-                      ev["candidate"].to_numpy(dtype=bool), ev["imi_s"].to_numpy(dtype=float),
+                      _run_starts(ev["candidate"].to_numpy(dtype=bool),
+                                  ev["imi_s"].to_numpy(dtype=float), self.rules),
                       [(int(r.series), float(r.start_s), float(r.end_s), int(r.n_lm))
                        for r in table.itertuples()])
-        onset, series, cand, imi, table = walked
+        onset, series, fresh, table = walked
         # A row joined with the next keeps its onset, so onsets find the rows' keys.
         pos = np.searchsorted(df["start_s"], onset - TIME_EPS_S, side="left")
         out: list[SeriesUpdate] = []
@@ -120,8 +121,6 @@ class LivePlm:
             out.append(SeriesUpdate(g, start_s, end_s, n_lm, revised))
         out.extend(self._dissolve(seen))
         # Settle everything before the first LM of the last run of candidates.
-        lo, hi = self.rules.imi_min_s - TIME_EPS_S, self.rules.imi_max_s + TIME_EPS_S
-        fresh = cand & ~((imi >= lo) & (imi <= hi))
         run_start = (float(onset[np.flatnonzero(fresh)[-1]]) if fresh.any()
                      else float(onset[-1]) + TIME_EPS_S)
         # The base is always the first LM of a run, so a series is never split by it.
@@ -139,8 +138,19 @@ class LivePlm:
         return out
 
 
+def _run_starts(candidate: np.ndarray, imi_s: np.ndarray, rules: RulesConfig) -> np.ndarray:
+    """Candidates of a scored table that start a run of candidates (their IMI is NaN or out of
+    range; an IMI below ``imi_min_s`` starts a run only where it ends a series)."""
+    lo, hi = rules.imi_min_s - TIME_EPS_S, rules.imi_max_s + TIME_EPS_S
+    short = imi_s < lo
+    in_range = (imi_s >= lo) & (imi_s <= hi)
+    if not rules.short_imi_breaks_series:
+        in_range |= short       # skipped: inside the run that goes on around it
+    return candidate & ~in_range
+
+
 def _walk(rows: dict[str, np.ndarray], rules: RulesConfig
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                      list[tuple[int, float, float, int]]] | None:
     """The series walk of :func:`detector.score.plm.score_plm` on one leg's rows in onset order.
 
@@ -150,9 +160,9 @@ def _walk(rows: dict[str, np.ndarray], rules: RulesConfig
 
     Returns
     -------
-    onset, series, candidate, imi, table
-        Onsets (s); series number per row (NaN outside series); candidate LMs; onset-to-onset
-        intervals (s, NaN for a run's first candidate); one ``(series, start_s, end_s, n_lm)``
+    onset, series, run_start, table
+        Onsets (s); series number per row (NaN outside series); candidates that start a run
+        (nothing before them can join a later series); one ``(series, start_s, end_s, n_lm)``
         per series.
     """
     start, end, kind = rows["start_s"], rows["end_s"], rows["kind"]
@@ -167,33 +177,10 @@ def _walk(rows: dict[str, np.ndarray], rules: RulesConfig
     is_lm = (kind != "twitch") & (dur >= rules.lm_min_s - TIME_EPS_S)
     cand = (kind == "lm") & (dur >= rules.lm_min_s - TIME_EPS_S) & (
         dur <= rules.lm_max_s + TIME_EPS_S)
-    lo, hi = rules.imi_min_s - TIME_EPS_S, rules.imi_max_s + TIME_EPS_S
-    imi = np.full(n, np.nan)
+    walk = walk_series(start, is_lm, cand, np.zeros(n, dtype=bool), rules)
     series = np.full(n, np.nan)
-    runs: list[list[int]] = []
-    current: list[int] = []
-    prev: float | None = None
-    for i in range(n):
-        if not is_lm[i]:
-            continue
-        if not cand[i]:
-            if len(current) >= rules.min_series:
-                runs.append(current)
-            current, prev = [], None
-            continue
-        if prev is not None:
-            imi[i] = start[i] - prev
-        if prev is not None and lo <= imi[i] <= hi:
-            current.append(i)
-        else:
-            if len(current) >= rules.min_series:
-                runs.append(current)
-            current = [i]
-        prev = start[i]
-    if len(current) >= rules.min_series:
-        runs.append(current)
     table = []
-    for k, run in enumerate(runs, start=1):
+    for k, run in enumerate(walk.runs, start=1):
         series[run] = k
         table.append((k, float(start[run[0]]), float(end[run].max()), len(run)))
-    return start, series, cand & is_lm, imi, table
+    return start, series, walk.run_start, table

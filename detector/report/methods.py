@@ -77,6 +77,7 @@ _RULE_LABELS: dict[str, str] = {
     "bilateral_onset_s": "bilateral onset window",
     "imi_min_s": "shortest IMI",
     "imi_max_s": "longest IMI",
+    "short_imi_breaks_series": "an IMI below the shortest",
     "min_series": "fewest candidate LMs in a PLM series",
     "resp_before_s": "respiratory window start",
     "resp_after_s": "respiratory window end",
@@ -109,6 +110,10 @@ def _rule_value(key: str, value: object) -> str:
             str(value)]
     if key == "resp_breaks_series":
         return "end a series" if value else "removed, IMI measured across them"
+    if key == "short_imi_breaks_series":
+        return "ends a series" if value else "LM left out, series goes on"
+    if key == "bilateral_max_parts" and value == 0:
+        return "no limit"
     if key.endswith("_s"):
         return f"{_n(value)} s"  # type: ignore[arg-type]
     return _n(value)  # type: ignore[arg-type]
@@ -289,17 +294,26 @@ def _plm(cfg: Config, cite: _Citations) -> str:
     excluded = ("as non-candidate LMs that ended a series" if r.resp_breaks_series else
                 "removing them with the IMI measured across them")
     imi = f"{_n(r.imi_min_s)}-{_n(r.imi_max_s)} s"
+    parts = ("made of any number of monolateral LMs" if r.bilateral_max_parts == 0 else
+             f"made of at most {_n(r.bilateral_max_parts)} monolateral LMs")
+    noncand = ("a sustained movement" if r.bilateral_max_parts == 0 else
+               "a sustained movement or a bilateral LM of too many parts")
+    if r.short_imi_breaks_series:
+        short = "an IMI outside this range started a new run"
+    else:
+        short = (f"an IMI above {_n(r.imi_max_s)} s started a new run, while a candidate LM less "
+                 f"than {_n(r.imi_min_s)} s after the previous one was left out of the run "
+                 "without ending it, the next IMI being measured from the LM before it")
     return (
         f"PLM scoring. {_rules_source(r, cite)} Movements of the same leg less than "
         f"{_n(r.lm_join_gap_s)} s apart were joined into one LM, and an LM lasted at least "
         f"{_n(r.lm_min_s)} s. A candidate LM lasted {_n(r.lm_min_s)}-{_n(r.lm_max_s)} s on one "
         "leg. When both legs were recorded, LMs of the two legs were merged into one bilateral "
         f"LM {link}; a bilateral LM was a candidate when it lasted at most "
-        f"{_n(r.bilateral_max_s)} s and was made of at most {_n(r.bilateral_max_parts)} "
-        f"monolateral LMs, none longer than {_n(r.lm_max_s)} s. A PLM series was a run of at "
-        f"least {_n(r.min_series)} consecutive candidate LMs with onset-to-onset intervals "
-        f"(IMI) of {imi} (inclusive): an IMI outside this range started a new run, a "
-        "non-candidate LM (a sustained movement or a bilateral LM of too many parts) ended the "
+        f"{_n(r.bilateral_max_s)} s and was {parts}, none longer than {_n(r.lm_max_s)} s. "
+        f"A PLM series was a run of at least {_n(r.min_series)} consecutive candidate LMs with "
+        f"onset-to-onset intervals (IMI) of {imi} (inclusive): {short}, a "
+        f"non-candidate LM ({noncand}) ended the "
         "run, and twitches, not being LMs, neither counted nor interrupted it. When respiratory "
         f"events were available, LMs overlapping the window {window} were labelled "
         f"respiratory-related, and PLM was also scored without them, {excluded}. The "

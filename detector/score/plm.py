@@ -9,14 +9,25 @@ Rules implemented (numbers come from :class:`detector.config.RulesConfig`, never
   0.5-10 s on one leg; LMs of the two legs that overlap or are separated by < 0.5 s form one
   bilateral LM of at most 4 parts and at most 15 s; candidate LMs (CLMs) form a PLM series when
   >= 4 follow each other with onset-to-onset intervals (IMI) of 10-90 s inclusive; a
-  non-candidate LM ends a series; same-leg LMs less than 0.5 s apart are one LM; LMs
+  non-candidate LM or an IMI outside 10-90 s ends a series; same-leg LMs less than 0.5 s apart are one LM; LMs
   overlapping -2.0 s to +10.25 s around the end of a respiratory event are respiratory-related
   and, for the PLM count without them, candidate LMs among them are removed with the interval
   measured across them, while a non-candidate movement (longer than 10 s) still ends the series
   (as the WASM 2016 reference implementation, PLMScoRe, does).
-* AASM 2012 (AASM Scoring Manual v2.0), ``RULES["aasm2012"]``: IMI 5-90 s; LMs of the two legs
-  with onsets < 5 s apart count as one LM; LMs from 0.5 s before a respiratory event to 0.5 s
-  after it are not scored (removed, not series-breaking).
+* AASM 2012 (AASM Manual for the Scoring of Sleep and Associated Events v2.0, VII Movement
+  rules, A: rules 1.a-b, 2.a-d and note 1), ``RULES["aasm2012"]``: IMI 5-90 s; an LM less
+  than 5 s after the previous one is left out of the series without ending it, and the next
+  IMI is measured from the LM before it; LMs of the two legs with onsets < 5 s apart count as
+  one LM (rule 2.d), of any number of parts, and rule 1.b's 10 s applies to it as to any LM;
+  LMs from 0.5 s before a respiratory event to 0.5 s after it are not scored (note 1; removed,
+  not series-breaking). Rule 2.b includes in a series only LMs at least 5 s after the previous
+  one and, unlike WASM 2016, names no end of a series at a shorter interval: the LM is
+  skipped, as scoring before WASM 2016 was practised. Sources for that reading: Ferri et al.
+  2016 made an interval < 10 s end a series as a change; standard series could contain such
+  LMs (Sleep Med 2015;16:1229-35, doi:10.1016/j.sleep.2015.05.019, whose "Alt2" index counts
+  only series not interrupted by them); MATPLM (github.com/rlslabgit/MATPLM) scores the old
+  rules by removing the LM and adding its interval to the next. The manual's text was checked
+  as reproduced in the NSRR reading-centre manual, section 6.8.4; its page numbers were not.
 
 Event kinds: ``twitch`` (< ``lm_min_s``: not an LM at all; neither counts nor breaks a series),
 ``lm`` and ``sustained`` (an LM longer than the candidate limit: a non-candidate that ends a
@@ -34,7 +45,7 @@ from detector.config import RULES, RulesConfig
 from detector.io.recording import InputError
 from detector.kinds import KINDS, LEG_ALIASES, LEGS, TIME_EPS_S, kind_from_rules, normalise_labels
 
-__all__ = ["PlmScoring", "merge_bilateral", "score_plm"]
+__all__ = ["PlmScoring", "SeriesWalk", "merge_bilateral", "score_plm", "walk_series"]
 
 #: Columns that describe a merged bilateral LM by the largest value of its parts.
 _MAX_OF_PARTS = ("peak_g", "rotation_deg")
@@ -171,7 +182,8 @@ def _is_candidate(df: pd.DataFrame, rules: RulesConfig) -> np.ndarray:
     dur = df["duration_s"].to_numpy()
     bilateral = (df["leg"] == "bilateral").to_numpy()
     upper = np.where(bilateral, rules.bilateral_max_s, rules.lm_max_s)
-    parts_ok = ~bilateral | (df["n_parts"].to_numpy() <= rules.bilateral_max_parts)
+    parts_ok = ~bilateral | (rules.bilateral_max_parts == 0) | (
+        df["n_parts"].to_numpy() <= rules.bilateral_max_parts)
     return ((df["kind"] == "lm").to_numpy() & (dur >= rules.lm_min_s - TIME_EPS_S)
             & (dur <= upper + TIME_EPS_S) & parts_ok)
 
@@ -374,29 +386,63 @@ def _respiratory_flags(df: pd.DataFrame, is_lm: np.ndarray, respiratory: pd.Data
     return is_lm & (reach >= df["start_s"].to_numpy() - TIME_EPS_S)
 
 
-def _score_series(df: pd.DataFrame, is_lm: np.ndarray, candidate: np.ndarray,
-                  removed: np.ndarray, rules: RulesConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Find PLM series among candidate LMs; return the scored copy and the series table.
+@dataclass(frozen=True, eq=False)
+class SeriesWalk:
+    """The PLM series walk over LMs in onset order (see :func:`walk_series`).
 
-    Walks the LMs in onset order (a loop over events, not samples):
+    Attributes
+    ----------
+    imi_s : ndarray
+        Onset-to-onset interval from the previous candidate LM, seconds (NaN for the first
+        candidate, the first after a non-candidate LM, and rows that are not candidates).
+    series_imi_s : ndarray
+        The interval the rules judge: from the previous candidate kept in the run. It differs
+        from ``imi_s`` only after a candidate left out (``skipped``).
+    runs : list of list of int
+        Row positions of each PLM series (runs of at least ``rules.min_series`` candidates).
+    run_start : ndarray of bool
+        Candidates that start a new run (nothing before them can join a later series).
+    skipped : ndarray of bool
+        Candidates left out of the series for an interval below ``imi_min_s`` when
+        ``rules.short_imi_breaks_series`` is false (AASM 2012).
+    """
 
-    * twitches and ``removed`` LMs are skipped: they neither count nor break;
+    imi_s: np.ndarray
+    series_imi_s: np.ndarray
+    runs: list[list[int]]
+    run_start: np.ndarray
+    skipped: np.ndarray
+
+
+def walk_series(start_s: np.ndarray, is_lm: np.ndarray, candidate: np.ndarray,
+                removed: np.ndarray, rules: RulesConfig) -> SeriesWalk:
+    """Find PLM series among candidate LMs given in onset order.
+
+    A loop over events, not samples:
+
+    * twitches (``~is_lm``) and ``removed`` LMs are skipped: they neither count nor break;
     * a non-candidate LM ends the current run, and the next candidate starts afresh (its IMI is
       NaN: the IMI is never measured across a non-candidate LM);
-    * a candidate's IMI is the onset-to-onset interval from the previous candidate; an IMI
-      outside [imi_min_s, imi_max_s] (inclusive; WASM 2016: 10-90 s, AASM 2012: 5-90 s) ends the
-      run and the candidate starts a new one;
+    * a candidate's IMI is the onset-to-onset interval from the previous candidate kept; an IMI
+      above ``imi_max_s`` ends the run and the candidate starts a new one;
+    * an IMI below ``imi_min_s`` does the same when ``rules.short_imi_breaks_series`` (WASM
+      2016: 10 s); otherwise (AASM 2012: 5 s) the candidate is left out of the series, does not
+      end it, and the next IMI is measured from the last candidate kept (AASM Manual v2.0, VII
+      Movement rules A.2.b: only LMs at least 5 s apart are included in a series);
     * a run of at least ``min_series`` candidates (WASM 2016 / AASM 2012: 4) is a PLM series.
+
+    Bounds are inclusive (10 s and 90 s are in range under WASM 2016).
     """
-    start = df["start_s"].to_numpy()
-    end = df["end_s"].to_numpy()
-    n = len(df)
+    n = len(start_s)
     imi = np.full(n, np.nan)
-    series_no = np.zeros(n, dtype=int)
+    gap = np.full(n, np.nan)
+    run_start = np.zeros(n, dtype=bool)
+    skipped = np.zeros(n, dtype=bool)
     lo, hi = rules.imi_min_s - TIME_EPS_S, rules.imi_max_s + TIME_EPS_S
     runs: list[list[int]] = []
     current: list[int] = []
-    prev_onset: float | None = None
+    prev_onset: float | None = None     # the last candidate kept
+    last_onset: float | None = None     # the last candidate
 
     def close(run: list[int]) -> None:
         if len(run) >= rules.min_series:
@@ -407,24 +453,43 @@ def _score_series(df: pd.DataFrame, is_lm: np.ndarray, candidate: np.ndarray,
             continue
         if not candidate[i]:
             close(current)
-            current, prev_onset = [], None
+            current, prev_onset, last_onset = [], None, None
             continue
+        if last_onset is not None:
+            imi[i] = start_s[i] - last_onset
+        last_onset = start_s[i]
         if prev_onset is not None:
-            imi[i] = start[i] - prev_onset
-        if prev_onset is not None and lo <= imi[i] <= hi:
+            gap[i] = start_s[i] - prev_onset
+            if gap[i] < lo and not rules.short_imi_breaks_series:
+                skipped[i] = True
+                continue
+        if prev_onset is not None and lo <= gap[i] <= hi:
             current.append(i)
         else:
             close(current)
             current = [i]
-        prev_onset = start[i]
+            run_start[i] = True
+        prev_onset = start_s[i]
     close(current)
+    return SeriesWalk(imi, gap, runs, run_start, skipped)
+
+
+def _score_series(df: pd.DataFrame, is_lm: np.ndarray, candidate: np.ndarray,
+                  removed: np.ndarray, rules: RulesConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Find PLM series among candidate LMs (:func:`walk_series`); return the scored copy and
+    the series table."""
+    start = df["start_s"].to_numpy()
+    end = df["end_s"].to_numpy()
+    walk = walk_series(start, is_lm, candidate, removed, rules)
+    imi, runs = walk.imi_s, walk.runs
+    series_no = np.zeros(len(df), dtype=int)
 
     rows = []
     for k, run in enumerate(runs, start=1):
         series_no[run] = k
         rows.append({"series": k, "start_s": float(start[run[0]]),
                      "end_s": float(end[run].max()), "n_lm": len(run),
-                     "mean_imi_s": float(np.mean(imi[run[1:]]))})
+                     "mean_imi_s": float(np.mean(walk.series_imi_s[run[1:]]))})
     series = pd.DataFrame(rows, columns=["series", "start_s", "end_s", "n_lm", "mean_imi_s"])
     series = series.astype({"series": int, "start_s": float, "end_s": float, "n_lm": int,
                             "mean_imi_s": float})

@@ -328,12 +328,18 @@ def test_median_bounds_cover_every_completion():
         assert np.isclose(max(seen), hi) or hi == np.inf
 
 
-def test_live_plm_series_are_score_plm_series():
+@pytest.mark.parametrize("standard", ["wasm2016", "aasm2012"])
+def test_live_plm_series_are_score_plm_series(standard):
+    # AASM 2012 leaves an LM < 5 s after the previous one out of the series without ending it:
+    # the 2-s and 4-s steps make such LMs, and the base the live scoring settles must not split
+    # a series that goes on across them.
+    rules = RULES[standard]
     rng = np.random.default_rng(2)
+    n_series = 0
     for trial in range(10):
         t, rows = 0.0, []
         for k in range(40):
-            t += float(rng.choice([4.0, 9.99, 10.0, 25.0, 90.0, 90.5, 120.0]))
+            t += float(rng.choice([2.0, 4.0, 9.99, 10.0, 25.0, 60.0, 90.0, 90.5, 120.0]))
             kind = str(rng.choice(["lm", "lm", "lm", "twitch", "sustained"]))
             dur = {"lm": 2.0, "twitch": 0.3, "sustained": 15.0}[kind]
             if trial % 5 == 0 and k == 20:
@@ -341,15 +347,30 @@ def test_live_plm_series_are_score_plm_series():
             rows.append({"start_s": t, "end_s": t + dur, "kind": kind, "leg": "left",
                          "key": k})
             t += dur
-        plm = LivePlm(RULES["wasm2016"])
+        plm = LivePlm(rules)
         announced: dict[int, int] = {}
         for k in range(1, len(rows) + 1):
             for u in plm.update(rows[:k], np.inf):
                 announced[u.series] = u.n_lm
         table = pd.DataFrame(rows).drop(columns="key")
-        final = score_plm(table, RULES["wasm2016"]).series
+        final = score_plm(table, rules).series
+        n_series += len(final)
         assert {k: v for k, v in announced.items() if v} == dict(zip(final["series"],
                                                                      final["n_lm"]))
+    assert n_series >= 5       # the comparison is not between empty tables
+
+
+def test_live_plm_aasm_series_goes_on_across_a_left_out_lm():
+    # AASM 2012: the LM at 23 s (3 s after 20) is left out without ending the series, so the
+    # live scoring must not settle at it: one series 0, 20, 40, 60, 80 (5 LMs), as score_plm.
+    rows = [{"start_s": float(t), "end_s": t + 1.0, "kind": "lm", "leg": "left", "key": k}
+            for k, t in enumerate([0, 20, 23, 40, 60, 80])]
+    plm = LivePlm(RULES["aasm2012"])
+    last = {}
+    for k in range(1, len(rows) + 1):
+        for u in plm.update(rows[:k], np.inf):
+            last[u.series] = (u.start_s, u.n_lm)
+    assert last == {1: (0.0, 5)}
 
 
 def test_bad_input_raises_input_error():

@@ -308,6 +308,70 @@ def test_imi_7_s_is_a_series_under_aasm_not_wasm():
     assert score_plm(ev, AASM).n_plm == 4
 
 
+# AASM Manual v2.0, VII Movement rules A.2.b: "the minimum period length between LMs (onset
+# to onset) to include them as part of a PLM series is 5 s". The manual names no end of a series
+# (WASM 2016 made an interval below its minimum end one): an LM less than 5 s after the previous
+# one is not included, the series goes on, and the next interval is measured from the LM before.
+
+def test_aasm_lm_under_5_s_after_the_previous_is_left_out_without_ending_the_series():
+    # 0, 20, [23: 3 s after 20, left out], 40 (20 s after 20), 60 -> one series of 4 PLMs, the
+    # LM at 23 s not among them. WASM 2016: 23 is 3 s after 20 (< 10 s) and ends the run 0, 20;
+    # 23, 40, 60 is a run of 3 -> no series.
+    ev = lms([0, 20, 23, 40, 60])
+    a = score_plm(ev, AASM)
+    assert plm_flags(a) == [True, True, False, True, True]
+    assert a.n_plm == 4 and a.n_series == 1
+    assert a.series["n_lm"].tolist() == [4] and a.series["mean_imi_s"].tolist() == [20.0]
+    assert score_plm(ev, WASM).n_plm == 0
+
+
+def test_aasm_interval_after_a_left_out_lm_is_measured_from_the_lm_before_it():
+    # 0, 30, 60, [63 left out], 151: 151 is 91 s after 60 (> 90 s) -> the run 0, 30, 60 ends
+    # with 3 LMs -> no series. Measured from 63 it would be 88 s and make a series of 4.
+    assert score_plm(lms([0, 30, 60, 63, 151]), AASM).n_plm == 0
+    # 0, 30, 60, [63], 149: 89 s after 60 -> one series of 4 (the 63-s LM not in it).
+    sc = score_plm(lms([0, 30, 60, 63, 149]), AASM)
+    assert plm_flags(sc) == [True, True, True, False, True]
+
+
+def test_aasm_several_lms_left_out_in_a_row():
+    # 0, 10, [12: 2 s after 10], [14: 4 s after 10], 20 (10 s after 10), 30 -> 4 PLMs in one
+    # series; 12 and 14 are in no series. (Measured from the LM just before, 14 -> 20 would be
+    # 6 s and 20 would be kept too, but 12 -> 14 is 2 s: the answer would be the same only by
+    # chance, so the IMIs in the table are checked as well.)
+    sc = score_plm(lms([0, 10, 12, 14, 20, 30]), AASM)
+    assert plm_flags(sc) == [True, True, False, False, True, True]
+    assert sc.n_series == 1 and sc.series["mean_imi_s"].tolist() == [10.0]
+    # imi_s is the interval between consecutive candidate LMs (for IMI statistics).
+    assert sc.events["imi_s"].tolist()[1:] == [10.0, 2.0, 2.0, 6.0, 10.0]
+
+
+def test_aasm_lm_exactly_5_s_after_the_previous_is_included():
+    # Rule 2.b's minimum is inclusive: 0, 5, 10, 15 -> 4 PLMs.
+    assert score_plm(lms([0, 5, 10, 15]), AASM).n_plm == 4
+
+
+def test_aasm_short_interval_is_a_rules_option():
+    # The same rules with short_imi_breaks_series=True end the series at 23 s, as WASM does.
+    rules = dataclasses.replace(AASM, short_imi_breaks_series=True)
+    assert score_plm(lms([0, 20, 23, 40, 60]), rules).n_plm == 0
+
+
+def test_aasm_bilateral_lm_has_no_part_limit():
+    # AASM 2012 rule 2.d: LMs of the two legs with onsets < 5 s apart are one LM; it sets no
+    # limit on parts (WASM 2016: at most 4). Left 0, 4, 8 s and right 2, 6 s (1 s each): each
+    # onset is 2 s from one of the other leg -> one LM of 5 parts, 0-9 s (<= 10 s). Four such
+    # clusters 20 s apart -> 4 PLMs. With a limit of 4 parts each is no candidate -> none.
+    left = [c + d for c in (0, 20, 40, 60) for d in (0, 4, 8)]
+    right = [c + d for c in (0, 20, 40, 60) for d in (2, 6)]
+    ev = pd.concat([lms(left, leg="left"), lms(right, leg="right")])
+    a = score_plm(ev, AASM)
+    assert len(a.events) == 4 and a.events["n_parts"].tolist() == [5] * 4
+    assert a.events["end_s"].tolist() == [9.0, 29.0, 49.0, 69.0]
+    assert a.n_plm == 4
+    assert score_plm(ev, dataclasses.replace(AASM, bilateral_max_parts=4)).n_plm == 0
+
+
 @pytest.mark.parametrize("onset_gap_s, merged_aasm", [(4.0, True), (5.0, False)])
 def test_legs_with_onsets_4_s_apart_merge_under_aasm_only(onset_gap_s, merged_aasm):
     # AASM 2012: LMs of the two legs with onsets < 5 s apart count as one LM. Left 0-1 s, right
