@@ -2,12 +2,13 @@
 ``.gt3x``.
 
 ``.cwa`` and ``.bin`` are read with scikit-digital-health (MIT; ``pip install
-"legtwitch[devices]"``), ``.gt3x`` with ActiGraph's pygt3x when it is installed (GPL-3, so not a
-dependency of legtwitch; ``pip install pygt3x`` yourself). The samples are put on a uniform grid
-by :func:`detector.io.clean.clean`, as every other input.
+"legtwitch[devices]"``), ``.gt3x`` with ActiGraph's pygt3x when it is installed (GPL-3.0, so
+not a dependency of legtwitch: ``pip install "legtwitch[gt3x]"``). The samples are put on a
+uniform grid by :func:`detector.io.clean.clean`, as every other input.
 
 The devices keep their clock in local time without a zone: their times are read in the zone given
-(``--tz``; default the computer's), as the device was set up. What the file says beyond the
+(``--tz``; default the computer's), as the device was set up, unless the file names its zone (a
+GENEActiv's ``Time Zone``, a ``.gt3x``'s ``TimeZone``). What the file says beyond the
 acceleration (device, sample rate, temperature) is kept in ``Recording.info`` and so in
 ``summary.json`` under ``cleaning``.
 
@@ -173,21 +174,54 @@ def _read_skdh(path: Path, suffix: str, zone: tzinfo) -> tuple[np.ndarray, np.nd
 
 
 def _read_gt3x(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
+    """An ActiGraph ``.gt3x`` through pygt3x (GPL-3, installed by the user). Its times are the
+    device's local clock; the file's ``TimeZone`` (``-05:00:00``) puts them on UTC, else
+    ``zone``."""
     try:
         from pygt3x.reader import FileReader
     except ImportError:
         raise InputError(f"{path}: ActiGraph .gt3x files are read with ActiGraph's pygt3x, which "
                          "is GPL-3 licensed and so not installed with legtwitch: pip install "
-                         "pygt3x, or export the file to CSV with ActiLife") from None
+                         "\"legtwitch[gt3x]\" (or pip install pygt3x), or export the file to "
+                         "CSV with ActiLife") from None
     try:
-        with FileReader(str(path)) as reader:
-            df = reader.to_pandas()
-            rate = float(getattr(reader.info, "sample_rate", 0) or 0) or None
-    except Exception as exc:  # noqa: BLE001
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with FileReader(str(path)) as reader:
+                df = reader.to_pandas()
+                rate = float(getattr(reader.info, "sample_rate", 0) or 0) or None
+                file_zone = _gt3x_zone(getattr(reader.info, "timezone", None))
+                idle = df["IdleSleepMode"].to_numpy(dtype=bool) if "IdleSleepMode" in df else None
+    except Exception as exc:  # noqa: BLE001 - the reader's own errors, named in one line
         raise InputError(f"{path}: pygt3x refused the file: {exc}") from None
+    if len(df) == 0:
+        raise InputError(f"{path}: the .gt3x file holds no acceleration samples")
     t = np.asarray(df.index, dtype=float)
+    from datetime import datetime, timezone
+
+    use = file_zone or zone
+    offset = use.utcoffset(datetime.fromtimestamp(float(t[0]), timezone.utc).replace(tzinfo=None))
+    t = t - (offset.total_seconds() if offset is not None else 0.0)
     acc = df[["X", "Y", "Z"]].to_numpy(dtype=float)
-    return t, acc, {"device_fs_hz": rate, "device": "ActiGraph"}
+    info: dict[str, Any] = {"device_fs_hz": rate, "device": "ActiGraph"}
+    if file_zone is not None:
+        info["device_utc_offset_h"] = round(offset.total_seconds() / 3600.0, 2) if offset else 0.0
+    if idle is not None and idle.any() and rate:
+        # idle sleep mode: the device stopped sampling while still; pygt3x repeats the last
+        # sample over that time
+        info["idle_sleep_mode_s"] = round(float(idle.sum()) / rate, 1)
+    return t, acc, info
+
+
+def _gt3x_zone(text: str | None) -> tzinfo | None:
+    """``-05:00:00`` (a .gt3x info.txt ``TimeZone``) as a fixed-offset zone; None otherwise."""
+    from datetime import timedelta, timezone
+
+    m = re.fullmatch(r"\s*([+-]?)(\d{1,2}):(\d{2})(?::\d{2})?\s*", text or "")
+    if m is None:
+        return None
+    sign = -1 if m.group(1) == "-" else 1
+    return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
 
 
 def geneactiv_zone(path: Path) -> tzinfo | None:

@@ -103,3 +103,65 @@ def test_a_wrong_file_with_a_device_suffix_gets_one_clear_line(tmp_path, name, c
                            str(tmp_path / "o"), "-q"], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+# ActiGraph .gt3x: read through pygt3x (GPL-3: the [gt3x] extra, and in [test] so that this path
+# is tested). No public .gt3x file with a licence that allows copying it here was found, so the
+# file is written from ActiGraph's published format (tests/gt3x_file.py).
+
+def _gt3x(tmp_path, seconds=60, fs=30, offset_h=-5.0):
+    from gt3x_file import write_gt3x
+
+    acc = np.zeros((seconds * fs, 3))
+    acc[:, 2] = 1.0
+    acc[20 * fs:21 * fs, 0] = 0.5          # a 1-s step on x at 20 s
+    path = tmp_path / "ankle.gt3x"
+    counts = write_gt3x(path, acc, fs, datetime(2024, 3, 5, 22, 10, 0),
+                        timedelta(hours=offset_h))
+    return path, counts
+
+
+def test_a_gt3x_file_reads_its_samples_rate_and_clock(tmp_path):
+    pytest.importorskip("pygt3x")
+    path, counts = _gt3x(tmp_path)
+    rec = load_recording(path, tz=ZoneInfo("Europe/Berlin"))
+    assert rec.fs_hz == 30.0 and len(rec.acc_g) == len(counts) == 1800
+    np.testing.assert_allclose(rec.acc_g, counts / 256.0, atol=1e-6)
+    assert rec.acc_g[20 * 30, 0] == pytest.approx(0.5) and rec.acc_g[21 * 30, 0] == 0.0
+    # The device clock said 22:10 at UTC-05:00 (its info.txt TimeZone): that wins over the zone
+    # given, as a GENEActiv's own zone does.
+    local = datetime(2024, 3, 5, 22, 10, 0, tzinfo=timezone(timedelta(hours=-5)))
+    assert rec.t0_unix_s == pytest.approx(local.timestamp(), abs=1e-3)
+    assert rec.info["format"] == "ActiGraph .gt3x" and rec.info["device_utc_offset_h"] == -5.0
+
+
+def test_analyze_takes_a_gt3x_file_like_a_csv(tmp_path):
+    pytest.importorskip("pygt3x")
+    path, _ = _gt3x(tmp_path, seconds=600)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "detector.cli", "analyze", str(path), "--out",
+                           str(out), "--no-report", "-q"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cleaning"]["format"] == "ActiGraph .gt3x" and summary["fs_hz"] == 30.0
+    local = datetime(2024, 3, 5, 22, 10, 0, tzinfo=timezone(timedelta(hours=-5)))
+    assert datetime.fromisoformat(summary["start_time"]) == local
+
+
+def test_a_gt3x_file_without_its_reader_gets_one_line_naming_the_extra(tmp_path, monkeypatch):
+    path, _ = _gt3x(tmp_path)
+    monkeypatch.setitem(sys.modules, "pygt3x", None)
+    monkeypatch.setitem(sys.modules, "pygt3x.reader", None)
+    with pytest.raises(InputError, match=r"ankle\.gt3x: .*pygt3x.*GPL-3.*legtwitch\[gt3x\]"):
+        load_recording(path)
+
+
+def test_a_damaged_gt3x_file_gets_one_clear_line(tmp_path):
+    pytest.importorskip("pygt3x")
+    path = tmp_path / "night.gt3x"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    done = subprocess.run([sys.executable, "-m", "detector.cli", "analyze", str(path), "--out",
+                           str(tmp_path / "o"), "-q"], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "night.gt3x" in done.stderr and len(done.stderr.strip().splitlines()) == 1
