@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(unix seconds or ISO 8601) and x, y, z (g, mg or m/s^2; common aliases "
                        "such as time, ax/ay/az, acc_x are accepted), EDF+, or a research device "
                        "file: Axivity .cwa, GENEActiv .bin (pip install \"legtwitch[devices]\"), "
-                       "ActiGraph .gt3x (pip install pygt3x, GPL-3); a device's clock is read in "
-                       "--tz. Writes events.csv, summary.json and report.html into --out.")
+                       "ActiGraph .gt3x (pip install \"legtwitch[gt3x]\", GPL-3); a device's clock "
+                       "is read in --tz. Writes events.csv, summary.json and report.html into "
+                       "--out; a recording of several days, one folder per night.")
     p.add_argument("file", help="the recording: .csv, .csv.gz, .parquet, .edf, .cwa, .bin or "
                    ".gt3x")
     _add_recording_args(p)
@@ -101,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "export, NSRR or Profusion XML), aligned by clock time: adds PLMS and "
                         "PLMW (per hour of sleep and of wake after sleep onset) and the "
                         "hypnogram to the report")
+    p.add_argument("--by-night", choices=("auto", "always", "never"), default="auto",
+                   help="a recording of several days (CSV or Parquet spanning more than 30 h) "
+                        "is read in batches and analysed night by night into OUT/NIGHT-YYYY-MM-"
+                        "DD/ folders and OUT/nights.csv, each night's window from --start/--end "
+                        "or estimated from the shin's posture (default auto)")
     add_config_args(p)
 
     p = sub.add_parser("demo", help="analyse the bundled sample night",
@@ -171,11 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "pandas CSV parse, the whole analysis from CSV and from Parquet, peak "
                        "memory, the notebook API's re-thresholding, the live (streaming) "
                        "detector's speed and latency, the recorder's write, finalize and "
-                       "recover times; and a batch of short nights with 1 and 2 workers.")
+                       "recover times; a batch of short nights with 1 and 2 workers; and a 7-day "
+                       "recording analysed night by night (memory, time per day).")
     p.add_argument("--hours", type=float, help="night length (default 8; 2 with --quality)")
     p.add_argument("--fs", type=float, default=100.0, help="sampling rate (default 100)")
     p.add_argument("--repeat", type=int, default=3, help="runs per figure, median reported")
     p.add_argument("--keep", metavar="DIR", help="keep the generated files here")
+    p.add_argument("--days", type=int, default=7,
+                   help="also a recording of this many days analysed night by night: peak "
+                        "memory and time per day (default 7; 0 skips it)")
     p.add_argument("--quality", action="store_true",
                    help="instead: detection quality on simulated nights of every scenario "
                    "(LM, PLM, twitch and sustained F1, false LMs per hour, PLM index error), "
@@ -241,8 +251,12 @@ def _print_summary(summary: dict) -> None:
 def cmd_analyze(args: argparse.Namespace, sample: Path | None = None) -> int:
     from detector.analysis import analyze_file
 
+    from detector.cli.many_nights import run_by_night, wants_by_night
+
     say = _Status(args.quiet)
     cfg = config_from_args(args)
+    if sample is None and wants_by_night(args):
+        return run_by_night(args, cfg, say, _window(args), zone_named(getattr(args, "tz", None)))
     done = analyze_file(str(sample or args.file), args.out, cfg,
                         other_leg=getattr(args, "other_leg", None), report=not args.no_report,
                         leg=args.leg, fs_hz=args.fs, units=args.units,
@@ -509,7 +523,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from detector.cli.bench import run_bench
 
     return run_bench(hours=args.hours or 8.0, fs_hz=args.fs, repeat=args.repeat, keep=args.keep,
-                     json_path=args.json)
+                     json_path=args.json, days=args.days)
 
 
 COMMANDS = {"analyze": cmd_analyze, "demo": cmd_demo, "rescore": cmd_rescore,

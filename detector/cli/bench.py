@@ -13,7 +13,9 @@ and ``met`` or ``NOT MET`` on the same line, then how many targets were met:
   sensor (target >= 1000x) and the latency from the end of a movement to its report, in signal
   seconds (target <= 2 s),
 - the recorder's write path: raw log + decoding + Parquet parts per night, finalize and recover,
-- a batch of short nights with 1 and 2 workers (target: 2 workers >= 1.8x the nights per minute).
+- a batch of short nights with 1 and 2 workers (target: 2 workers >= 1.8x the nights per minute),
+- a 7-day recording analysed night by night (:mod:`detector.cli.bench_days`): peak memory
+  (target <= 1 GB, and one night's plus a constant), time per recorded day (linear in length).
 
 ``--json FILE`` writes the same figures for scripts.
 """
@@ -109,7 +111,10 @@ class Figure(NamedTuple):
 TARGETS = {"csv_ratio": ("<=", 2.0), "parquet_s": ("<=", 0.5), "report_s": ("<=", 0.5),
            "peak_mb": ("<=", 1024.0), "rethreshold_s": ("<=", 0.3),
            "realtime_factor": (">=", 1000.0), "latency_s": ("<=", 2.0),
-           "batch_speedup": (">=", 1.8)}
+           "batch_speedup": (">=", 1.8), "days_peak_mb": ("<=", 1024.0),
+           # a long recording: at most one night's memory plus the batches being read (MB),
+           # and time per recorded day within 25 % of a 3-day recording's (linear in length)
+           "days_above_night_mb": ("<=", 200.0), "days_linear": ("<=", 1.25)}
 
 
 def print_figures(figures: list[Figure]) -> tuple[int, list[str]]:
@@ -150,7 +155,7 @@ def _rethreshold_rows(path: Path, repeat: int) -> list[Figure]:
 
 
 def run_bench(hours: float = 8.0, fs_hz: float = 100.0, repeat: int = 3,
-              keep: str | None = None, json_path: str | None = None) -> int:
+              keep: str | None = None, json_path: str | None = None, days: int = 7) -> int:
     """Generate a night, time the steps and print the figures.
 
     Parameters
@@ -163,6 +168,8 @@ def run_bench(hours: float = 8.0, fs_hz: float = 100.0, repeat: int = 3,
         Folder to keep the generated CSV and Parquet in (default: a temporary folder).
     json_path : str, optional
         Also write every figure, its target and whether it was met there (0600).
+    days : int
+        Length of the multi-day recording analysed night by night (0: skip it).
     """
 
     from detector.config import Config
@@ -244,6 +251,8 @@ def run_bench(hours: float = 8.0, fs_hz: float = 100.0, repeat: int = 3,
     figures.append(Figure("batch, 2 workers vs 1", batch["speedup"], "x",
                           f"{batch['speedup']:6.2f}x", "nights per minute",
                           TARGETS["batch_speedup"]))
+    if days:
+        figures += _days_rows(work, days, fs_hz)
     print_figures(figures)
     if json_path:
         from detector.fileio import write_private
@@ -253,6 +262,27 @@ def run_bench(hours: float = 8.0, fs_hz: float = 100.0, repeat: int = 3,
         write_private(Path(json_path), json.dumps(data, indent=2, default=float) + "\n")
         print(f"figures written to {json_path}")
     return 0
+
+
+def _days_rows(work: Path, days: int, fs_hz: float) -> list[Figure]:
+    """The figures of :func:`detector.cli.bench_days.days_benchmark`."""
+    from detector.cli.bench_days import days_benchmark
+
+    b = days_benchmark(work, days, fs_hz)
+    week, three, one = b["week"], b["three"], b["one"]
+    per_day = week["s"] / b["week_days"]
+    ratio = per_day / (three["s"] / b["three_days"])
+    return [
+        Figure(f"{days}-day recording, night by night", week["peak_mb"], " MB",
+               f"{week['peak_mb']:6.0f} MB", f"whole process with reports; {week['s']:.0f} s, "
+               f"{week['s'] / days:.1f} s per night", TARGETS["days_peak_mb"]),
+        Figure("  above one 8-h night", week["peak_mb"] - one["peak_mb"], " MB",
+               f"{week['peak_mb'] - one['peak_mb']:6.0f} MB",
+               f"one night {one['peak_mb']:.0f} MB, 3 days {three['peak_mb']:.0f} MB",
+               TARGETS["days_above_night_mb"]),
+        Figure(f"  time per day, {days} days vs 3", ratio, "x", f"{ratio:6.2f}x",
+               f"{per_day:.1f} s per recorded day", TARGETS["days_linear"]),
+    ]
 
 
 def batch_benchmark(n_nights: int = 8, hours: float = 0.5, workers: Sequence[int] = (1, 2), *,

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from detector.errors import InputError
 
 __all__ = ["add_batch", "add_trends", "add_export", "cmd_batch", "cmd_trends", "cmd_export",
+           "wants_by_night", "run_by_night",
            "TRENDS_MIN_NIGHTS"]
 
 #: Default of ``trends --min-nights``: :data:`detector.cohort.trends.MIN_NIGHTS` (a test keeps the
@@ -254,3 +255,53 @@ def cmd_export(args: argparse.Namespace) -> int:
         out = write_annotations(annotation_table(result), args.annotations)
         say(f"wrote {out}")
     return 0
+
+
+def wants_by_night(args: argparse.Namespace) -> bool:
+    """Whether ``analyze`` reads this file night by night: ``--by-night always``, or ``auto``
+    and a CSV/Parquet recording spanning more than
+    :data:`detector.cohort.multiday.MULTI_DAY_MIN_H` hours (told from the file's ends)."""
+    mode = getattr(args, "by_night", "auto")
+    if mode == "never":
+        return False
+    from detector.cohort.multiday import MULTI_DAY_MIN_H, recording_span_h
+    from detector.io.stream import can_stream
+
+    if not can_stream(args.file):
+        if mode == "always":
+            raise InputError(f"{args.file}: --by-night reads CSV and Parquet files in batches; a "
+                             "device or EDF+ file is read whole (leave --by-night out)")
+        return False
+    if mode == "always":
+        return True
+    span = recording_span_h(args.file)
+    return span is not None and span > MULTI_DAY_MIN_H
+
+
+def run_by_night(args: argparse.Namespace, cfg: Any, say: Callable[[str], None],
+                 window: tuple[str, str] | None, tz: Any) -> int:
+    """``legtwitch analyze`` on a recording of several days: one folder per night."""
+    from detector.cohort.multiday import analyze_nights
+
+    for flag, given in (("--other-leg", "other_leg"), ("--respiratory", "respiratory"),
+                        ("--hypnogram", "hypnogram")):
+        if getattr(args, given, None):
+            raise InputError(f"{flag} is for one night; a recording of several days is "
+                             "analysed night by night without it (or give --by-night never)")
+    done = analyze_nights(args.file, args.out, cfg, window=window, tz=tz,
+                          report=not args.no_report, leg=args.leg, fs_hz=args.fs,
+                          units=args.units, force=getattr(args, "force", False), progress=say)
+    say("done")
+    for note in done.notes:
+        print(f"note: {note}")
+    n_ok = sum(r["status"] == "analysed" for r in done.rows)
+    print(f"{n_ok} of {len(done.rows)} nights analysed, one folder each in {args.out}")
+    for row in done.rows:
+        s = row.get("summary") or {}
+        line = (f"{row['night']}  PLM index {s.get('plm_index') or 0:.1f}/h  rest "
+                f"{s.get('rest_h') or 0:.1f} h  {s.get('category_title', '')}"
+                if row["status"] == "analysed" else f"{row['night']}  failed: {row['error']}")
+        print(line)
+    print(f"nights   {done.paths['csv']}")
+    print(f"next: legtwitch trends {args.out}")
+    return 0 if n_ok == len(done.rows) else 1

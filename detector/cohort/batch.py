@@ -54,7 +54,7 @@ from detector.cohort.progress import BatchProgress
 
 __all__ = ["run_batch", "analyze_night", "read_windows", "BatchResult", "BatchProgress",
            "expand_inputs", "night_names", "file_sha256", "config_sha256", "done_key",
-           "flatten_summary", "collate", "dask_executor", "ID_COLUMNS", "STATUSES"]
+           "flatten_summary", "collate", "write_tables", "dask_executor", "ID_COLUMNS", "STATUSES"]
 
 #: Columns of the collated table before the summary fields.
 ID_COLUMNS = ["night", "file", "status", "error", "content_sha256"]
@@ -273,7 +273,9 @@ def collate(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return _parquet_safe(pd.DataFrame.from_records(records, columns=columns))
 
 
-def _write_tables(table: pd.DataFrame, out: Path) -> dict[str, Path]:
+def write_tables(table: pd.DataFrame, out: Path) -> dict[str, Path]:
+    """Write the collated table as ``nights.parquet`` and ``nights.csv``, and its failed rows as
+    ``failures.csv`` (0600)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -460,7 +462,7 @@ def run_batch(paths: Sequence[str | Path] | str, out_dir: str | Path, config: Co
             run_on(pool)
     rows = [r for r in results if r is not None]
     table = collate(rows)
-    written = _write_tables(table, out)
+    written = write_tables(table, out)
     return BatchResult(out_dir=out, table=table, nights=rows, paths=written,
                        elapsed_s=time.perf_counter() - t0)
 

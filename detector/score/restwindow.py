@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+import numpy as np
+
 from detector.io.localtime import has_clock, local_zone
 from detector.io.recording import InputError, Recording
 
-__all__ = ["RestWindow", "parse_clock", "given_window", "estimated_window"]
+__all__ = ["RestWindow", "parse_clock", "given_window", "estimated_window", "NightWindow",
+           "nights_from_clock", "nights_from_minutes"]
 
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -134,3 +137,137 @@ def estimated_window(recording: Recording, nonwear: list[tuple[float, float]]) -
     return RestWindow(a, b, "estimated",
                       "estimated: from when the sensor was put on to when it was taken off "
                       "(give --start/--end for lights off and on)")
+
+
+# --------------------------------------------------------------------------------------------
+# The nights of a recording of several days
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NightWindow:
+    """One night's rest window in a long recording, in unix seconds, and how it was found."""
+
+    start_unix_s: float
+    end_unix_s: float
+    source: str
+    how: str
+
+
+#: A rest stretch longer than this (hours) is not one night's rest.
+MAX_NIGHT_H = 16.0
+#: Walking minutes (before and after a minute) that give the shin's axis at that minute.
+_AXIS_MINUTES = 15
+#: A night's window shorter than this (minutes) is not a night (a nap, or the recording's edge).
+MIN_NIGHT_OVERLAP_MIN = 30.0
+
+
+def nights_from_clock(first_unix_s: float, last_unix_s: float, start: str, end: str,
+                      zone: tzinfo | None = None) -> list[NightWindow]:
+    """Every night from lights-off ``start`` to lights-on ``end`` (``HH:MM``, in ``zone``)
+    that overlaps the recording by at least :data:`MIN_NIGHT_OVERLAP_MIN` minutes."""
+    sh, sm = parse_clock(start, "--start")
+    eh, em = parse_clock(end, "--end")
+    zone = zone or local_zone()
+    t = datetime.fromtimestamp(first_unix_s, tz=timezone.utc).astimezone(zone) - timedelta(
+        days=1)
+    out: list[NightWindow] = []
+    while t.timestamp() < last_unix_s:
+        off = _next_clock(t, sh, sm, zone)
+        on = _next_clock(off + timedelta(minutes=1), eh, em, zone)
+        a, b = max(off.timestamp(), first_unix_s), min(on.timestamp(), last_unix_s)
+        if b - a >= MIN_NIGHT_OVERLAP_MIN * 60.0:
+            out.append(NightWindow(a, b, "given",
+                                   f"given: lights off {start}, lights on {end} ({zone})"))
+        t = off + timedelta(hours=1)
+    return out
+
+
+def nights_from_minutes(minutes: Any, zone: tzinfo | None = None, *, min_rest_h: float = 3.0,
+                        join_gap_min: float = 30.0, lying_deg: float = 60.0
+                        ) -> tuple[list[NightWindow], list[str]]:
+    """Each day's main rest period, from a :class:`detector.detect.minutes.MinuteSummary`.
+
+    A shin is near vertical while its owner stands, walks or sits, and near horizontal while
+    they lie. The shin's axis in the sensor's frame is the mean direction of gravity in minutes
+    of walking (movement in at least half of the seconds): the 15 such minutes before a minute
+    give one axis and the 15 after it another (the sensor may have been strapped on again in
+    between), and a minute is lying when gravity is at least ``lying_deg`` from both. Lying stretches less than ``join_gap_min`` apart (a walk
+    to the bathroom) are one; of the stretches of at least ``min_rest_h`` hours, the longest
+    that ends in each noon-to-noon day (in ``zone``) is that day's night. Without minutes of
+    walking to find the axis from, still minutes (movement in under a fifth of the seconds)
+    stand in for lying, which counts sitting still as rest.
+
+    Returns
+    -------
+    nights : list of NightWindow
+    notes : list of str
+        How the windows were found, for the user.
+    """
+    zone = zone or local_zone()
+    n = minutes.n_samples
+    valid = n > 0
+    g = minutes.gravity_g
+    moving = minutes.moving_share
+    norm = np.linalg.norm(np.where(valid[:, None], g, 0.0), axis=1)
+    unit = np.where((norm > 0)[:, None], g / np.where(norm > 0, norm, 1.0)[:, None], 0.0)
+    walking = valid & (np.nan_to_num(moving) >= 0.5)
+    notes: list[str] = []
+    if walking.sum() >= 10:
+        # The shin's axis from the walking minutes nearest before and after each minute (the
+        # sensor may be strapped on again another way): lying is far from both.
+        w = np.flatnonzero(walking)
+        cum = np.vstack([np.zeros(3), np.cumsum(unit[w], axis=0)])
+        pos = np.searchsorted(w, np.arange(len(n)))
+        rest = valid.copy()
+        for lo, hi in ((np.maximum(pos - _AXIS_MINUTES, 0), pos),
+                       (pos, np.minimum(pos + _AXIS_MINUTES, len(w)))):
+            has = hi > lo
+            axis = cum[hi] - cum[lo]
+            axis /= np.maximum(np.linalg.norm(axis, axis=1), 1e-9)[:, None]
+            angle = np.degrees(np.arccos(np.clip((unit * axis).sum(axis=1), -1.0, 1.0)))
+            rest &= ~has | (angle >= lying_deg)
+        how = ("estimated from the shin's posture: lying (shin within "
+               f"{90 - lying_deg:g} degrees of horizontal; give --start/--end for lights off and on)")
+    else:
+        rest = valid & (np.nan_to_num(moving, nan=1.0) < 0.2)
+        how = ("estimated from stillness (no walking to tell lying from sitting; give "
+               "--start/--end for lights off and on)")
+        notes.append("No walking was seen to tell lying from sitting, so still time counts as "
+                     "rest; give --start and --end for lights off and on.")
+    runs = _runs(rest, int(round(join_gap_min)))
+    best: dict[Any, tuple[int, int]] = {}
+    for a, b in runs:
+        if (b - a) < min_rest_h * 60.0:
+            continue
+        if (b - a) > MAX_NIGHT_H * 60.0:
+            when = datetime.fromtimestamp(minutes.t0_unix_s + a * 60.0, tz=timezone.utc
+                                          ).astimezone(zone)
+            notes.append(f"{(b - a) / 60:.0f} h without getting up from {when:%Y-%m-%d %H:%M} "
+                         "is not taken as a night (the sensor off the leg, or a day in bed); "
+                         "give --start and --end to analyse it")
+            continue
+        end = datetime.fromtimestamp(minutes.t0_unix_s + b * 60.0, tz=timezone.utc
+                                     ).astimezone(zone)
+        day = (end - timedelta(hours=12)).date()
+        if day not in best or (b - a) > best[day][1] - best[day][0]:
+            best[day] = (a, b)
+    out = []
+    for day in sorted(best):
+        a, b = best[day]
+        start = max(minutes.t0_unix_s + a * 60.0, minutes.first_unix_s)
+        stop = min(minutes.t0_unix_s + b * 60.0, minutes.last_unix_s)
+        out.append(NightWindow(start, stop, "estimated", how))
+    return out, notes
+
+
+def _runs(flag: np.ndarray, join_gap: int) -> list[tuple[int, int]]:
+    """Half-open runs of True, runs less than ``join_gap`` apart joined."""
+    edges = np.diff(np.r_[0, flag.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    out: list[tuple[int, int]] = []
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        if out and a - out[-1][1] < join_gap:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out

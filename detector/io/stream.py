@@ -1,0 +1,255 @@
+"""Reading a long CSV or Parquet recording in batches of rows, so that memory does not grow with
+its length.
+
+:class:`SampleStream` yields the samples of a file as :class:`SampleBatch` es of about a million
+rows (a Parquet file's row groups, a CSV file's blocks through pyarrow's streaming CSV reader),
+each parsed exactly as :func:`detector.io.load.load_recording` parses a whole file
+(:func:`detector.io.parse.table_samples`): the same columns, time formats, units and messages.
+The units are decided on the first batch and kept for the rest. Device files and EDF+ cannot be
+read this way; :func:`can_stream` says which files can.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from detector.io.columns import find_columns, normalize_units
+from detector.io.devices import is_device_file
+from detector.io.parse import (NULL_TOKENS, ParsedTable, decimal_point, head_bytes, is_parquet,
+                               short_error, sniff_csv, table_samples)
+from detector.io.recording import InputError
+
+__all__ = ["SampleBatch", "SampleStream", "can_stream", "probe_span"]
+
+#: Rows per batch (about 5 MB of samples).
+BATCH_ROWS = 1 << 18
+#: Bytes of CSV text per block of the streaming reader (more only costs memory: pyarrow parses
+#: blocks ahead on its threads).
+CSV_BLOCK_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class SampleBatch:
+    """Consecutive rows of a file: ``t_s`` (seconds, float64) and ``xyz_g`` (n x 3 g, float32),
+    in file order (not necessarily sorted)."""
+
+    t_s: np.ndarray
+    xyz_g: np.ndarray
+
+
+def can_stream(path: str | Path) -> bool:
+    """True for a CSV (plain or gzip) or Parquet file; False for device files and EDF+."""
+    p = Path(path)
+    return not is_device_file(p) and p.suffix.lower() != ".edf"
+
+
+class SampleStream:
+    """The samples of a CSV or Parquet recording, batch by batch.
+
+    Parameters
+    ----------
+    path : str or Path
+    units : str, optional
+        As :func:`detector.io.load.load_recording`.
+    force : bool
+        Use ``units`` even when the magnitude says otherwise.
+
+    Attributes
+    ----------
+    info : dict
+        After a full pass: what :func:`~detector.io.load.load_recording` reports about the file
+        (columns, time format, units, ``n_rows_read``, ``n_malformed_rows``).
+
+    Iterating twice reads the file twice (the second pass keeps the units of the first).
+    """
+
+    def __init__(self, path: str | Path, *, units: str | None = None, force: bool = False
+                 ) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+        if not can_stream(self.path):
+            raise InputError(f"{self.source}: a device or EDF+ file cannot be read in batches")
+        self.unit_arg = normalize_units(units) if units is not None else None
+        self.force = force
+        self._head, self._gz = head_bytes(self.path, self.source)
+        self.is_parquet = not self._gz and is_parquet(self.path, self._head)
+        self._unit: tuple[str, str] | None = None
+        self.info: dict[str, Any] = {}
+
+    def __iter__(self) -> Iterator[SampleBatch]:
+        tables = self._parquet_tables() if self.is_parquet else self._csv_tables()
+        n_rows = n_bad = 0
+        for tab in tables:
+            if tab.table.num_rows == 0:
+                continue
+            t_s, xyz, info = table_samples(tab, self.source, self.unit_arg, self.force,
+                                           unit_fixed=self._unit)
+            self._unit = (info["units"], info["units_from"])
+            n_rows += int(tab.table.num_rows)
+            n_bad += int(tab.info.get("n_malformed_rows", 0))
+            self.info = {**info, "n_rows_read": n_rows, "n_malformed_rows": n_bad}
+            yield SampleBatch(t_s, xyz)
+        if n_rows == 0:
+            raise InputError(f"{self.source}: no data rows after the header; expected one row "
+                             "per sample")
+
+    # -- Parquet ---------------------------------------------------------------------------
+
+    def _parquet_tables(self) -> Iterator[ParsedTable]:
+        try:
+            # pre_buffer off: with it, pyarrow keeps every row group it has read (memory grew
+            # with the file)
+            pf = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)
+            names = pf.schema_arrow.names
+            time_i, _, axis_i, _ = find_columns(names, self.source)
+            wanted = [names[i] for i in (time_i, *axis_i)]
+            offset = 0
+            for batch in pf.iter_batches(batch_size=BATCH_ROWS,
+                                         columns=list(dict.fromkeys(wanted))):
+                table = pa.Table.from_batches([batch])
+                table = table.select([table.column_names.index(n) for n in wanted])
+                yield ParsedTable(table, 1, is_csv=False, info={"n_malformed_rows": 0},
+                                  row_offset=offset)
+                offset += table.num_rows
+        except InputError:
+            raise
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise InputError(f"{self.source}: cannot read as Parquet ({short_error(exc)})"
+                             ) from None
+
+    # -- CSV -------------------------------------------------------------------------------
+
+    def _csv_tables(self) -> Iterator[ParsedTable]:
+        skip, delimiter, names = sniff_csv(self._head, self.source)
+        decimal = decimal_point(self._head, skip, delimiter)
+        time_i, _, axis_i, _ = find_columns(names, self.source)
+        positions = [time_i, *axis_i]
+        if len(set(names)) != len(names):
+            raise InputError(f"{self.source}: the header repeats a column name; a long "
+                             "recording is read in batches by column name")
+        include = [names[i] for i in positions]
+        layout = (self.path, self._gz, delimiter, len(names))
+        done = 0
+        types: dict[str, pa.DataType] = {}
+        while True:
+            bad: list[str] = []
+
+            def on_bad_row(row: pacsv.InvalidRow) -> str:
+                bad.append(row.text)
+                return "skip"
+
+            options = dict(
+                read_options=pacsv.ReadOptions(skip_rows=skip, block_size=CSV_BLOCK_BYTES),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                 invalid_row_handler=on_bad_row),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=include, column_types=types, null_values=NULL_TOKENS,
+                    strings_can_be_null=True, decimal_point=decimal))
+            seen = 0
+            try:
+                source: Any = (pa.input_stream(str(self.path), compression="gzip")
+                               if self._gz else str(self.path))
+                reader = pacsv.open_csv(source, **options)
+                for batch in reader:
+                    n = batch.num_rows
+                    if seen + n <= done:            # yielded before a restart
+                        seen += n
+                        continue
+                    table = pa.Table.from_batches([batch])
+                    if seen < done:
+                        table = table.slice(done - seen)
+                    n_bad, bad[:] = len(bad), []
+                    if n_bad > max(10, table.num_rows // 100):
+                        raise InputError(f"{self.source}: {n_bad} rows near row {done + 1:,} "
+                                         f"do not have the {len(names)} fields of the header; "
+                                         "check the delimiter")
+                    yield ParsedTable(table, skip + 2, is_csv=True,
+                                      info={"n_malformed_rows": n_bad}, csv_layout=layout,
+                                      row_offset=done)
+                    seen += n
+                    done = seen
+                return
+            except pa.ArrowInvalid as exc:
+                if "conversion error" not in str(exc).lower() or types:
+                    raise InputError(f"{self.source}: cannot read as CSV "
+                                     f"({short_error(exc)})") from None
+                # A late value did not fit the type inferred from the first block: read the
+                # columns as text from here on (the rows already read are not read again).
+                types = {name: pa.string() for name in include}
+            except pa.ArrowException as exc:
+                raise InputError(f"{self.source}: cannot read as CSV ({short_error(exc)})"
+                                 ) from None
+            except (OSError, EOFError, UnicodeDecodeError) as exc:
+                raise InputError(f"{self.source}: cannot read the file ({short_error(exc)})"
+                                 ) from None
+
+
+def probe_span(path: str | Path) -> tuple[float, float] | None:
+    """First and last timestamp (s) of a CSV or Parquet recording, from its first and last rows
+    only (a gzip file is decompressed once to its end, not parsed); None when the ends cannot be
+    read that way (then the caller reads the file as usual, and reports any problem)."""
+    p = Path(path)
+    try:
+        stream = SampleStream(p)
+        if stream.is_parquet:
+            pf = pq.ParquetFile(p, pre_buffer=False)
+            if pf.metadata.num_rows == 0:
+                return None
+            names = pf.schema_arrow.names
+            time_i, _, axis_i, _ = find_columns(names, stream.source)
+            wanted = [names[i] for i in (time_i, *axis_i)]
+            ends = []
+            for g in (0, pf.num_row_groups - 1):
+                table = pf.read_row_group(g, columns=list(dict.fromkeys(wanted)))
+                table = table.select([table.column_names.index(n) for n in wanted])
+                table = table.slice(0, 1000) if g == 0 else table.slice(
+                    max(table.num_rows - 1000, 0))
+                ends.append(ParsedTable(table, 1, is_csv=False))
+        else:
+            ends = [_csv_piece(stream, tail) for tail in (False, True)]
+        times = [table_samples(tab, stream.source, unit_fixed=("g", "probe"))[0] for tab in ends]
+    except (InputError, pa.ArrowException, OSError, ValueError, EOFError):
+        return None
+    first, last = times[0][np.isfinite(times[0])], times[1][np.isfinite(times[1])]
+    if not (first.size and last.size):
+        return None
+    return float(first.min()), float(last.max())
+
+
+def _csv_piece(stream: SampleStream, tail: bool) -> ParsedTable:
+    """The header with the first (or last) few hundred rows of a CSV file, as a table."""
+    import gzip
+
+    skip, delimiter, names = sniff_csv(stream._head, stream.source)
+    lines = stream._head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()
+    header = lines[skip]
+    if not tail:
+        body = [x for x in lines[skip + 1:skip + 500] if x.strip()][:-1]   # last may be cut
+    else:
+        size = 1 << 18
+        if stream._gz:
+            buf = b""
+            with gzip.open(stream.path, "rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    buf = (buf + chunk)[-size:]
+        else:
+            with open(stream.path, "rb") as fh:
+                fh.seek(max(fh.seek(0, 2) - size, 0))
+                buf = fh.read()
+        body = [x for x in buf.decode("utf-8", "replace").splitlines()[1:] if x.strip()][-500:]
+    text = "\n".join([header, *body]).encode("utf-8")
+    decimal = decimal_point(stream._head, skip, delimiter)
+    time_i, _, axis_i, _ = find_columns(names, stream.source)
+    table = pacsv.read_csv(pa.BufferReader(text), parse_options=pacsv.ParseOptions(
+        delimiter=delimiter, invalid_row_handler=lambda _row: "skip"),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[names[i] for i in (time_i, *axis_i)], null_values=NULL_TOKENS,
+            strings_can_be_null=True, decimal_point=decimal))
+    return ParsedTable(table, skip + 2, is_csv=True)

@@ -1,0 +1,192 @@
+"""Recordings of several days: read in batches, analysed night by night, each night exactly as
+its samples cut out of the file; rest windows found from the shin's posture."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from detector.analysis import analyze_file
+from detector.cohort.multiday import MARGIN_S, analyze_nights, recording_span_h
+from detector.config import Config
+from detector.detect.minutes import MinuteSummary
+from detector.io.recording import InputError
+from detector.io.stream import SampleStream
+from detector.score.restwindow import nights_from_clock, nights_from_minutes
+from detector.sim.days import simulate_days
+
+UTC = ZoneInfo("UTC")
+FS = 25.0
+#: 3 nights of 2 h, 22-h days between them, 1 h before the first and after the last: 52 h.
+DAYS = dict(n_nights=3, night_hours=2.0, day_hours=22.0, edge_hours=1.0, fs_hz=FS, seed=5)
+#: Lights off and on around the simulated nights (they start at 23:13:20 UTC).
+WINDOW = ("23:20", "01:00")
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory):
+    d = tmp_path_factory.mktemp("days")
+    sim = simulate_days(d / "week.parquet", **DAYS)
+    simulate_days(d / "week.csv", **DAYS)
+    return d, sim
+
+
+def _cut_parquet(src: Path, dst: Path, lo: float, hi: float) -> None:
+    table = pq.read_table(src)
+    t = table.column("timestamp").to_numpy()
+    pq.write_table(table.filter((t >= lo) & (t < hi)), dst)
+
+
+def _cut_csv(src: Path, dst: Path, lo: float, hi: float) -> None:
+    lines = src.read_text().splitlines(keepends=True)
+    keep = [x for x in lines[1:] if lo <= float(x.split(",", 1)[0]) < hi]
+    dst.write_text(lines[0] + "".join(keep))
+
+
+@pytest.mark.parametrize("name, cut", [("week.parquet", _cut_parquet), ("week.csv", _cut_csv)])
+def test_each_night_equals_its_samples_cut_out_of_the_file(days, tmp_path, name, cut):
+    folder, sim = days
+    out = tmp_path / "out"
+    cfg = Config()
+    done = analyze_nights(folder / name, out, cfg, window=WINDOW, tz=UTC, report=False)
+    assert [r["status"] for r in done.rows] == ["analysed"] * 3
+    windows = nights_from_clock(sim.start_unix_s, sim.end_unix_s, *WINDOW, UTC)
+    assert len(windows) == 3
+    for row, w in zip(done.rows, windows):
+        night = out / row["night"]
+        part = tmp_path / f"{row['night']}{Path(name).suffix}"
+        cut(folder / name, part, w.start_unix_s - MARGIN_S, w.end_unix_s + MARGIN_S)
+        alone = analyze_file(part, tmp_path / f"alone-{row['night']}", cfg, report=False,
+                             window=WINDOW, tz=UTC)
+        assert (night / "events.csv").read_bytes() == alone.paths["events"].read_bytes()
+        mine = json.loads((night / "summary.json").read_text())
+        theirs = alone.result.summary()
+        for key in ("n_lm", "n_plm", "n_twitch", "plm_index", "rest_h", "start_time"):
+            assert mine[key] == theirs[key], key
+        assert mine["n_plm"] > 10           # a PLM night, not an empty comparison
+
+
+def test_nights_are_named_by_their_evening_and_listed_for_trends(days, tmp_path):
+    folder, sim = days
+    done = analyze_nights(folder / "week.parquet", tmp_path, window=WINDOW, tz=UTC, report=False)
+    assert [r["night"] for r in done.rows] == ["NIGHT-2023-11-14", "NIGHT-2023-11-15",
+                                               "NIGHT-2023-11-16"]
+    table = pd.read_csv(tmp_path / "nights.csv")
+    assert table["night"].tolist() == [r["night"] for r in done.rows]
+    assert set(table["status"]) == {"analysed"}
+    # memory: never more than one night's samples (window and margins) held at once
+    longest = max((w.end_unix_s - w.start_unix_s) for w in nights_from_clock(
+        sim.start_unix_s, sim.end_unix_s, *WINDOW, UTC)) + 2 * MARGIN_S
+    assert 0 < done.max_samples_held <= longest * FS + 1
+
+
+def test_rest_windows_are_found_from_the_shins_posture(days):
+    folder, sim = days
+    minutes = MinuteSummary()
+    for batch in SampleStream(folder / "week.parquet"):
+        minutes.add(batch.t_s, batch.xyz_g)
+    nights, notes = nights_from_minutes(minutes, UTC, min_rest_h=1.0)
+    assert notes == [] and len(nights) == len(sim.nights) == 3
+    for w, (_, truth) in zip(nights, sim.nights.iterrows()):
+        # minute resolution: within 2 min of the simulated lights off and on
+        assert abs(w.start_unix_s - truth.start_unix_s) <= 120.0
+        assert abs(w.end_unix_s - truth.end_unix_s) <= 120.0
+        assert w.source == "estimated"
+
+
+def _minutes(hours: float, t0: float = 1_699_999_980.0):
+    """A minute summary of ``hours`` hours, upright and still (filled in by the test)."""
+    class Minutes:
+        t0_unix_s = first_unix_s = t0
+        last_unix_s = t0 + hours * 3600
+        n_samples = np.full(int(hours * 60), 1500)
+        gravity_g = np.tile([1.0, 0.0, 0.0], (int(hours * 60), 1))
+        moving_share = np.zeros(int(hours * 60))
+    return Minutes()
+
+
+def test_still_minutes_stand_in_for_lying_when_nobody_walked():
+    # 30 h: upright with some fidgeting (movement in 30 % of the seconds: not walking, not still)
+    # except 6 h lying still from 20 h on. No walking minute gives the shin's axis, so still
+    # minutes are the rest, and the note says so.
+    m = _minutes(30)
+    m.moving_share[:] = 0.3
+    m.moving_share[20 * 60:26 * 60] = 0.0
+    m.gravity_g[20 * 60:26 * 60] = [0.0, 0.0, 1.0]
+    nights, notes = nights_from_minutes(m, UTC, min_rest_h=3.0)
+    assert notes and "still time counts as rest" in notes[0]
+    assert [(w.start_unix_s - m.t0_unix_s, w.end_unix_s - m.t0_unix_s) for w in nights] == [
+        (20 * 3600.0, 26 * 3600.0)]
+
+
+def test_a_still_stretch_longer_than_a_night_is_no_night():
+    # 30 h without moving at all (a sensor left on a table): not a 30-h night.
+    m = _minutes(30)
+    nights, notes = nights_from_minutes(m, UTC, min_rest_h=3.0)
+    assert nights == [] and any("30 h without getting up" in n for n in notes)
+
+
+def test_the_command_line_reads_a_long_recording_night_by_night(days, tmp_path):
+    folder, _ = days
+    assert recording_span_h(folder / "week.parquet") == pytest.approx(52.0, abs=0.1)
+    assert recording_span_h(folder / "week.csv") == pytest.approx(52.0, abs=0.1)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "detector.cli", "analyze",
+                           str(folder / "week.csv"), "--out", str(out), "--tz", "UTC",
+                           "--start", WINDOW[0], "--end", WINDOW[1], "--no-report", "-q"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "3 of 3 nights analysed" in done.stdout
+    assert sorted(p.name for p in out.glob("NIGHT-*")) == [
+        "NIGHT-2023-11-14", "NIGHT-2023-11-15", "NIGHT-2023-11-16"]
+    assert (out / "nights.csv").stat().st_mode & 0o777 == 0o600
+    trends = subprocess.run([sys.executable, "-m", "detector.cli", "trends", str(out), "--out",
+                             str(tmp_path / "trends")], capture_output=True, text=True,
+                            timeout=300)
+    assert trends.returncode == 0, trends.stderr
+    assert "3 nights, 2023-11-14 to 2023-11-16" in trends.stdout
+
+
+def test_by_night_refuses_what_belongs_to_one_night(days, tmp_path):
+    folder, _ = days
+    done = subprocess.run([sys.executable, "-m", "detector.cli", "analyze",
+                           str(folder / "week.parquet"), "--out", str(tmp_path / "o"),
+                           "--respiratory", str(folder / "week.csv"), "-q"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--respiratory is for one night" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_relative_timestamps_cannot_be_split_into_nights(tmp_path):
+    path = tmp_path / "rel.csv"
+    t = np.arange(0, 40 * 3600, 1.0)
+    pd.DataFrame({"time_s": t, "x": 0.0, "y": 0.0, "z": 1.0}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="relative"):
+        analyze_nights(path, tmp_path / "o", window=WINDOW)
+
+
+def test_a_stream_reads_the_same_samples_as_the_whole_file_loader(days):
+    from detector.io.load import read_table
+
+    folder, _ = days
+    for name in ("week.parquet", "week.csv"):
+        t = np.concatenate([b.t_s for b in SampleStream(folder / name)])
+        whole = read_table(folder / name)
+        assert np.array_equal(t, whole["timestamp"].to_numpy(float))
+
+
+def test_clock_windows_cover_each_night_of_the_recording():
+    start = datetime(2024, 3, 29, 20, 0, tzinfo=timezone.utc).timestamp()
+    # Europe/Berlin changes to summer time in the night of 30-31 March 2024
+    wins = nights_from_clock(start, start + 3 * 86400, "23:00", "07:00", ZoneInfo("Europe/Berlin"))
+    assert [round((w.end_unix_s - w.start_unix_s) / 3600, 2) for w in wins] == [8.0, 7.0, 8.0]
