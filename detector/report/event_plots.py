@@ -15,7 +15,7 @@ from detector.report.plots import (AXIS_COLOURS, Figure, KIND_COLOURS, EXAMPLE_P
                                    MAX_EXAMPLE_POINTS, TEXT_COLOUR, empty_message, reduce_minmax,
                                    kind_labels, new_figure, recording_clock, style_axes)
 
-__all__ = ["event_title", "example_events", "plot_event", "plot_examples"]
+__all__ = ["event_title", "example_events", "event_window", "plot_event", "plot_examples"]
 
 
 def _pick_examples(events: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -81,12 +81,13 @@ def example_events(result: Any, kind: str = "lm", n: int = 4) -> pd.DataFrame:
     return _pick_examples(ev.sort_values("start_s"), max(int(n), 1))
 
 
-def _draw_event(ax: Axes, result: Any, row: pd.Series, annotate: bool, legend: bool) -> None:
-    """One example event on ``ax``: raw axes minus their median, envelope and threshold, in mg."""
-    style_axes(ax)
+def event_window(result: Any, row: pd.Series) -> tuple[np.ndarray, ...]:
+    """What an example event shows, from :data:`EXAMPLE_PAD_S` before it to after it, reduced to
+    at most :data:`MAX_EXAMPLE_POINTS` points per line (peaks kept):
+    ``t_s, acc_mg, te_s, env_mg, tt_s, thr_mg``: seconds from the onset; the three axes minus
+    their median in the window (mg); the envelope and the on threshold (mg)."""
     rec = result.recording
     fs = rec.fs_hz
-    kind = str(row.get("kind", "lm"))
     s_s, e_s = float(row["start_s"]), float(row["end_s"])
     i0 = max(int(math.floor((s_s - EXAMPLE_PAD_S) * fs)), 0)
     i1 = min(int(math.ceil((e_s + EXAMPLE_PAD_S) * fs)), rec.n_samples)
@@ -101,6 +102,17 @@ def _draw_event(ax: Axes, result: Any, row: pd.Series, annotate: bool, legend: b
     ta, acc_mg = reduce_minmax(t, acc_mg, MAX_EXAMPLE_POINTS)
     te, env_mg = reduce_minmax(t, env_mg, MAX_EXAMPLE_POINTS)
     tt, thr_mg = reduce_minmax(t, thr_mg, MAX_EXAMPLE_POINTS)
+    return ta, acc_mg, te, env_mg, tt, thr_mg
+
+
+def _draw_event(ax: Axes, result: Any, row: pd.Series, annotate: bool, legend: bool) -> None:
+    """One example event on ``ax``: raw axes minus their median, envelope and threshold, in mg."""
+    style_axes(ax)
+    rec = result.recording
+    kind = str(row.get("kind", "lm"))
+    s_s, e_s = float(row["start_s"]), float(row["end_s"])
+    ta, acc_mg, te, env_mg, tt, thr_mg = event_window(result, row)
+    t = ta
     ax.axvspan(0.0, e_s - s_s, color=KIND_COLOURS.get(kind, "#999999"), alpha=0.16, linewidth=0,
                zorder=0)
     ax.fill_between(te, 0.0, env_mg, color="#9A9A9A", alpha=0.45, linewidth=0,

@@ -19,8 +19,9 @@ import pandas as pd
 
 from detector.fileio import write_private
 from detector.io.localtime import has_clock, zone_label
-from detector.report.event_plots import event_title, example_events, plot_event
-from detector.report.page import (PAGE_CSS, colour_key, count_text, escape, figure_section, img_tag,
+from detector.report.event_plots import event_title, example_events
+from detector.report.svg_event import example_svg
+from detector.report.page import (PAGE_CSS, colour_key, count_text, escape, figure_section,
                                   is_missing, marker_html, number_text, tile_html, value_text,
                                   version_text)
 from detector.report.plots import (AXIS_COLOURS, KIND_COLOURS, PLM_COLOUR, display_zone,
@@ -280,7 +281,7 @@ def _examples(result: Any) -> str:
     parts = ['<section id="examples"><h2>Example movements</h2>'
              '<p class="explain">A few events of each kind, spread over the night, each from '
              '5 s before it starts to 5 s after it ends: seconds from the event onset across, '
-             'mg up (1 mg = 1/1000 of gravity). Coloured lines: the three '
+             'acceleration in mg up (1 mg = 1/1000 of gravity). Coloured lines: the three '
              'sensor axes, each minus its median over that window. Grey area: the movement '
              'envelope; dashed: the threshold it must cross. Above each: clock time, duration, '
              'peak envelope and how far the leg turned.</p>',
@@ -297,9 +298,8 @@ def _examples(result: Any) -> str:
         imgs = []
         for _, row in example_events(result, kind, EXAMPLES_PER_KIND[kind]).iterrows():
             title = event_title(row, result.recording)
-            fig = plot_event(result, row, annotate=False)
             imgs.append(f"<figure><figcaption>{escape(title)}</figcaption>"
-                        f"{img_tag(fig, f'Example {label}: {title}')}</figure>")
+                        f"{example_svg(result, row, f'Example {label}: {title}')}</figure>")
         parts.append(f'<div class="ex-grid">{"".join(imgs)}</div>')
     parts.append("</section>")
     return "".join(parts)

@@ -178,6 +178,8 @@ h3.kind i, .key i { display: inline-block; width: .8rem; height: .8rem; border-r
            gap: 0 .8rem; }
 .ex-grid figure { margin: .3rem 0 .7rem; }
 .ex-grid figcaption { margin: 0 0 .2rem; color: var(--ink); font-variant-numeric: tabular-nums; }
+svg.ex { display: block; width: 100%; height: auto; border: 1px solid var(--line);
+         border-radius: .4rem; background: #fff; }
 ul.limits li { margin: .3rem 0; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }

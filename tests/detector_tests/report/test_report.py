@@ -203,7 +203,7 @@ def _text_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip drawing figures, for tests about the page's text (figures are tested below)."""
     blank = "data:image/png;base64,iVBORw0KGgo="
     monkeypatch.setattr(page_kit, "figure_data_uri", lambda fig, dpi=100: blank)
-    for name in ("plot_night", "plot_hourly", "plot_imi_histograms", "plot_event"):
+    for name in ("plot_night", "plot_hourly", "plot_imi_histograms"):
         monkeypatch.setattr(report, name, lambda *args, **kwargs: Figure())
 
 
@@ -237,9 +237,15 @@ def test_page_is_self_contained(page: str) -> None:
     assert "http://" not in page and "https://" not in page
     assert "<link" not in page and "@import" not in page and "<script" not in page.lower()
     srcs = re.findall(r'<img src="([^"]+)"', page)
-    # night, hourly, intervals, and examples: 4 of the 14 LMs, 4 of the 7 twitches and the
-    # 2 sustained movements
-    assert len(srcs) == 3 + 4 + 4 + 2
+    # night, hourly, intervals as PNG; the examples as inline SVG: 4 of the 14 LMs, 4 of the 7
+    # twitches and the 2 sustained movements, each with its axes labelled with units
+    assert len(srcs) == 3
+    svgs = re.findall(r'<svg class="ex".*?</svg>', page, re.S)
+    assert len(svgs) == 4 + 4 + 2
+    for svg in svgs:
+        assert "time from the event&#x27;s onset (s)" in svg or "time from the event's onset (s)" in svg
+        assert "acceleration (mg)" in svg and "<title>Example " in svg
+        assert "<script" not in svg
     for src in srcs:
         assert src.startswith("data:image/png;base64,")
         png = base64.b64decode(src.split(",", 1)[1])
