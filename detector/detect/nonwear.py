@@ -42,6 +42,8 @@ __all__ = ["find_nonwear", "find_nonwear_cached", "nonwear_mask", "block_feature
 PULSE_BAND_HZ = (0.6, 3.5)
 #: Beat-to-beat intervals looked at (120 down to 37 beats per minute).
 PULSE_LAG_S = (0.5, 1.6)
+#: Gap-free blocks whose pulse or range is computed in one call.
+_PULSE_CHUNK = 64
 #: A block with less valid data than this share is neither worn nor off.
 _MIN_VALID_SHARE = 0.8
 
@@ -70,7 +72,7 @@ def block_features(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: 
         ``pulse_corr`` is the largest autocorrelation of the block's 0.6-3.5 Hz band-pass at
         lags of :data:`PULSE_LAG_S`, over the three axes (NaN where not usable).
     """
-    from scipy.signal import butter, sosfiltfilt
+    from scipy.signal import butter
 
     n = int(round(block_s * fs_hz))
     m = acc_g.shape[0] // n
@@ -84,33 +86,54 @@ def block_features(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: 
     lags = np.arange(int(PULSE_LAG_S[0] * fs_d), int(PULSE_LAG_S[1] * fs_d) + 1)
     # Standard deviations of all blocks at once (NaN in gaps ignored), then the pulse only for
     # the blocks still enough to be off the leg.
-    blocks = acc_g[:m * n].reshape(m, n, 3)
+    # One (blocks x samples) view per axis: the recording keeps each axis contiguous, which a
+    # (blocks x samples x 3) reshape would copy.
+    cols = [acc_g[:m * n, a].reshape(m, n) for a in range(3)]
+    blocks = acc_g[:m * n].reshape(m, n, 3)        # only indexed block by block below
     share = valid[:m * n].reshape(m, n).mean(axis=1)
     usable = share >= _MIN_VALID_SHARE
     sd = np.full(m, np.nan)
     full = share == 1.0
     if full.any():  # the common case, without the cost of NaN handling
-        sd[full] = np.std(blocks[full], axis=1).max(axis=1)
+        sd[full] = np.max([c[full].std(axis=1) for c in cols], axis=0)
     part = usable & ~full
     if part.any():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             sd[part] = np.nanstd(blocks[part], axis=1, dtype=np.float64).max(axis=1)
-    for k in np.flatnonzero(usable & (sd < sd_max)):
+    todo = usable & (sd < sd_max)
+    m_d = n // dec
+    # Blocks without a gap (nearly all): decimated, filtered and autocorrelated together.
+    whole = np.flatnonzero(todo & full)
+    for c in range(0, whole.size, _PULSE_CHUNK):
+        ks = whole[c:c + _PULSE_CHUNK]
+        xd = np.stack([col[ks, :m_d * dec].reshape(len(ks), m_d, dec).mean(axis=2, dtype=float)
+                       - col[ks].mean(axis=1, dtype=float)[:, None] for col in cols], axis=2)
+        corr[ks] = _pulse_corr(xd, sos, lags)
+    # Blocks with a gap: the gap filled with the block's mean first.
+    for k in np.flatnonzero(todo & ~full):
         ok = valid[k * n:(k + 1) * n]
         x = blocks[k].astype(np.float64)
         mean = np.nanmean(x[ok], axis=0)
         x = np.where(ok[:, None], x, mean[None, :]) - mean[None, :]
-        m_d = n // dec
-        xd = x[:m_d * dec].reshape(m_d, dec, 3).mean(axis=1)
-        y = sosfiltfilt(sos, xd, axis=0)
-        spec = np.fft.rfft(y, 2 * m_d, axis=0)
-        ac = np.fft.irfft(np.abs(spec) ** 2, axis=0)[:m_d]
-        zero = ac[0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(zero > 0, ac[lags].max(axis=0) / zero, 0.0)
-        corr[k] = float(np.max(r))
+        xd = x[:m_d * dec].reshape(1, m_d, dec, 3).mean(axis=2)
+        corr[k] = _pulse_corr(xd, sos, lags)[0]
     return sd, corr, usable
+
+
+def _pulse_corr(xd: np.ndarray, sos: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Per block of ``xd`` (blocks x samples x 3, mean removed, at the decimated rate): the
+    largest autocorrelation of its pulse-band signal at ``lags``, over the three axes."""
+    from scipy.signal import sosfiltfilt
+
+    m_d = xd.shape[1]
+    y = sosfiltfilt(sos, xd, axis=1)
+    spec = np.fft.rfft(y, 2 * m_d, axis=1)
+    ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, :m_d]
+    zero = ac[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(zero > 0, ac[:, lags].max(axis=1) / zero, 0.0)
+    return r.max(axis=1)
 
 
 def block_ranges(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: float,
@@ -119,7 +142,14 @@ def block_ranges(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: fl
     blocks ``which`` selects (a bool per block); NaN for the others."""
     n = int(round(block_s * fs_hz))
     out = np.full(len(which), np.nan)
-    for k in np.flatnonzero(which):
+    m = min(len(which), acc_g.shape[0] // n)
+    cols = [acc_g[:m * n, a].reshape(m, n) for a in range(3)]
+    full = valid[:m * n].reshape(m, n).all(axis=1)
+    whole = np.flatnonzero(which[:m] & full)
+    for c in range(0, whole.size, _PULSE_CHUNK):
+        ks = whole[c:c + _PULSE_CHUNK]
+        out[ks] = np.max([np.ptp(col[ks], axis=1) for col in cols], axis=0)
+    for k in np.flatnonzero(which & np.r_[~full, np.ones(len(which) - m, bool)]):
         x = acc_g[k * n:(k + 1) * n][valid[k * n:(k + 1) * n]]
         if len(x):
             out[k] = float((x.max(axis=0) - x.min(axis=0)).max())
