@@ -17,18 +17,18 @@ from pathlib import Path
 
 __all__ = ["days_benchmark"]
 
-#: Runs ``legtwitch analyze`` in this process and prints its peak resident memory.
+#: Runs ``legtwitch analyze`` in this process and prints its peak resident memory (VmHWM, the
+#: process's own: see ``PEAK_MB_CODE`` in :mod:`detector.cli.bench`).
 _RUN = """
-import json, resource, sys, time
+import json, sys, time
 from detector.cli import main
 t = time.perf_counter()
 code = main(["analyze", sys.argv[1], "--out", sys.argv[2], "-q", "--tz", "UTC"])
-print(json.dumps({"code": code, "s": time.perf_counter() - t,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"code": code, "s": time.perf_counter() - t, "peak_mb": peak_mb()}))
 """
 
-def _run(path: Path, out: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", _RUN, str(path), str(out)],
+def _run(path: Path, out: Path, peak_code: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", peak_code + _RUN, str(path), str(out)],
                           capture_output=True, text=True, check=False)
     lines = proc.stdout.strip().splitlines()
     try:
@@ -38,10 +38,12 @@ def _run(path: Path, out: Path) -> dict:
                 "error": proc.stderr.strip()[-300:]}
 
 
-def days_benchmark(work: Path, days: int = 7, fs_hz: float = 100.0) -> dict:
+def days_benchmark(work: Path, days: int = 7, fs_hz: float = 100.0, *, peak_code: str = ""
+                   ) -> dict:
     """Peak memory (MB) and time (s) of ``legtwitch analyze`` on a ``days``-day recording, a
     3-day one and one 8-h night: ``{"week": run, "three": run, "one": run, "week_days": d,
-    "three_days": d}``, each run ``{"peak_mb", "s", "code"}``."""
+    "three_days": d}``, each run ``{"peak_mb", "s", "code"}``; ``peak_code`` defines the
+    ``peak_mb()`` the runs call."""
     from detector.sim.days import simulate_days
     from detector.sim.night import simulate_night, write_simulation
 
@@ -55,9 +57,9 @@ def days_benchmark(work: Path, days: int = 7, fs_hz: float = 100.0) -> dict:
         span = (sim.end_unix_s - sim.start_unix_s) / 86400
         print(f"  {span:.1f} days, {path.stat().st_size / 1e6:.0f} MB, "
               f"{time.perf_counter() - t:.0f} s", flush=True)
-        out[key] = _run(path, work / f"out_{n}days")
+        out[key] = _run(path, work / f"out_{n}days", peak_code)
         out[f"{key}_days"] = span
     night = work / "bench_one_night.parquet"
     write_simulation(simulate_night("plmd", 8.0, fs_hz, seed=1), night)
-    out["one"] = _run(night, work / "out_one_night")
+    out["one"] = _run(night, work / "out_one_night", peak_code)
     return out

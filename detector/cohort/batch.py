@@ -133,9 +133,24 @@ def _clear(out: Path) -> None:
             (out / name).unlink()
 
 
+def _share_cores(threads: int | None) -> None:
+    """In a worker process: use ``threads`` threads for the band-pass and for reading files, so
+    that the workers of a pool share the cores instead of each taking all of them."""
+    import multiprocessing
+
+    if threads is None or multiprocessing.parent_process() is None:
+        return
+    import pyarrow as pa
+
+    from detector.detect.filters import set_filter_threads
+
+    set_filter_threads(threads)
+    pa.set_cpu_count(threads)
+
+
 def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, Any], *,
                   report: bool = True, window: tuple[str, str] | None = None,
-                  tz: str | None = None) -> dict[str, Any]:
+                  tz: str | None = None, threads: int | None = None) -> dict[str, Any]:
     """Analyse one night into its own folder, unless it is done already (one batch task).
 
     Pure apart from its files: everything it needs is in its arguments (picklable), so it runs
@@ -158,6 +173,9 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
         :func:`detector.score.restwindow.given_window`); estimated when None.
     tz : str, optional
         Zone of the window's clock times and of the report (default: the computer's).
+    threads : int, optional
+        In a worker process, the threads this night may use (the cores divided among the
+        workers); None: as many as it likes.
 
     Returns
     -------
@@ -168,6 +186,7 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
         ``load_s``, ``analyze_s``, ``write_s``, ``total_s``).
     """
     t0 = time.perf_counter()
+    _share_cores(threads)
     out = Path(out_subdir_str)
     row: dict[str, Any] = {"file": path_str, "night": out.name, "content_sha256": None,
                            "status": "failed", "error": None, "summary": None, "timings": {}}
@@ -436,10 +455,13 @@ def run_batch(paths: Sequence[str | Path] | str, out_dir: str | Path, config: Co
         return None
 
     def run_on(ex: Executor) -> None:
+        # A process pool's workers share this machine's cores (a dask cluster's may not).
+        n = getattr(ex, "_max_workers", None) if isinstance(ex, ProcessPoolExecutor) else None
+        threads = max(1, (os.cpu_count() or 1) // n) if n else None
         futures: dict[Future, int] = {}
         for k, (path, sub) in enumerate(tasks):
             futures[ex.submit(analyze_night, path, sub, cfg_dict, report=report,
-                              window=window_of(path, sub), tz=tz)] = k
+                              window=window_of(path, sub), tz=tz, threads=threads)] = k
         for fut in as_completed(futures):
             k = futures[fut]
             try:

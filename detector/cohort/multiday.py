@@ -152,7 +152,12 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
     say(f"{span_h / 24:.1f} days, {len(nights)} night(s); analysing each with {MARGIN_S:g} s on "
         "either side")
     out = make_private_dir(out)
-    names = [_night_name(w.start_unix_s, zone) for w in nights]
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for w in nights:                         # two rest periods on one evening: -2, -3 ...
+        name = _night_name(w.start_unix_s, zone)
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
     bounds = [(w.start_unix_s - MARGIN_S, w.end_unix_s + MARGIN_S) for w in nights]
     parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in nights]
     held = peak = 0
@@ -185,9 +190,10 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
             say(f"{name}: {summary.get('n_plm', 0)} PLMs, {summary.get('n_lm', 0)} LMs in "
                 f"{summary.get('rest_h', 0) or 0:.1f} h of rest "
                 f"({time.perf_counter() - t0:.1f} s)")
-        except InputError as exc:
-            row["error"] = str(exc)
-            say(f"{name}: not analysed ({exc})")
+        except Exception as exc:  # noqa: BLE001 - one bad night must not stop the others
+            row["error"] = str(exc) if isinstance(exc, InputError) else (
+                f"{type(exc).__name__}: {exc}")
+            say(f"{name}: not analysed ({row['error']})")
         parts[k] = []
         rows.append(row)
 

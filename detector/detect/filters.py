@@ -96,7 +96,7 @@ def bandpass(acc_g: np.ndarray, fs_hz: float, lowcut_hz: float = 0.0, highcut_hz
     if x.shape[0] <= padlen:
         return x.copy()
     rows = np.ascontiguousarray(x.T)
-    if x.shape[0] >= _THREADED_MIN_SAMPLES:
+    if x.shape[0] >= _THREADED_MIN_SAMPLES and _THREADS != 1:
         # One axis per thread: scipy releases the GIL while filtering.
         parts = list(_pool().map(lambda r: _filtfilt_rows(sos, zi, padlen, r[None, :])[0], rows))
         y = np.stack(parts, axis=1)
@@ -120,9 +120,23 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
+#: Threads the band-pass may use (one axis each); None: up to 3, as many as there are cores.
+_THREADS: int | None = None
+
+
+def set_filter_threads(n: int | None) -> None:
+    """Threads the band-pass uses for a long segment: ``1`` filters in the calling thread (a
+    worker process of a batch, whose cores are shared with the other workers); None restores the
+    default (one per axis, up to the number of cores)."""
+    global _POOL, _THREADS
+    if _POOL is not None:
+        _POOL.shutdown(wait=True)
+    _POOL, _THREADS = None, n
+
+
 def _pool() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=min(3, os.cpu_count() or 1),
+        _POOL = ThreadPoolExecutor(max_workers=min(3, _THREADS or os.cpu_count() or 1),
                                    thread_name_prefix="legtwitch-filter")
     return _POOL

@@ -33,3 +33,19 @@ def test_zero_phase_keeps_a_movement_in_place():
     y = bandpass(x, fs, 0.0, 20.0, 4)
     assert np.argmax(y[:, 0]) == np.argmax(bump)
     np.testing.assert_allclose(y[:, 2], 1.0, atol=1e-4)  # gravity passes a low-pass unchanged
+
+
+def test_one_filter_thread_gives_the_same_result_as_several():
+    # A batch worker filters in its own thread (the pool's workers share the cores): the signal
+    # must not depend on it.
+    from detector.detect.filters import set_filter_threads
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0.0, 0.05, (120_000, 3)).astype(np.float32)
+    several = bandpass(x, 100.0, 0.0, 20.0)
+    try:
+        set_filter_threads(1)
+        one = bandpass(x, 100.0, 0.0, 20.0)
+    finally:
+        set_filter_threads(None)
+    assert np.array_equal(one, several)
