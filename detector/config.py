@@ -576,7 +576,11 @@ def load_config(source: str | Path | None = None, overrides: list[str] | tuple[s
         if path.suffix == ".toml" or path.exists():
             if not path.is_file():
                 raise ConfigError(f"{path}: configuration file not found")
-            text, origin = path.read_text(encoding="utf-8"), str(path)
+            try:
+                text, origin = path.read_text(encoding="utf-8"), str(path)
+            except UnicodeDecodeError:
+                raise ConfigError(f"{path}: not a text file; expected a TOML configuration "
+                                  "such as `legtwitch presets --show default` prints") from None
         else:
             text, origin = preset_path(str(source)).read_text(encoding="utf-8"), f"preset {source}"
         try:

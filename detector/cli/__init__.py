@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from detector.config import ConfigError, RULES, list_presets, preset_path
-from detector.cli.common import add_config_args, add_input_args, config_from_args
+from detector.cli.common import add_config_args, add_input_args, config_from_args, start_time_arg
 from detector.io.localtime import zone_named
 from detector.errors import InputError
 
@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Detect leg twitches, leg movements and periodic limb movement (PLM) series "
                     "in a leg-worn accelerometer recording, and write a night report.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from detector.version import __version__
+
+    parser.add_argument("--version", action="version", version=f"legtwitch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("analyze", help="analyse a recorded night (CSV, Parquet, EDF+, device file)",
@@ -141,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fs", type=float, default=100.0, help="sampling rate in Hz (default 100)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--leg", default="left", choices=["left", "right"], help="leg label")
+    p.add_argument("--start", metavar="'YYYY-MM-DD HH:MM'",
+                   help="clock time of the first sample (this computer's zone unless it ends in "
+                        "an offset such as +01:00; default 2023-11-14 22:13 UTC), e.g. to make a "
+                        "fortnight of nights for `legtwitch trends`")
 
     p = sub.add_parser("evaluate", help="compare detected events with a reference scoring",
                        description="Precision, recall and F1 per kind (onsets matched within "
@@ -394,9 +401,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise InputError(f"--hours {args.hours}: expected 0 < hours <= 24")
     if not (10 <= args.fs <= 1000):
         raise InputError(f"--fs {args.fs}: expected a rate between 10 and 1000 Hz")
+    name = Path(args.out).name.lower()
+    if not name.endswith((".csv", ".csv.gz", ".parquet")):
+        raise InputError(f"{args.out}: the output file must end in .csv, .csv.gz or .parquet")
+    start = {} if args.start is None else {"start_unix_s": start_time_arg(args.start)}
     say = _Status(False)
     say(f"simulating a {args.hours:g}-h {args.scenario} night at {args.fs:g} Hz (seed {args.seed})")
-    night = simulate_night(args.scenario, args.hours, args.fs, args.seed, leg=args.leg)
+    night = simulate_night(args.scenario, args.hours, args.fs, args.seed, leg=args.leg, **start)
     data, truth = write_simulation(night, args.out)
     say("done")
     print(f"samples  {data}\ntruth    {truth}")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from detector.config import RULES, Config, load_config
+from detector.errors import InputError
 
-__all__ = ["add_config_args", "add_input_args", "config_from_args"]
+__all__ = ["add_config_args", "add_input_args", "config_from_args", "start_time_arg"]
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:
@@ -40,3 +41,20 @@ def config_from_args(args: argparse.Namespace) -> Config:
     # rules.* included, then apply on top of it.
     rules = [f"rules.standard={args.rules}"] if args.rules else []
     return load_config(args.config, rules + list(args.overrides))
+
+
+def start_time_arg(text: str) -> float:
+    """``--start`` of ``simulate``: an ISO date and time, in this computer's zone without an
+    offset."""
+    from datetime import datetime
+
+    from detector.io.localtime import local_zone
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"--start {text!r}: expected a date and time such as "
+                         "'2024-03-05 22:30' (optionally with an offset, +01:00)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=local_zone())
+    return when.timestamp()

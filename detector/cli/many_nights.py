@@ -247,8 +247,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                           force=args.force, tz=zone_named(args.tz)).result
     if args.edf:
         info = write_edf(result, args.edf)
+        grid = {"binary": "the sensor's own steps kept exactly",
+                "milli-g": "the milli-g steps kept exactly"}.get(
+            info["grid"], "values rounded to the nearest step")
         say(f"wrote {info['path']} ({info['n_annotations']} annotations, step "
-            f"{info['step_g'] * 1000:.4f} mg, {info['grid']} grid)")
+            f"{info['step_g'] * 1000:.4f} mg: {grid})")
         if info["n_clipped"]:
             say(f"note: {info['n_clipped']} values beyond the EDF physical range were clipped")
     if args.annotations:

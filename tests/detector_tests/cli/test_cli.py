@@ -88,15 +88,42 @@ def test_rescore_applies_the_rules_to_a_scorers_list(tmp_path, capsys):
     (["analyze", "{night}", "--config", "nope"], "nope"),
     (["rescore", "{empty}"], "empty"),
     (["simulate", "--scenario", "sleepy", "x.csv"], "sleepy"),
+    # checked before the night is simulated, not after (a ValueError once it was)
+    (["simulate", "--hours", "0.1", "x.txt"], "must end in .csv, .csv.gz or .parquet"),
+    (["simulate", "--hours", "0.1", "--start", "yesterday", "x.csv"], "expected a date and time"),
+    # a binary file given as the configuration (a UnicodeDecodeError once)
+    (["analyze", "{night}", "--config", "{binary}"], "not a text file"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_code_2(argv, message, night, tmp_path, capsys):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    argv = [a.format(empty=empty, night=night) for a in argv]
+    binary = tmp_path / "settings.toml"
+    binary.write_bytes(b"\xff\xfe\x00\x81 binary \x9c")
+    argv = [a.format(empty=empty, night=night, binary=binary) for a in argv]
     argv = [a if not a.startswith("missing") else str(tmp_path / a) for a in argv]
     assert main(argv + (["--out", str(tmp_path / "o")] if argv[0] == "analyze" else [])) == 2
     err = capsys.readouterr().err
     assert "error" in err and message.split("/")[-1] in err and "Traceback" not in err
+    assert "simulating" not in err            # refused before any work
+    assert len([line for line in err.splitlines() if "error" in line]) == 1
+
+
+def test_version(capsys):
+    from detector.version import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"legtwitch {__version__}"
+
+
+def test_simulate_starts_at_the_clock_time_given(tmp_path):
+    from datetime import datetime
+
+    out = tmp_path / "n.csv"
+    assert main(["simulate", "--hours", "0.02", "--fs", "25", "--start",
+                 "2024-03-05 22:30+01:00", str(out)]) == 0
+    first = pd.read_csv(out, nrows=1)["timestamp"].iloc[0]
+    assert abs(first - datetime.fromisoformat("2024-03-05T21:30:00+00:00").timestamp()) < 0.05
 
 
 def test_presets_lists_the_bundled_presets(capsys):
