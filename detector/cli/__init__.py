@@ -339,7 +339,9 @@ def cmd_rescore(args: argparse.Namespace) -> int:
         span_s = args.rest_h * 3600.0
     else:
         span_s = float(ev["end_s"].max() - min(ev["start_s"].min(), 0.0)) if len(ev) else 0.0
-    metrics = night_metrics(scoring, recording_s=span_s, gap_s=0.0)
+    # A rest time given is the rest time: sustained movements are not taken off it again.
+    metrics = night_metrics(scoring, recording_s=span_s, gap_s=0.0,
+                            sustained_s=0.0 if args.rest_h is not None else None)
     if hypnogram is not None and len(hypnogram):
         from detector.score.sleep import sleep_metrics
 

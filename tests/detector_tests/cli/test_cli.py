@@ -108,6 +108,17 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(argv, message, night, tmp_p
     assert len([line for line in err.splitlines() if "error" in line]) == 1
 
 
+def test_rescore_uses_the_rest_time_given(tmp_path, capsys):
+    # An LM list with a 30-s sustained movement: --rest-h 1.98 is the rest time, not 1.98 h
+    # minus the movement (it read "rest 1.96 h" once).
+    lms = tmp_path / "lms.csv"
+    lms.write_text("start_s,end_s\n10,12\n40,41\n100,130\n")
+    assert main(["rescore", str(lms), "--rest-h", "1.98", "--out", str(tmp_path / "r")]) == 0
+    assert "rest 1.98 h" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["rest_h"] == 1.98 and summary["lm_index"] == pytest.approx(2 / 1.98)
+
+
 def test_version(capsys):
     from detector.version import __version__
 
