@@ -30,8 +30,9 @@ BATCH_EXAMPLES = """examples:
   legtwitch batch "nights/*.csv" --out results/ --scheduler tcp://10.0.0.5:8786
 
 Run the same command again to resume: nights whose results are complete for this file content,
-configuration and legtwitch version are skipped. Exit code 0 when every night was analysed or
-skipped, 1 when a night failed (see OUT/failures.csv), 2 on bad arguments."""
+configuration and legtwitch version are kept (status "done", skipped_this_run true). Exit code 0
+when every night was analysed now or before, 1 when a night failed (see OUT/failures.csv), 2 on
+bad arguments."""
 
 
 def _positive_int(text: str) -> int:
@@ -172,8 +173,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    print(f"{len(res.nights)} nights: {res.n_analysed} analysed, {res.n_skipped} skipped, "
-          f"{res.n_failed} failed in {res.elapsed_s:.1f} s")
+    print(f"{len(res.nights)} nights: {res.n_analysed} analysed, {res.n_skipped} done by an "
+          f"earlier run (kept), {res.n_failed} failed in {res.elapsed_s:.1f} s")
     for n in res.nights:
         if n["status"] == "failed":
             print(f"failed   {printable(n['night'])}: {printable(n['error'], 300)}")

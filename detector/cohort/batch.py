@@ -57,10 +57,12 @@ __all__ = ["run_batch", "analyze_night", "read_windows", "BatchResult", "BatchPr
            "flatten_summary", "collate", "write_tables", "dask_executor", "ID_COLUMNS", "STATUSES"]
 
 #: Columns of the collated table before the summary fields.
-ID_COLUMNS = ["night", "file", "status", "error", "content_sha256"]
+ID_COLUMNS = ["night", "file", "status", "error", "content_sha256", "skipped_this_run"]
 
 #: Values of the ``status`` column.
-STATUSES = ("analysed", "skipped", "failed")
+STATUSES = ("analysed", "done", "failed")
+#: ``done``: analysed by an earlier run (its results were complete and are kept; the row says
+#: ``skipped_this_run`` = true). The word ``skipped`` read as "not analysed".
 
 #: Name of the marker written last in a finished night's folder.
 DONE_FILE = "done.json"
@@ -202,7 +204,8 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
         if _is_done(out, key, report):
             try:
                 row["summary"] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-                row["status"] = "skipped"
+                row["status"] = "done"
+                row["skipped_this_run"] = True
                 return row
             except (OSError, ValueError):
                 pass                                   # unreadable summary: analyse again
@@ -285,6 +288,7 @@ def collate(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     records = []
     for r in rows:
         rec: dict[str, Any] = {c: r.get(c) for c in ID_COLUMNS}
+        rec["skipped_this_run"] = bool(r.get("skipped_this_run", False))
         for key, value in flatten_summary(r.get("summary") or {}).items():
             rec[f"summary.{key}" if key in ID_COLUMNS else key] = value
         records.append(rec)
@@ -293,17 +297,22 @@ def collate(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def write_tables(table: pd.DataFrame, out: Path) -> dict[str, Path]:
-    """Write the collated table as ``nights.parquet`` and ``nights.csv``, and its failed rows as
-    ``failures.csv`` (0600)."""
+    """Write the collated table as ``nights.parquet`` and ``nights.csv``, and its failed rows, if
+    any, as ``failures.csv`` (0600; a stale one from an earlier run is removed)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(table, preserve_index=False), buf)
     failures = table.loc[table["status"] == "failed", ["night", "file", "error"]]
-    return {"parquet": write_private(out / "nights.parquet", buf.getvalue()),
-            "csv": write_private(out / "nights.csv", table.to_csv(index=False)),
-            "failures": write_private(out / "failures.csv", failures.to_csv(index=False))}
+    written = {"parquet": write_private(out / "nights.parquet", buf.getvalue()),
+               "csv": write_private(out / "nights.csv", table.to_csv(index=False))}
+    stale = out / "failures.csv"
+    if len(failures):
+        written["failures"] = write_private(stale, failures.to_csv(index=False))
+    elif stale.is_file():
+        stale.unlink()                     # from an earlier run whose failures are now done
+    return written
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,7 +348,7 @@ class BatchResult:
     elapsed_s: float = 0.0
 
     def count(self, status: str) -> int:
-        """Nights with this status (``analysed``, ``skipped``, ``failed``)."""
+        """Nights with this status (``analysed``, ``done``: by an earlier run, ``failed``)."""
         return sum(1 for n in self.nights if n["status"] == status)
 
     @property
@@ -348,7 +357,8 @@ class BatchResult:
 
     @property
     def n_skipped(self) -> int:
-        return self.count("skipped")
+        """Nights whose results an earlier run made (status ``done``)."""
+        return self.count("done")
 
     @property
     def n_failed(self) -> int:
@@ -432,7 +442,7 @@ def run_batch(paths: Sequence[str | Path] | str, out_dir: str | Path, config: Co
 
     def status(last: Mapping[str, Any] | None) -> BatchProgress:
         return BatchProgress(len(tasks), sum(counts.values()), counts["analysed"],
-                             counts["skipped"], counts["failed"], time.perf_counter() - t0, last)
+                             counts["done"], counts["failed"], time.perf_counter() - t0, last)
 
     def collect(k: int, row: dict[str, Any]) -> None:
         results[k] = row

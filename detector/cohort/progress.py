@@ -55,7 +55,7 @@ class ProgressBar:
         """The status text of ``p``."""
         rate = p.nights_per_min
         rate_text = f"{rate:.1f}" if math.isfinite(rate) else "-"
-        return (f"{p.done}/{p.total} nights  analysed {p.analysed}  skipped {p.skipped}  "
+        return (f"{p.done}/{p.total} nights  analysed {p.analysed}  done before {p.skipped}  "
                 f"failed {p.failed}  {rate_text} nights/min  ETA {_clock(p.eta_s)}")
 
     def __call__(self, p: BatchProgress) -> None:

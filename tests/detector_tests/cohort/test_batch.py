@@ -133,22 +133,26 @@ def test_resume_redoes_only_unfinished_nights(nights_dir, tmp_path):
     assert first.n_analysed == len(NIGHTS)
     again = run_batch(str(src / "*.csv"), out, max_workers=1, report=False)
     assert again.n_analysed == 0 and again.n_skipped == len(NIGHTS)
-    # a skipped night's row equals its analysed row, apart from the status
-    cols = [c for c in first.table.columns if c != "status"]
+    # a night done before keeps its analysed row, apart from the status: "done" (it was, by an
+    # earlier run; "skipped" read as "not analysed") and skipped_this_run
+    cols = [c for c in first.table.columns if c not in ("status", "skipped_this_run")]
     pd.testing.assert_frame_equal(first.table[cols], again.table[cols])
-    assert (again.table["status"] == "skipped").all()
+    assert (again.table["status"] == "done").all() and again.table["skipped_this_run"].all()
+    assert not first.table["skipped_this_run"].any()
+    saved = pd.read_csv(out / "nights.csv")
+    assert set(saved["status"]) == {"done"} and saved["skipped_this_run"].all()
 
     shutil.rmtree(out / names[0])                              # outputs deleted
     (out / names[1] / "done.json").unlink()                    # killed before it finished
     (out / names[2] / "events.csv").unlink()                   # an output lost
     third = run_batch(str(src / "*.csv"), out, max_workers=1, report=False)
     assert _statuses(third) == {names[0]: "analysed", names[1]: "analysed",
-                                names[2]: "analysed", names[3]: "skipped"}
+                                names[2]: "analysed", names[3]: "done"}
 
     # an extended batch analyses only the new night
     write_simulation(simulate_night("rls", 0.1, 50.0, 9), src / "zz-new.csv")
     fourth = run_batch(str(src / "*.csv"), out, max_workers=1, report=False)
-    assert _statuses(fourth) == {**{n: "skipped" for n in names}, "zz-new": "analysed"}
+    assert _statuses(fourth) == {**{n: "done" for n in names}, "zz-new": "analysed"}
 
     # a changed file redoes that night only
     shutil.copy(src / "zz-new.csv", src / f"{names[0]}.csv")
@@ -189,6 +193,19 @@ def test_corrupt_file_fails_alone_with_its_name(nights_dir, tmp_path, capsys):
     # the good nights are skipped next time, the bad one is tried again
     res = run_batch(str(src / "*.csv"), out, max_workers=1, report=False)
     assert res.n_skipped == len(NIGHTS) and res.n_failed == 1 and res.exit_code == 1
+    # once the file is mended nothing fails: no failures.csv, none listed
+    (src / "broken.csv").unlink()
+    res = run_batch(str(src / "*.csv"), out, max_workers=1, report=False)
+    assert res.n_failed == 0 and "failures" not in res.paths
+    assert not (out / "failures.csv").exists()
+
+
+def test_a_batch_without_failures_writes_no_failures_file(nights_dir, tmp_path, capsys):
+    src = _copy_nights(nights_dir, tmp_path / "nights")
+    out = tmp_path / "out"
+    assert _batch_cli(str(src / "*.csv"), "--out", str(out), "--workers", "1", "--no-report",
+                      "--quiet") == 0
+    assert not (out / "failures.csv").exists() and "failures.csv" not in capsys.readouterr().out
 
 
 def test_reports_and_private_files(nights_dir, tmp_path):
@@ -251,9 +268,9 @@ def test_progress_bar_on_a_terminal_and_in_a_log():
     tty = io.StringIO()
     bar = ProgressBar(tty, tty=True)
     bar(status(1, 1, 0, 0, {"night": "n1", "status": "analysed"}))
-    bar(status(2, 1, 1, 0, {"night": "n2", "status": "skipped"}))
+    bar(status(2, 1, 1, 0, {"night": "n2", "status": "done"}))
     assert "\n" not in tty.getvalue() and tty.getvalue().count("\r") == 2
-    assert "2/4 nights" in tty.getvalue() and "skipped 1" in tty.getvalue()
+    assert "2/4 nights" in tty.getvalue() and "done before 1" in tty.getvalue()
     assert "1.0 nights/min" in tty.getvalue() and "ETA 2m00s" in tty.getvalue()
     bar(status(3, 1, 1, 1, {"night": "n3", "status": "failed", "error": "n3.csv: bad"}))
     assert "failed: n3: n3.csv: bad\n" in tty.getvalue()
@@ -327,7 +344,7 @@ def test_a_batch_killed_midway_resumes_without_redoing_finished_nights(twenty_ni
     assert 4 <= len(finished) < 20, len(finished)
     res = run_batch(str(twenty_nights / "*.csv"), out, max_workers=1, report=False)
     statuses = _statuses(res)
-    assert {n for n, s in statuses.items() if s == "skipped"} == finished
+    assert {n for n, s in statuses.items() if s == "done"} == finished
     assert {n for n, s in statuses.items() if s == "analysed"} == set(statuses) - finished
     assert res.exit_code == 0 and len(statuses) == 20
 
