@@ -435,7 +435,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if rest_h is None and summary.get("rest_h") is not None:
         rest_h = summary["rest_h"]
         print(f"rest time {rest_h:.2f} h from {summary_path}")
-    table = compare_detection(det, truth, tolerance_s=args.tolerance_s)
+    scored = None
+    if hypnogram is not None:     # a scoring (not an event table): it marks leg movements only
+        scored = ("lm", "sustained")
+        n_tw = int((det["kind"] == "twitch").sum())
+        print(f"the reference is a scoring of leg movements: twitches (< 0.5 s, {n_tw} detected) "
+              "are not scored in it, so they are not judged and are left out of 'all'")
+    table = compare_detection(det, truth, tolerance_s=args.tolerance_s, scored_kinds=scored)
     print(format_comparison(table, plm_index_error(det, truth, rest_h=rest_h)))
     if hypnogram is not None and len(hypnogram):
         from detector.score.sleep import sleep_metrics

@@ -8,6 +8,8 @@ table has one row per event kind (``twitch``, ``lm``, ``sustained``), one for PL
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import math
 from typing import Any
 
@@ -25,6 +27,8 @@ COMPARISON_COLUMNS = ["kind", "n_true", "n_detected", "tp", "fp", "fn", "precisi
 
 #: Rows of the table, in order.
 ROWS = ("twitch", "lm", "sustained", "plm", "all")
+#: The rows that are event kinds.
+KINDS_OF_ROWS = ("twitch", "lm", "sustained")
 
 #: Slack on the tolerance, in seconds, so that onsets written in decimal seconds that are exactly
 #: ``tolerance_s`` apart match (``10.1 - 9.1 > 1.0`` in binary floating point).
@@ -90,8 +94,8 @@ def _stats(n_true: int, n_det: int, tp: int, errors: np.ndarray) -> dict[str, An
     }
 
 
-def compare_detection(detected: pd.DataFrame, truth: pd.DataFrame, *, tolerance_s: float = 1.0
-                      ) -> pd.DataFrame:
+def compare_detection(detected: pd.DataFrame, truth: pd.DataFrame, *, tolerance_s: float = 1.0,
+                      scored_kinds: Collection[str] | None = None) -> pd.DataFrame:
     """Precision, recall and F1 of detected events against true ones, per kind.
 
     Parameters
@@ -102,6 +106,10 @@ def compare_detection(detected: pd.DataFrame, truth: pd.DataFrame, *, tolerance_
         same origin.
     tolerance_s : float
         Largest onset difference (s, inclusive) at which a detected event matches a true one.
+    scored_kinds : collection of str, optional
+        The kinds the reference scores (default: all). A polysomnography scoring marks leg
+        movements, not twitches: against it, a kind it does not score has no row and its
+        detected events are left out of ``all`` (they would count as false alarms otherwise).
 
     Returns
     -------
@@ -125,8 +133,14 @@ def compare_detection(detected: pd.DataFrame, truth: pd.DataFrame, *, tolerance_
         raise ValueError(f"tolerance_s={tolerance_s!r}: expected a finite number >= 0")
     det = check_event_table(detected, "detected events")
     tru = check_event_table(truth, "true events")
+    if scored_kinds is not None:
+        scored = set(scored_kinds)
+        det = det[det["kind"].isin(scored)].reset_index(drop=True)
+        tru = tru[tru["kind"].isin(scored)].reset_index(drop=True)
     rows = []
     for row in ROWS:
+        if scored_kinds is not None and row in KINDS_OF_ROWS and row not in scored:
+            continue
         if row == "all":
             dm, tm = np.ones(len(det), bool), np.ones(len(tru), bool)
         elif row == "plm":

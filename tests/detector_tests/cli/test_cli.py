@@ -203,6 +203,14 @@ def test_evaluate_reads_edf_annotations_aligned_by_clock_time(analysed, tmp_path
     n = str(len(lm))
     assert row.split()[1:6] == [n, n, n, "0", "0"], out
     assert "PLM series scored by wasm2016" in out
+    # A scoring of leg movements cannot judge twitches: no twitch row, and they are not false
+    # alarms in "all" (precision 1.000 there, not dragged down by every twitch detected).
+    n_tw = int((ev["kind"] == "twitch").sum())
+    assert n_tw > 0 and f"twitches (< 0.5 s, {n_tw} detected) are not scored" in out
+    assert not any(line.startswith("twitch ") for line in out.splitlines())
+    all_row = next(line for line in out.splitlines() if line.startswith("all "))
+    n_scored = str(int(ev["kind"].isin(["lm", "sustained"]).sum()))
+    assert all_row.split()[2] == n_scored and all_row.split()[4] == "0", out
 
 
 def test_methods_prints_the_settings_with_citations(capsys):
