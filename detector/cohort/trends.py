@@ -497,6 +497,7 @@ def night_trends(nights: pd.DataFrame, diary: pd.DataFrame | None = None, *,
     factors = pd.DataFrame(rows, columns=["factor", "index", "n", "rho", "ci_low", "ci_high",
                                           "p_value", "claim", "sentence"])
     factors.insert(7, "p_holm", _holm(factors["p_value"].to_numpy(float)))
+    factors = _adjusted_claims(factors, alpha)
     advice = _advice(df, trend, factors, cat)
     info = {"min_nights": min_nights, "window_nights": window_nights,
             "plm_index_per_h": cat.plm_index_per_h, "alpha": alpha, "ci_method": ci_method,
@@ -504,6 +505,26 @@ def night_trends(nights: pd.DataFrame, diary: pd.DataFrame | None = None, *,
     info.update(settings or {})
     return Trends(nights=df, trend=trend, factors=factors, advice=advice, notes=notes,
                   settings=info)
+
+
+def _adjusted_claims(factors: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """No link is claimed that does not survive Holm's correction for the number of factor-index
+    pairs: a pair whose interval excludes 0 but whose adjusted p is above ``alpha`` reads "no
+    clear link" (its numbers stay in the table)."""
+    out = factors.copy()
+    linked = out["claim"].isin(["goes_with_higher", "goes_with_lower"])
+    weak = linked & ~(out["p_holm"].to_numpy(float) <= alpha)
+    for i in np.flatnonzero(weak.to_numpy()):
+        r = out.iloc[i]
+        label, name = factor_label(str(r["factor"])), INDICES[str(r["index"])]
+        direction = "higher" if r["claim"] == "goes_with_higher" else "lower"
+        out.iloc[i, out.columns.get_loc("claim")] = "no_clear_link"
+        out.iloc[i, out.columns.get_loc("sentence")] = (
+            f"No clear link between {label} and the {name}: more {label} went with a "
+            f"{direction} {name} on these nights (rho {r['rho']:+.2f}, {int(r['n'])} nights), "
+            f"but with {len(out)} pairs compared that could be chance (adjusted p "
+            f"{r['p_holm']:.3f}, above {alpha:g}).")
+    return out
 
 
 def _advice(df: pd.DataFrame, trend: pd.DataFrame, factors: pd.DataFrame,

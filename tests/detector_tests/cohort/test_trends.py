@@ -101,6 +101,36 @@ def test_planted_caffeine_goes_with_twitches_and_unrelated_factor_does_not(tmp_p
     assert "6 factor-index pairs were compared" in page
 
 
+def test_a_link_that_does_not_survive_the_holm_correction_is_not_claimed(tmp_path):
+    # A third diary column that goes with the twitch index about as well as chance allows among
+    # 9 factor-index pairs: its own 95 % interval excludes 0, its Holm-adjusted p does not stay
+    # below 0.05. The words must follow the adjusted result: "no clear link", not "went with".
+    from scipy.stats import spearmanr
+
+    diary = make_week(tmp_path / "results", 21)
+    nights, notes = load_nights(tmp_path / "results")
+    base = parse_diary(diary, "diary.csv")
+    twitch = nights.set_index("date")["twitch_index"].reindex(
+        pd.to_datetime(base["date"])).to_numpy()
+    for seed in range(500):
+        weak = twitch + np.random.default_rng(seed).normal(0.0, 3.2, len(twitch))
+        rho, p = spearmanr(weak, twitch)
+        if 0.02 < p < 0.03:
+            break
+    else:
+        raise AssertionError("no weakly linked column found")
+    dia = base.assign(stress_1_5=np.round(weak, 3))
+    tr = night_trends(nights, dia, notes=notes)
+    row = _row(tr, "stress_1_5", "twitch_index")
+    assert row["ci_low"] > 0 and row["p_value"] < 0.05 < row["p_holm"]
+    assert row["claim"] == "no_clear_link" and "No clear link" in row["sentence"]
+    assert "adjusted p" in row["sentence"] and "went with a higher" in row["sentence"]
+    # every claimed link survives the correction
+    claimed = tr.factors[tr.factors["claim"].isin(["goes_with_higher", "goes_with_lower"])]
+    assert len(claimed) and (claimed["p_holm"] <= 0.05).all()
+    assert "stress_1_5" not in tr.advice["factors"]
+
+
 def test_too_few_nights_makes_no_claim(tmp_path):
     diary = make_week(tmp_path / "results", 5)
     nights, _ = load_nights(tmp_path / "results")
