@@ -221,7 +221,7 @@ def cmd_trends(args: argparse.Namespace) -> int:
         print(f"  {r['sentence']}")
     if tr.advice["consult_doctor"]:
         print("  worth showing to a doctor: " + " ".join(tr.advice["reasons"]))
-    for n in notes:
+    for n in tr.notes:
         print(f"  note: {n}")
     print(f"wrote {out}")
     return 0

@@ -223,7 +223,16 @@ def load_nights(results: str | Path, tz: str | None = None) -> tuple[pd.DataFram
             raise InputError(f"{results}: no */summary.json and no nights.csv; expected one "
                              "folder per night as written by `legtwitch analyze --out` or "
                              "`legtwitch batch`")
-        df = pd.DataFrame([_summary_row(f) for f in files])
+        rows = []
+        for f in files:
+            try:
+                rows.append(_summary_row(f))
+            except InputError as exc:          # one unreadable night costs itself
+                notes.append(f"{exc}; left out.")
+        if not rows:
+            raise InputError(f"{results}: no readable */summary.json (" + "; ".join(notes[-3:])
+                             + ")")
+        df = pd.DataFrame(rows)
         where = str(results)
     if "start_time" not in df:
         raise InputError(f"{where}: no start_time column; expected the fields of summary.json")
@@ -232,14 +241,19 @@ def load_nights(results: str | Path, tz: str | None = None) -> tuple[pd.DataFram
     dates = []
     undated = []
     for i, file, st in zip(df.index, df["_file"], df["start_time"]):
+        # one night that cannot be dated costs itself: it is left out with a note naming it
         if st is None or (isinstance(st, float) and math.isnan(st)) or str(st) == "":
-            raise InputError(f"{file}: no start_time; expected an ISO 8601 time such as "
-                             "2024-03-01T22:30:00+00:00")
+            undated.append(i)
+            notes.append(f"{file}: no start_time, so the night cannot be dated; left out.")
+            continue
         try:
             when = pd.Timestamp(st)
             d = night_date(st, tz)
         except (ValueError, TypeError) as exc:
-            raise InputError(f"{file}: start_time {st!r} is not an ISO 8601 time ({exc})") from None
+            undated.append(i)
+            notes.append(f"{file}: start_time {str(st)[:40]!r} is not an ISO 8601 time "
+                         f"({exc}); left out.")
+            continue
         if when.year < 1980:  # relative timestamps: seconds from the start, no date
             undated.append(i)
             notes.append(f"{df.loc[i, 'night']}: the recording has relative timestamps (no "
@@ -248,8 +262,7 @@ def load_nights(results: str | Path, tz: str | None = None) -> tuple[pd.DataFram
         dates.append(d)
     df = df.drop(index=undated)
     if df.empty:
-        raise InputError(f"{where}: no night with a date (every recording has relative "
-                         "timestamps)")
+        raise InputError(f"{where}: no night with a date (" + "; ".join(notes[-3:]) + ")")
     df["date"] = pd.to_datetime(pd.Series(dates, index=df.index))
     for col in ("plm_index", "lm_index", "twitch_index", "rest_h"):
         df[col] = pd.to_numeric(df[col], errors="coerce") if col in df else np.nan
@@ -483,8 +496,10 @@ def night_trends(nights: pd.DataFrame, diary: pd.DataFrame | None = None, *,
             raise InputError(f"diary: column {clash[0]!r} is also a night measurement; rename it")
         unmatched = int((~dia["date"].isin(df["date"])).sum())
         if unmatched:
-            notes.append(f"{unmatched} diary day(s) have no night in the results (they are not "
-                         "used).")
+            first, last = df["date"].min(), df["date"].max()
+            notes.append(f"{len(dia) - unmatched} of {len(dia)} diary days matched a night "
+                         f"(a diary day goes with the night that starts that evening); the "
+                         f"nights run from {first:%Y-%m-%d} to {last:%Y-%m-%d}.")
         no_entry = int((~df["date"].isin(dia["date"])).sum())
         if no_entry:
             notes.append(f"{no_entry} night(s) have no diary line.")

@@ -184,7 +184,8 @@ def test_diary_matches_the_evening_and_notes_unmatched_days(tmp_path):
     nights, _ = load_nights(root)
     tr = night_trends(nights, diary)
     assert list(tr.nights["caffeine_mg"]) == [100.0, 200.0]
-    assert any("1 diary day(s) have no night" in n for n in tr.notes)
+    assert any("2 of 3 diary days matched a night" in n and "2024-03-01 to 2024-03-02" in n
+               for n in tr.notes)
 
 
 def test_nights_csv_from_a_batch_is_used_and_failed_rows_left_out(tmp_path):
@@ -226,6 +227,33 @@ def test_bad_results_folder_errors_name_the_file(tmp_path):
     (tmp_path / "n1" / "summary.json").write_text(json.dumps({"plm_index": 1}))
     with pytest.raises(InputError, match=r"n1/summary.json: no start_time"):
         load_nights(tmp_path)
+
+
+def test_a_night_that_cannot_be_read_or_dated_costs_only_itself(tmp_path, capsys):
+    # `legtwitch trends .` in a folder with one stray summary without start_time and one
+    # damaged one: the good nights are read, the others named in a note (it aborted once).
+    make_week(tmp_path / "results", 8)
+    (tmp_path / "results" / "stray").mkdir()
+    (tmp_path / "results" / "stray" / "summary.json").write_text(json.dumps({"plm_index": 1}))
+    (tmp_path / "results" / "broken").mkdir()
+    (tmp_path / "results" / "broken" / "summary.json").write_text("{not json")
+    nights, notes = load_nights(tmp_path / "results")
+    assert len(nights) == 8
+    assert any("stray/summary.json: no start_time" in n for n in notes)
+    assert any("broken/summary.json: cannot read" in n for n in notes)
+    assert detector.cli.main(["trends", str(tmp_path / "results"), "--out",
+                              str(tmp_path / "t.html")]) == 0
+    out = capsys.readouterr().out
+    assert "note: " in out and "stray/summary.json" in out
+
+
+def test_a_diary_that_matches_no_night_says_so(tmp_path):
+    make_week(tmp_path / "results", 8)
+    nights, notes = load_nights(tmp_path / "results")
+    diary = parse_diary("date,caffeine_mg\n2023-01-01,100\n2023-01-02,200\n", "diary.csv")
+    tr = night_trends(nights, diary, notes=notes)
+    assert any("0 of 2 diary days matched a night" in n and "2024-03-01 to 2024-03-08" in n
+               for n in tr.notes)
 
 
 def _parser() -> argparse.ArgumentParser:
