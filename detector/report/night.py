@@ -154,18 +154,48 @@ def _advice_rows(category: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
     return [(k, texts[k], k == fits) for k in _ADVICE_KEYS if k in texts]
 
 
+#: What to do, in our words, for the category whose article row fits the night (the article's
+#: own text follows as a quotation).
+_WHAT_TO_DO = {
+    "periodic_limb_movement_pattern": (
+        "Record two or three more nights to see whether the pattern comes back. Then bring this "
+        "report to your doctor or a sleep clinic. A sleep study (polysomnography) records the "
+        "leg muscles together with sleep stages, breathing and brief awakenings, so it can tell "
+        "whether these movements happen in sleep, wake you, or follow pauses in breathing: "
+        "what a sensor on the leg cannot see."),
+    "restless_legs_like_pattern": (
+        "Note for a week when the urge to move comes, how it feels and what eases it, and "
+        "record a few more nights. Restless legs syndrome is diagnosed by a doctor from what you "
+        "feel; bring this report and your notes."),
+    "frequent_twitching": (
+        "Try the article's suggestions below for a week, then record a few more nights: "
+        "`legtwitch trends` with a diary shows whether the twitching falls and what goes "
+        "with it."),
+    "occasional_harmless_twitches": (
+        "Nothing in this night calls for action. The article's general advice follows."),
+}
+
+
 def _category_card(result: Any) -> str:
     cat = result.category
     reasons = cat.get("reasons") or []
     rows = []
-    for key, text, fits in _advice_rows(cat):
+    found = _advice_rows(cat)
+    # the row that fits this night first, with what to do; the others as general advice
+    for key, text, fits in sorted(found, key=lambda r: not r[2]):
         art = ADVICE.get(key, {})
-        note = '<span class="fitnote">fits this night</span>' if fits else ""
+        note = ('<span class="fitnote">fits this night</span>' if fits else
+                '<span class="general">general advice</span>' if any(f for *_, f in found)
+                else "")
         examples = (f'<div class="examples">{escape(art["examples"])} \N{EM DASH} goal: '
                     f'{escape(art.get("goal", ""))}</div>') if art.get("examples") else ""
+        ours = _WHAT_TO_DO.get(str(cat.get("id"))) if fits else None
+        todo = f'<p class="todo"><strong>What to do:</strong> {escape(ours)}</p>' if ours else ""
         rows.append(f'<div class="row{" fits" if fits else ""}" data-advice="{escape(key)}">'
-                    f'<span class="label">{escape(art.get("row", key))}</span>{note}{examples}'
-                    f'<p>{escape(text)}</p></div>')
+                    f'<span class="label">{escape(art.get("row", key))}</span>{note}{todo}'
+                    f'{examples}<blockquote class="article"><p>\N{LEFT DOUBLE QUOTATION MARK}'
+                    f'{escape(text)}\N{RIGHT DOUBLE QUOTATION MARK}</p><footer>the article'
+                    '</footer></blockquote></div>')
     reason_html = "".join(f"<li>{escape(r)}</li>" for r in reasons)
     return (
         '<section id="category"><h2>What this night looks like</h2><div class="card">'
@@ -173,7 +203,8 @@ def _category_card(result: Any) -> str:
         f'<h3>{escape(cat.get("title", "n/a"))}</h3><p>{escape(cat.get("explanation", ""))}</p>'
         + (f'<p><strong>Measured numbers behind this choice</strong></p>'
            f'<ul class="reasons">{reason_html}</ul>' if reasons else "")
-        + ('<p><strong>What the article suggests</strong></p>'
+        + ('<p><strong>What to do, and what the article suggests</strong> (its table is quoted '
+           'as it is written)</p>'
            f'<div class="advice">{"".join(rows)}</div>' if rows else "")
         + "</div></section>")
 

@@ -142,6 +142,12 @@ p { margin: .4rem 0 .8rem; }
                    padding: .05rem .5rem; margin-left: .4rem; white-space: nowrap; }
 .advice .examples { font-size: .85rem; color: var(--muted); margin: .1rem 0 .2rem; }
 .advice p { margin: .2rem 0 0; }
+.advice .general { font-size: .8rem; color: var(--muted); margin-left: .5rem; }
+.advice .todo { margin: .35rem 0 .3rem; }
+.advice blockquote.article { margin: .3rem 0 0; padding: .1rem 0 .1rem .7rem;
+                             border-left: 3px solid var(--line); color: var(--muted);
+                             font-style: italic; }
+.advice blockquote.article footer { font-size: .8rem; font-style: normal; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(10.5rem, 1fr));
          gap: .6rem; }
 .tile { border: 1px solid var(--line); border-radius: .6rem; padding: .6rem .75rem; }

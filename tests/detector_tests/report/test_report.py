@@ -302,6 +302,30 @@ def test_single_row_advice_marks_the_row_that_fits(text_only: None) -> None:
         assert text in page
 
 
+def test_the_row_that_fits_comes_first_with_what_to_do(text_only: None) -> None:
+    # A PLM index of 47/h: the doctor row fits. It stands first (the generic stretching and
+    # electrolyte rows stood above it once), says concretely what to do, and the article's own
+    # words are shown as a quotation, not as ours.
+    cat = {"id": "periodic_limb_movement_pattern", "title": "Periodic limb movement pattern",
+           "explanation": "Regular series.",
+           "advice": {"row": "When to Consult a Doctor", "text": "Obtain medical advice leg twitch",
+                      "key": "when_to_see_a_doctor"},
+           "advice_rows": {"immediate_relief": "Stretch.", "long_term_management":
+                           "Exercise regularly.", "when_to_see_a_doctor":
+                           "Obtain medical advice leg twitch"},
+           "reasons": ["PLM index 47.0 is above 15/h."], "disclaimer": "Not one."}
+    page = render_report(make_night(category=cat, hours=0.5, gaps_s=()))
+    card = page[page.index('id="category"'):page.index('id="numbers"')]
+    keys = re.findall(r'data-advice="([a-z_]+)"', card)
+    assert keys == ["when_to_see_a_doctor", "immediate_relief", "long_term_management"]
+    first = card[card.index('data-advice="when_to_see_a_doctor"'):
+                 card.index('data-advice="immediate_relief"')]
+    assert "What to do:" in first and "sleep clinic" in first and "more nights" in first
+    assert re.search(r'<blockquote class="article"><p>\N{LEFT DOUBLE QUOTATION MARK}Obtain '
+                     r'medical advice leg twitch\N{RIGHT DOUBLE QUOTATION MARK}</p>', first)
+    assert card.count("general advice") == 2
+
+
 def test_tiles_show_the_metrics(night: NightResult, page: str) -> None:
     m = night.metrics
     assert f"{m['plm_index']:.1f}" in _tile(page, "plm_index")
