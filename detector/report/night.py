@@ -323,6 +323,12 @@ def _examples(result: Any) -> str:
         label = labels[kind]
         parts.append(f'<h3 class="kind"><i style="background:{KIND_COLOURS[kind]}"></i>'
                      f'{escape(label[0].upper() + label[1:])}: {n}</h3>')
+        if kind == "twitch":
+            c = result.config.classify
+            parts.append(f'<p class="explain">A jerk that does not tilt the leg counts as a '
+                         f'twitch up to {c.jerk_max_s:g} s (a strapped sensor rings on for a few '
+                         f'tenths of a second after it; a ringing jerk up to {c.ring_max_s:g} s), '
+                         f'so some examples last longer than {c.twitch_max_s:g} s.</p>')
         if n == 0:
             parts.append(f"<p>No {escape(label)} events this night.</p>")
             continue

@@ -326,6 +326,12 @@ def test_the_row_that_fits_comes_first_with_what_to_do(text_only: None) -> None:
     assert card.count("general advice") == 2
 
 
+def test_twitch_heading_says_why_an_example_may_last_longer(page: str) -> None:
+    ex = page[page.index('id="examples"'):]
+    head = ex[ex.index("Twitch (&lt; 0.5 s)"):]
+    assert "counts as a twitch up to 1 s" in head[:600]
+
+
 def test_tiles_show_the_metrics(night: NightResult, page: str) -> None:
     m = night.metrics
     assert f"{m['plm_index']:.1f}" in _tile(page, "plm_index")
