@@ -211,16 +211,14 @@ class RulesConfig(_Section):
                              "< bilateral_onset_s apart; AASM 2012).", choices=("overlap", "onset"))
     bilateral_gap_s: float = _f(0.5, "WASM 2016 bilateral merge gap.", 0.0, 10.0, source="WASM 2016")
     bilateral_max_parts: int = _f(4, "Most monolateral LMs in one bilateral candidate LM; 0: no "
-                                  "limit (AASM 2012 sets none).", 0, 20,
-                                  source="WASM 2016 (AASM 2012: none)")
+                                  "limit.", 0, 20, source="WASM 2016 (AASM 2012: none)")
     bilateral_onset_s: float = _f(5.0, "AASM 2012 bilateral merge: onsets closer than this.",
                                   0.0, 30.0, source="AASM 2012")
     imi_min_s: float = _f(10.0, "Shortest onset-to-onset interval inside a PLM series (inclusive).",
                           0.0, 300.0, source="WASM 2016 (AASM 2012: 5 s)")
-    short_imi_breaks_series: bool = _f(
-        True, "A candidate LM less than imi_min_s after the previous one ends the series (true: "
-        "WASM 2016) or is left out of it without ending it, the next interval measured from the "
-        "LM before (false: AASM 2012).", source="WASM 2016; AASM 2012")
+    short_imi_breaks_series: bool = _f(True, "A candidate LM less than imi_min_s after the "
+        "previous one ends the series (true: WASM 2016) or is left out of it, the next interval "
+        "measured from the LM before (false: AASM 2012).", source="WASM 2016; AASM 2012")
     imi_max_s: float = _f(90.0, "Longest onset-to-onset interval inside a PLM series (inclusive).",
                           1.0, 600.0, source="WASM 2016; AASM 2012")
     min_series: int = _f(4, "Fewest consecutive candidate LMs that make a PLM series.", 2, 50,
@@ -249,8 +247,7 @@ RULES: dict[str, RulesConfig] = {
     # AASM Manual v2.0 (2012) VII.A rules 1-2, note 1; sources in detector.score.plm.
     "aasm2012": RulesConfig(standard="aasm2012", imi_min_s=5.0, short_imi_breaks_series=False,
                             bilateral_mode="onset", bilateral_max_s=10.0, bilateral_max_parts=0,
-                            resp_before_s=0.5, resp_after_s=0.5, resp_anchor="event",
-                            resp_breaks_series=False),
+                            resp_before_s=0.5, resp_after_s=0.5, resp_anchor="event"),
 }
 
 
@@ -579,8 +576,7 @@ def load_config(source: str | Path | None = None, overrides: list[str] | tuple[s
             try:
                 text, origin = path.read_text(encoding="utf-8"), str(path)
             except UnicodeDecodeError:
-                raise ConfigError(f"{path}: not a text file; expected a TOML configuration "
-                                  "such as `legtwitch presets --show default` prints") from None
+                raise ConfigError(f"{path}: not a text file; expected TOML") from None
         else:
             text, origin = preset_path(str(source)).read_text(encoding="utf-8"), f"preset {source}"
         try:

@@ -262,11 +262,16 @@ def _tiles(result: Any) -> str:
 
 
 def _all_metrics(metrics: Mapping[str, Any]) -> str:
-    rows = "".join(f'<tr><td><code>{escape(k)}</code></td><td class="num">{escape(value_text(v))}</td></tr>'
-                   for k, v in metrics.items())
+    from detector.report.metric_names import metric_name
+
+    rows = []
+    for k, v in metrics.items():
+        name, what = metric_name(k)
+        rows.append(f'<tr><td>{escape(name)}<br><code>{escape(k)}</code></td>'
+                    f'<td class="num">{escape(value_text(v))}</td><td>{escape(what)}</td></tr>')
     return ('<details id="all-numbers"><summary>All measured numbers</summary>'
-            f'<div class="scroll"><table><tr><th>Metric</th><th>Value</th></tr>{rows}</table>'
-            '</div></details>')
+            '<div class="scroll"><table><tr><th>Measure (its key in summary.json)</th>'
+            f'<th>Value</th><th>What it is</th></tr>{"".join(rows)}</table></div></details>')
 
 
 def _night_key(result: Any) -> str:

@@ -332,6 +332,13 @@ def test_twitch_heading_says_why_an_example_may_last_longer(page: str) -> None:
     assert "counts as a twitch up to 1 s" in head[:600]
 
 
+def test_all_measured_numbers_have_plain_names(page: str) -> None:
+    table = page[page.index('id="all-numbers"'):]
+    table = table[:table.index("</details>")]
+    assert "Share of candidate movements in series" in table and "<code>plm_clm_ratio</code>" in table
+    assert "Rest time (h)" in table and "What it is" in table
+
+
 def test_tiles_show_the_metrics(night: NightResult, page: str) -> None:
     m = night.metrics
     assert f"{m['plm_index']:.1f}" in _tile(page, "plm_index")
