@@ -335,7 +335,7 @@ def test_twitch_heading_says_why_an_example_may_last_longer(page: str) -> None:
 def test_all_measured_numbers_have_plain_names(page: str) -> None:
     table = page[page.index('id="all-numbers"'):]
     table = table[:table.index("</details>")]
-    assert "Share of candidate movements in series" in table and "<code>plm_clm_ratio</code>" in table
+    assert "Median interval (s)" in table and "<code>median_imi_s</code>" in table
     assert "Rest time (h)" in table and "What it is" in table
 
 
