@@ -20,6 +20,7 @@ import pandas as pd
 from detector.fileio import write_private
 from detector.io.localtime import has_clock, zone_label
 from detector.report.event_plots import event_title, example_events
+from detector.report.hourly_table import hourly_table
 from detector.report.svg_event import example_svg
 from detector.report.page import (PAGE_CSS, colour_key, count_text, escape, figure_section,
                                   is_missing, marker_html, number_text, tile_html, value_text,
@@ -555,7 +556,8 @@ def render_report(result: Any) -> str:
                 "Stacked bar chart of events per hour by kind",
                 "Each bar is one hour of the recording. Periodic limb movements (green) are the "
                 "leg movements that belong to a series. Hours with more than 5% missing data "
-                "say how much.", _hourly_key()),
+                "say how much.", _hourly_key()).replace("</figure></section>", "</figure>" + (
+                    hourly_table(result, start)) + "</section>"),
         figure_section("intervals", "Intervals between leg movements", plot_imi_histograms(result),
                 "Histograms of intervals between leg movement onsets",
                 f"Time from one leg movement's start to the next. Periodic limb movements recur "

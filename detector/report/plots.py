@@ -435,7 +435,8 @@ def plot_imi_histograms(result: Any) -> Figure:
     ax2.axvspan(math.log(max(lo_s, 1e-3)), math.log(hi_s), color=PLM_COLOUR, alpha=0.15,
                 zorder=1)
     n2 = _bars(ax2, result.ln_imi_hist, "ln_imi_start", "ln_imi_end", KIND_COLOURS["lm"])
-    ax2.set_xlabel("ln(interval / s)", fontsize=FONT_PT, color=TEXT_COLOUR)
+    ax2.set_xlabel("natural log of the interval in s (top: the interval, s)", fontsize=FONT_PT,
+                   color=TEXT_COLOUR)
     if len(result.ln_imi_hist):
         left = min(float(result.ln_imi_hist["ln_imi_start"].min()), math.log(0.5))
         right = max(float(result.ln_imi_hist["ln_imi_end"].max()), math.log(hi_s) + 0.3)

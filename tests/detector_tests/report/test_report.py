@@ -339,6 +339,14 @@ def test_all_measured_numbers_have_plain_names(page: str) -> None:
     assert "Rest time (h)" in table and "What it is" in table
 
 
+def test_a_table_gives_the_indices_of_each_hour(page: str, night: NightResult) -> None:
+    sec = page[page.index('id="hourly"'):page.index('id="intervals"')]
+    table = sec[sec.index('<table class="hourly">'):]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">(\d+)</td>", table)
+    assert len(rows) == len(night.hourly)
+    assert rows[0][0] == "22:00" and "Minutes with data" in table and "PLMs" in table
+
+
 def test_tiles_show_the_metrics(night: NightResult, page: str) -> None:
     m = night.metrics
     assert f"{m['plm_index']:.1f}" in _tile(page, "plm_index")
