@@ -481,8 +481,8 @@ def night_trends(nights: pd.DataFrame, diary: pd.DataFrame | None = None, *,
     for col in (*INDICES, "rest_h"):
         df[col] = pd.to_numeric(df[col], errors="coerce") if col in df else np.nan
         if col in INDICES:
-            df[f"{col}_rolling"] = df[col].rolling(window_nights,
-                                                   min_periods=min(3, window_nights)).mean()
+            # a mean "of the last 7 nights" only once there are 7 nights to average
+            df[f"{col}_rolling"] = df[col].rolling(window_nights, min_periods=window_nights).mean()
     factor_cols: list[str] = []
     if diary is not None:
         from detector.io.diary import TEXT_COLUMNS

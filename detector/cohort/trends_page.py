@@ -30,7 +30,8 @@ def _plot_indices(tr: Trends) -> Any:
             ax.plot(x, df[col], "o", ms=4, color=colour, alpha=0.75,
                     label=f"{INDICES[col]} per night")
             ax.plot(x, df[f"{col}_rolling"], "-", lw=2, color=colour,
-                    label=f"mean of last {tr.settings['window_nights']} nights")
+                    label=f"mean of the last {tr.settings['window_nights']} nights (from "
+                          f"night {tr.settings['window_nights']} on)")
         ax.set_ylabel("events per hour")
         ax.set_ylim(bottom=0)
     ax1.axhline(limit, color="#8a4b00", ls="--", lw=1.2)
@@ -38,11 +39,12 @@ def _plot_indices(tr: Trends) -> Any:
              va="bottom", ha="left", fontsize=8.5, color="#8a4b00")
     ax1.set_title("PLM and leg movement index", fontsize=10, loc="left", pad=14)
     ax2.set_title("Twitch index", fontsize=10, loc="left")
-    ax1.legend(fontsize=8, ncol=4, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False,
-               borderaxespad=0.1)
-    loc = mdates.AutoDateLocator(maxticks=10)
-    ax2.xaxis.set_major_locator(loc)
-    ax2.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    for ax in (ax1, ax2):
+        ax.legend(fontsize=8, ncol=2, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                  frameon=False, borderaxespad=0.1)
+    # day and month on every tick (a concise formatter put the month alone on the first one)
+    ax2.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))
+    ax2.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     return fig
 
 
@@ -58,9 +60,8 @@ def _plot_rest(tr: Trends) -> Any:
     x = df["date"].dt.to_pydatetime() if len(df) else []
     ax.bar(x, df["rest_h"], width=0.8, color="#56B4E9")
     ax.set_ylabel("rest (h)")
-    loc = mdates.AutoDateLocator(maxticks=10)
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     return fig
 
 
@@ -156,7 +157,7 @@ def _category_counts(tr: Trends) -> str:
     return f"<p><strong>Night by night, the closest category was</strong></p><ul>{items}</ul>"
 
 
-def _nights_table(tr: Trends) -> str:
+def _nights_table(tr: Trends, links: dict[str, str] | None = None) -> str:
     from detector.report.page import escape, number_text
 
     df = tr.nights
@@ -167,7 +168,10 @@ def _nights_table(tr: Trends) -> str:
     rows = []
     for _, r in df.iterrows():
         cat = CATEGORIES.get(str(r.get("category")), {}).get("title", r.get("category", ""))
-        rows.append(f"<tr><td>{r['date']:%a %d %b %Y}</td><td>{escape(r.get('night', ''))}</td>"
+        night = str(r.get("night", ""))
+        href = (links or {}).get(night)
+        folder = (f'<a href="{escape(href)}">{escape(night)}</a>' if href else escape(night))
+        rows.append(f"<tr><td>{r['date']:%a %d %b %Y}</td><td>{folder}</td>"
                     + "".join(f'<td class="num">{number_text(r[c])}</td>' for c in INDICES)
                     + f'<td class="num">{number_text(r["rest_h"])} h</td><td>{escape(cat)}</td>'
                     + "".join(f'<td class="num">{number_text(r[c], 1)}</td>' for c in extra) + "</tr>")
@@ -197,7 +201,7 @@ def _limits() -> str:
             f'<ul class="limits">{li}</ul></section>')
 
 
-def render_trends(tr: Trends) -> str:
+def render_trends(tr: Trends, links: dict[str, str] | None = None) -> str:
     """Render the multi-night report as one self-contained HTML page.
 
     Parameters
@@ -264,7 +268,7 @@ def render_trends(tr: Trends) -> str:
         _factor_table(tr),
         _limits(),
         ('<section id="notes"><h2>Notes</h2><ul>' + notes + "</ul></section>") if notes else "",
-        f'<section id="all-nights"><h2>Every night</h2>{_nights_table(tr)}</section>',
+        f'<section id="all-nights"><h2>Every night</h2>{_nights_table(tr, links)}</section>',
     ]
     version = version_text()
     footer = (f"<footer>legtwitch{' ' + escape(version) if version else ''} \N{MIDDLE DOT} "
@@ -277,5 +281,15 @@ def render_trends(tr: Trends) -> str:
 
 
 def write_trends(tr: Trends, path: str | Path) -> Path:
-    """Write the trends page to ``path`` (mode 0600: it is health data)."""
-    return write_private(path, render_trends(tr))
+    """Write the trends page to ``path`` (mode 0600: it is health data); each night's row links
+    to its ``report.html`` when the results folder has one."""
+    import os
+
+    links: dict[str, str] = {}
+    source = Path(str(tr.settings.get("source") or ""))
+    folder = source if source.is_dir() else source.parent
+    for night in tr.nights.get("night", []):
+        report = folder / str(night) / "report.html"
+        if str(night) and report.is_file():
+            links[str(night)] = Path(os.path.relpath(report, Path(path).parent)).as_posix()
+    return write_private(path, render_trends(tr, links))

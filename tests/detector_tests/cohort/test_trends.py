@@ -131,6 +131,28 @@ def test_a_link_that_does_not_survive_the_holm_correction_is_not_claimed(tmp_pat
     assert "stress_1_5" not in tr.advice["factors"]
 
 
+def test_the_page_links_each_night_to_its_report_and_the_mean_waits_for_7_nights(tmp_path):
+    from detector.cohort.trends_page import _plot_indices
+
+    make_week(tmp_path / "results", 10)
+    for k in (0, 3):
+        (tmp_path / "results" / f"night{k:02d}" / "report.html").write_text("<html></html>")
+    nights, notes = load_nights(tmp_path / "results")
+    tr = night_trends(nights, None, notes=notes, settings={"source": str(tmp_path / "results")})
+    # a mean of the last 7 nights exists from the 7th night on, not from the 3rd
+    assert tr.nights["plm_index_rolling"].isna().tolist() == [True] * 6 + [False] * 4
+    out = write_trends(tr, tmp_path / "results" / "trends.html")
+    page = out.read_text()
+    assert '<a href="night00/report.html">night00</a>' in page
+    assert '<a href="night03/report.html">night03</a>' in page
+    assert 'href="night01/report.html"' not in page          # no report there: no link
+    fig = _plot_indices(tr)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[1].get_xticklabels() if t.get_text()]
+    assert labels and all(re.fullmatch(r"\d\d [A-Z][a-z]{2}", t) for t in labels), labels
+    assert all(ax.get_legend() is not None for ax in fig.axes[:2])
+
+
 def test_too_few_nights_makes_no_claim(tmp_path):
     diary = make_week(tmp_path / "results", 5)
     nights, _ = load_nights(tmp_path / "results")
