@@ -178,6 +178,9 @@ def test_rising_plm_trend_is_detected_and_sends_to_a_doctor(tmp_path):
     page = render_trends(tr)
     assert 'data-advice="when_to_see_a_doctor"><span class="label">When to Consult a Doctor' \
         '</span><span class="fitnote">' in page
+    # the fitting row first, the others after it as general advice, the article quoted
+    assert re.findall(r'data-advice="([a-z_]+)"', page)[0] == "when_to_see_a_doctor"
+    assert page.count("general advice") == 2 and '<blockquote class="article">' in page
 
 
 def test_plm_above_threshold_on_three_of_last_seven_nights(tmp_path):
