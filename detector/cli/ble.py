@@ -218,6 +218,23 @@ async def _discover(backend: Any, timeout_s: float) -> list[dict[str, Any]]:
     return await scan_sensors(timeout_s, backend)
 
 
+def bluetooth_problem(exc: BaseException) -> str:
+    """What a failed Bluetooth scan means for the user, and what to do (one line)."""
+    text = f"{type(exc).__name__}: {exc}"
+    low = text.lower()
+    if isinstance(exc, FileNotFoundError) or "no such file" in low or "dbus" in low and (
+            "connect" in low or "socket" in low):
+        return ("no Bluetooth service on this computer: BlueZ (bluetoothd) and D-Bus are not "
+                "running, or there is no Bluetooth adapter. Start it (sudo systemctl start "
+                "bluetooth), plug in an adapter, or try without one: `legtwitch sensor-sim` "
+                "and --virtual")
+    if "adapter" in low and ("no " in low or "not found" in low):
+        return "no Bluetooth adapter found: plug one in, or check `bluetoothctl list`"
+    if "notready" in low or "not ready" in low or "powered" in low:
+        return "Bluetooth is off: turn it on (bluetoothctl power on) and try again"
+    return f"Bluetooth failed ({printable(text, 200)}); is it on?"
+
+
 def _resolve_devices(args: argparse.Namespace, backend: Any) -> list[Any]:
     """Labels, legs and protocols of the sensors to record (scanning when needed)."""
     from firmware_bridge.recorder import DeviceSpec
@@ -231,10 +248,12 @@ def _resolve_devices(args: argparse.Namespace, backend: Any) -> list[Any]:
         try:
             found = asyncio.run(_discover(backend, 5.0 if backend is None else 2.0))
         except Exception as exc:  # noqa: BLE001 - no adapter, Bluetooth off, sim not running
-            where = ("the virtual sensor's link (is `legtwitch sensor-sim` running?)"
-                     if backend is not None else "Bluetooth (is it on?)")
-            raise SystemExit(f"legtwitch record: error: cannot scan {where}: "
-                             f"{type(exc).__name__}: {exc}") from None
+            if backend is None:
+                raise SystemExit(f"legtwitch record: error: cannot scan: "
+                                 f"{bluetooth_problem(exc)}") from None
+            raise SystemExit("legtwitch record: error: cannot scan the virtual sensor's link (is "
+                             f"`legtwitch sensor-sim` running?): {type(exc).__name__}: "
+                             f"{printable(exc, 200)}") from None
     if not wanted:
         if not found:
             host, port = args.virtual
@@ -305,9 +324,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     try:
         rows = asyncio.run(_discover(backend, args.timeout_s))
     except Exception as exc:  # noqa: BLE001 - no adapter, Bluetooth off, sim not running
-        where = "the virtual sensor's link" if backend is not None else "Bluetooth"
-        print(f"scan failed on {where}: {type(exc).__name__}: {printable(exc, 200)}",
-              file=sys.stderr)
+        if backend is None:
+            print(f"legtwitch scan: error: {bluetooth_problem(exc)}", file=sys.stderr)
+        else:
+            print(f"legtwitch scan: error: the virtual sensor's link: {type(exc).__name__}: "
+                  f"{printable(exc, 200)}", file=sys.stderr)
         return 1
     if not rows:
         print("no LegAccel or Polar sensor found (is it on, charged and not connected to a "
