@@ -109,33 +109,45 @@ class LiveEventLog:
             self._fh.close()
 
 
+#: A streaming sensor silent for longer than this (s; a packet comes every 0.1-0.4 s) says so.
+SILENT_S = 2.0
+
+
 def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]]) -> str:
-    """The live status line: elapsed time, then per sensor samples, effective rate, loss %,
-    reconnects, battery and events so far.
+    """The live status: elapsed time, then per sensor its samples, effective rate, loss %,
+    reconnects, battery and events so far; one line per sensor (under 100 columns each).
 
-    >>> format_status(3725, [{"label": "left", "samples": 372500, "rate_hz": 99.9,
-    ...     "loss_pct": 0.25, "reconnects": 2, "battery_pct": 87, "twitch": 4, "lm": 31,
-    ...     "series": 2, "state": "streaming"}])
-    '01:02:05 | left streaming 372,500 smp 99.9 Hz loss 0.25% reconn 2 batt 87% | 4 twitch 31 LM 2
-    PLM series'
+    For example (one line)::
 
-    Bad packets (undecodable or implausible) and packets whose handling failed are shown when
-    there are any: ``... batt 87% bad 3 errors 1 | ...``.
+        01:02:05 left 372,500 smp 99.9 Hz loss 0.25% reconn 2 batt 87% | 4 twitch 31 LM 2 series
+
+    A streaming sensor shows no state word; one connecting or reconnecting says so, and one that
+    sent nothing for a while says for how long (``no data for 42 s``: the count does not freeze
+    silently). Reconnects and battery are shown once there are any. Bad packets (undecodable or implausible) and
+    packets whose handling failed are shown when there are any: ``... batt 87% bad 3 errors 1
+    | ...``.
     """
     h, rem = divmod(int(elapsed_s), 3600)
     m, s = divmod(rem, 60)
-    parts = [f"{h:02d}:{m:02d}:{s:02d}"]
-    for st in per_sensor:
-        batt = "?" if st.get("battery_pct") is None else f"{st['battery_pct']}%"
+    clock = f"{h:02d}:{m:02d}:{s:02d}"
+    width = max((len(str(st["label"])) for st in per_sensor), default=0)
+    lines = []
+    for k, st in enumerate(per_sensor):
+        batt = f"{st.get('battery_pct')}%"
         rate = st.get("rate_hz")
-        parts.append(f"{st['label']} {st.get('state', '')} {st.get('samples', 0):,} smp "
-                     f"{'?' if rate is None else f'{rate:.1f}'} Hz loss "
-                     f"{st.get('loss_pct', 0.0):.2f}% reconn {st.get('reconnects', 0)} batt {batt}"
+        state = (f"no data for {st['silent_s']:.0f} s " if st.get("silent_s") is not None
+                 else "" if st.get("state", "") == "streaming" else f"{st.get('state', '')} ")
+        label = str(st["label"]).ljust(width) if len(per_sensor) > 1 else str(st["label"])
+        lines.append(f"{clock if k == 0 else ' ' * len(clock)} {label} {state}"
+                     f"{st.get('samples', 0):,} smp {'?' if rate is None else f'{rate:.1f}'} Hz "
+                     f"loss {st.get('loss_pct', 0.0):.2f}%"
+                     + (f" reconn {st['reconnects']}" if st.get("reconnects") else "")
+                     + (f" batt {batt}" if st.get("battery_pct") is not None else "")
                      + (f" bad {st['bad']:,}" if st.get("bad") else "")
                      + (f" errors {st['errors']:,}" if st.get("errors") else "")
                      + f" | {st.get('twitch', 0)} twitch {st.get('lm', 0)} LM "
-                     f"{st.get('series', 0)} PLM series")
-    return " | ".join(parts)
+                     f"{st.get('series', 0)} series")
+    return "\n".join(lines) if lines else clock
 
 
 @dataclass
@@ -152,6 +164,7 @@ class _Sensor:
     battery_pct: int | None = None
     reconnects: int = 0
     errors: int = 0               # items whose handling raised (counted; the night goes on)
+    last_data_s: float | None = None   # monotonic time of the last data packet
     error_said_at: float = 0.0
     counts: dict[str, int] = field(default_factory=lambda: {"twitch": 0, "lm": 0,
                                                             "sustained": 0, "series": 0})
@@ -261,6 +274,7 @@ class NightRecorder:
         if kind == DATA:
             sensor.store.data(host_s, payload)
             sensor.state = "streaming"
+            sensor.last_data_s = time.monotonic()
         elif kind == CONTROL:
             sensor.store.control(host_s, payload)
         else:
@@ -307,7 +321,10 @@ class NightRecorder:
                 with contextlib.suppress(Exception):
                     s.counts.update(s.detector.counts())
             st = s.store.stats
+            silent = (None if s.last_data_s is None or s.state != "streaming"
+                      else time.monotonic() - s.last_data_s)
             rows.append({"label": label, "state": s.state, "samples": st.samples,
+                         "silent_s": silent if silent is not None and silent > SILENT_S else None,
                          "bad": st.bad_packets, "errors": s.errors,
                          "rate_hz": st.effective_rate_hz, "loss_pct": st.loss_pct,
                          "reconnects": s.reconnects, "battery_pct": s.battery_pct,

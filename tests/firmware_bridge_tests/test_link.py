@@ -108,9 +108,23 @@ def test_status_line_has_every_figure():
     line = format_status(3725, [{"label": "left", "state": "streaming", "samples": 372500,
                                  "rate_hz": 99.94, "loss_pct": 0.25, "reconnects": 2,
                                  "battery_pct": 87, "twitch": 4, "lm": 31, "series": 2}])
-    assert line.startswith("01:02:05 | left streaming 372,500 smp 99.9 Hz loss 0.25% reconn 2 "
-                           "batt 87% |")
-    assert line.endswith("4 twitch 31 LM 2 PLM series")
+    assert line.startswith("01:02:05 left 372,500 smp 99.9 Hz loss 0.25% reconn 2 batt 87% |")
+    assert line.endswith("4 twitch 31 LM 2 series")
+
+
+def test_status_fits_100_columns_with_two_sensors_and_says_when_data_stopped():
+    # Two sensors once made one 230-character line that wrapped; a sensor whose data stopped
+    # showed a frozen count under "streaming".
+    rows = [{"label": "left", "state": "streaming", "samples": 2_372_500, "rate_hz": 99.94,
+             "loss_pct": 0.25, "reconnects": 2, "battery_pct": 87, "twitch": 40, "lm": 310,
+             "series": 20},
+            {"label": "right", "state": "streaming", "samples": 261_940, "rate_hz": 99.9,
+             "loss_pct": 0.0, "reconnects": 0, "battery_pct": None, "twitch": 4, "lm": 31,
+             "series": 2, "silent_s": 42.3}]
+    lines = format_status(3725, rows).splitlines()
+    assert len(lines) == 2 and all(len(line) <= 100 for line in lines), lines
+    assert lines[0].startswith("01:02:05 left  2,372,500 smp")
+    assert lines[1].startswith("         right no data for 42 s 261,940 smp")
 
 
 def test_live_event_log_is_private_and_appends(tmp_path):
