@@ -23,6 +23,9 @@ Fault log lines (all times are unix seconds of the host's wall clock):
     stream stopped for another reason, named in ``cause``) until the next sample was sent;
     ``end_wall_time_s`` is when the last of them was produced. A ``reboot`` line also has
     ``boot_sample``: the source index at which the restarted device clock reads 0.
+``source_started``
+    The first start command: the source (like a real sensor's stream) starts there, so nothing
+    is lost before a recorder subscribes; ``wall_time_s`` is when source sample 0 was produced.
 ``summary``
     ``source_samples``, ``sent_ranges`` (half-open ``[first, end)`` source index ranges, sorted and
     merged), ``n_sent``, ``n_lost``, ``n_duplicated``, ``n_reordered``, and from the virtual
@@ -370,6 +373,11 @@ class SampleLedger:
             else:
                 merged.append([a, b])
         return [(a, b) for a, b in merged]
+
+    def source_started(self, wall_time_s: float, session_id: int | None) -> None:
+        """Write the ``source_started`` line: source sample 0 was produced at ``wall_time_s``
+        and sample k at ``wall_time_s + k / (fs * speed)``."""
+        self._line("source_started", 0, 0, session_id, wall_time_s=wall_time_s)
 
     def summary(self, **info: Any) -> dict[str, Any]:
         """The ``summary`` record (not written)."""

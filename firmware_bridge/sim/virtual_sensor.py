@@ -10,11 +10,13 @@ writes commands.
 
 Each :class:`VirtualSensor` speaks LegAccel v1 or Polar PMD (Verity Sense: compressed 0x81 ACC
 frames; H10: raw int16 0x01 frames), serves Battery and Device Information, and re-advertises
-after every disconnect. It "measures" a :class:`SensorSource` (a night quantised to the sensor's
-counts): source time advances with wall time x ``speed`` from the moment the simulation starts,
-whether or not anyone listens. While a central is streaming, samples are sent in packets as they
-occur, as many as fit the MTU. Samples produced while nobody listens, or while a fault cuts the
-stream, are lost; :mod:`firmware_bridge.sim.faults` logs exactly which.
+after every disconnect until its night has been sent (then it stops advertising: a sensor that is
+gone). It "measures" a :class:`SensorSource` (a night quantised to the sensor's counts): source
+time starts with the first start command, as a real sensor's stream does, and from then on
+advances with wall time x ``speed`` whether or not anyone listens. While a central is streaming,
+samples are sent in packets as they occur, as many as fit the MTU. Samples produced while nobody
+listens, or while a fault cuts the stream, are lost; :mod:`firmware_bridge.sim.faults` logs
+exactly which. The battery drains with time from power-on.
 
 Each TCP connection to the port gets a fresh central controller on the link. When that TCP
 connection closes without the central disconnecting first (the recorder was killed), every link of
@@ -113,7 +115,8 @@ class VirtualSensor:
         self._n = n
         self._fs = float(spec.source.fs_hz)
         self._fs_centihz = int(round(self._fs * 100))
-        self._t_start: float | None = None
+        self._t_start: float | None = None     # the source's start (the first start command)
+        self._powered_on: float | None = None
         self._last_tick: float | None = None
         self.cursor = 0                       # source samples disposed of (sent, buffered, lost)
         self.boot_sample = 0
@@ -173,7 +176,9 @@ class VirtualSensor:
         from bumble.profiles.device_information_service import DeviceInformationService
         from bumble.transport.common import AsyncPipeSink
 
-        self._t_start = self._last_tick = t_start
+        # the source starts with the first start command (see _begin_session), as a real
+        # sensor's stream does: nothing is produced, or lost, before a recorder subscribes
+        self._last_tick = self._powered_on = t_start
         self.controller = Controller(f"sensor-{self.index}", link=self.link,
                                      public_address=f"5E:00:00:00:00:{self.index + 1:02X}")
         self.controller.le_acl_data_packet_length = LE_ACL_DATA_PACKET_LENGTH
@@ -205,8 +210,9 @@ class VirtualSensor:
 
 
     async def _advertise(self) -> None:
-        if self.closed or self.conn is not None or self.rebooting_until is not None:
-            return
+        if (self.closed or self.conn is not None or self.rebooting_until is not None
+                or self.finished.is_set()):
+            return              # a sensor whose source has finished is not there any more
         await self._adv_set.start()
         self._status("advertising")
 
@@ -304,7 +310,13 @@ class VirtualSensor:
     def _source_finished(self) -> None:
         self.ledger.finish(**self.summary_info())
         self.finished.set()
-        self._status("source finished")
+        self._status("source finished; not advertising any more")
+        if self._adv_set is not None and self.conn is None:
+            self._spawn(self._stop_advertising())
+
+    async def _stop_advertising(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._adv_set.stop()
 
     # -- packets -------------------------------------------------------------------------------
     def _pump(self, flush: bool = False) -> None:
@@ -398,6 +410,10 @@ class VirtualSensor:
 
     # -- sessions --------------------------------------------------------------------------------
     def _begin_session(self, spp: int, session_id: int | None) -> Session:
+        if self._t_start is None:
+            self._t_start = self._last_tick if self._last_tick is not None else time.monotonic()
+            wall = time.time() - (time.monotonic() - self._t_start)
+            self.ledger.source_started(wall, session_id)
         self.session = Session(session_id=session_id, first_sample=self.cursor,
                                 buf_start=self.cursor, spp=spp)
         self._cause = None
@@ -494,7 +510,10 @@ class VirtualSensor:
             self._spawn(self._advertise())
 
     def _battery(self) -> None:
-        level = self.plan.battery_pct(self.cursor / self._fs)
+        # the battery drains from power-on, streaming or not (in source time: x speed)
+        on_s = 0.0 if self._powered_on is None or self._last_tick is None else (
+            (self._last_tick - self._powered_on) * self.speed)
+        level = self.plan.battery_pct(on_s)
         if level != self.battery_pct:
             self.battery_pct = level
             self._notify(self._battery_char, bytes([level]))

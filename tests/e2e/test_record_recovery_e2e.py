@@ -93,16 +93,14 @@ def source_clock(sim: Sim, fs_hz: float, speed: float, sensor: str | None = None
                  ) -> Callable[[float], int]:
     """Wall time (unix s) -> source sample index the virtual sensor had reached.
 
-    Until the first start, every sample produced is logged as lost (``not started``); the line
-    ends at a known sample and wall time, which fixes the source clock's origin to within one
-    sample.
+    The source starts with the first start command; the ``source_started`` line gives the wall
+    time of source sample 0, which fixes the source clock's origin.
     """
     for f in sim.faults():
-        if (f["kind"] == "not_streaming" and f.get("cause") == "not started"
-                and (sensor is None or f["sensor"] == sensor)):
-            t0 = f["end_wall_time_s"] - (f["first_sample"] + f["n_samples"]) / (fs_hz * speed)
+        if f["kind"] == "source_started" and (sensor is None or f["sensor"] == sensor):
+            t0 = f["wall_time_s"]
             return lambda wall_s: int(np.floor((wall_s - t0) * fs_hz * speed))
-    raise AssertionError(f"no 'not started' line in the fault log:\n{sim.faults()}")
+    raise AssertionError(f"no 'source_started' line in the fault log:\n{sim.faults()}")
 
 
 def sent_mask(summary: dict, n_source: int) -> np.ndarray:

@@ -105,6 +105,9 @@ def check_log_accounts_for_every_sample(server: VirtualSensorServer) -> None:
             for ln in server.log.lines if ln["sensor"] == name
             and ln["kind"] in ("drop", "disconnect", "stall", "reboot", "not_streaming")]
         pieces.sort()
+        if summary["n_produced"] == 0:      # never started: the source produced nothing
+            assert pieces == [], name
+            continue
         assert pieces[0][0] == 0 and pieces[-1][1] == summary["n_produced"], name
         for (_, end), (start, _) in zip(pieces, pieces[1:]):
             assert start == end, f"{name}: samples {end}..{start} counted twice or not at all"
@@ -536,6 +539,59 @@ def test_stall_ended_by_the_central_disconnecting_is_one_exact_loss():
                 (last_old + 1, first_new - last_old - 1)]
             await central.close()
         check_log_accounts_for_every_sample(server)
+
+    run(main())
+
+
+def test_the_source_starts_with_the_first_start_command_not_at_launch():
+    # A real sensor starts its stream on the start command: the virtual one launched, waited
+    # (0.5 s at 400x is 200 s of source time, 20,000 samples) and lost all of it once.
+    spec = legaccel_spec(60000, seed=3)
+    src = spec.source
+
+    async def main() -> None:
+        async with VirtualSensorServer([spec], port=0, speed=400) as server:
+            await asyncio.sleep(0.5)
+            central = await Central.open(server)
+            link = await central.link()
+            await asyncio.sleep(0.2)                  # connected, not started: nothing runs
+            assert server.sensors[0].cursor == 0
+            await start_legaccel(link)
+            await until(lambda: len(link.packets) >= 3, "packets")
+            packets = link.legaccel_packets()
+            assert packets[0].first_index == 0        # the night from its first sample
+            check_samples(packets, src)
+            await central.close()
+        started = lines_of(server, "source_started")
+        assert len(started) == 1
+        assert not [ln for ln in lines_of(server, "not_streaming")
+                    if ln.get("cause") == "not started"]
+        check_log_accounts_for_every_sample(server)
+
+    run(main())
+
+
+def test_a_sensor_whose_source_is_finished_stops_advertising():
+    # Once its night is sent it is gone, as a sensor that was switched off: a recorder must not
+    # connect to it again and again only to receive nothing.
+    spec = legaccel_spec(2000, seed=4)
+    statuses: list[str] = []
+
+    async def main() -> None:
+        async with VirtualSensorServer([spec], port=0, speed=200,
+                                       on_status=statuses.append) as server:
+            central = await Central.open(server)
+            link = await central.link()
+            await start_legaccel(link)
+            sensor = server.sensors[0]
+            await until(lambda: sensor.finished.is_set(), "the source to finish")
+            await link.conn.disconnect()
+            await until(lambda: sensor.conn is None, "the sensor to notice")
+            await asyncio.sleep(0.3)
+            assert any("not advertising any more" in s for s in statuses)
+            assert not any(s == "advertising" for s in statuses[statuses.index(next(
+                s for s in statuses if "not advertising" in s)):])
+            await central.close()
 
     run(main())
 
