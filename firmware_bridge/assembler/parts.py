@@ -14,6 +14,7 @@ import numpy as np
 from firmware_bridge.protocols.base import SampleBlock
 
 __all__ = ["CAUSE_PACKET_LOSS", "CAUSE_OVERFLOW", "CAUSE_DISCONNECT", "CAUSE_STALL", "CAUSE_REBOOT",
+           "CAUSE_RECORDER_DOWN",
            "CAUSE_PRECEDENCE", "EVENT_CAUSES", "REORDER_MAX_PACKETS", "REORDER_MAX_AGE_S",
            "REBOOT_CLOCK_MARGIN_S", "REBOOT_CLOCK_MARGIN_FRACTION", "POLAR_EXACT_TOL_SAMPLES",
            "REPLAY_PPM", "REPLAY_MIN_DISAGREEMENT_S", "MAX_BAD_PACKET_ERRORS", "CONFIRM_PACKETS",
@@ -32,13 +33,17 @@ CAUSE_STALL = "stall (watchdog)"
 
 CAUSE_REBOOT = "device reboot"
 
+#: The recorder itself was not running (killed, crashed, the computer slept) and was restarted.
+CAUSE_RECORDER_DOWN = "recorder down"
+
 #: Gap causes, strongest first: the strongest one seen around a gap names it.
-CAUSE_PRECEDENCE = (CAUSE_REBOOT, CAUSE_STALL, CAUSE_DISCONNECT, CAUSE_OVERFLOW,
-                    CAUSE_PACKET_LOSS)
+CAUSE_PRECEDENCE = (CAUSE_RECORDER_DOWN, CAUSE_REBOOT, CAUSE_STALL, CAUSE_DISCONNECT,
+                    CAUSE_OVERFLOW, CAUSE_PACKET_LOSS)
 
 #: Link events (the ``"event"`` field of an EVENT record) and the gap cause each implies. A
 #: ``connected`` between two data packets means the link (or the recorder) was restarted.
-EVENT_CAUSES = {"disconnected": CAUSE_DISCONNECT, "connected": CAUSE_DISCONNECT,
+EVENT_CAUSES = {"recorder_restarted": CAUSE_RECORDER_DOWN,
+                "disconnected": CAUSE_DISCONNECT, "connected": CAUSE_DISCONNECT,
                 "watchdog": CAUSE_STALL, "reboot": CAUSE_REBOOT, "device_reboot": CAUSE_REBOOT}
 
 REORDER_MAX_PACKETS = 8

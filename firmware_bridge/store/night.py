@@ -219,6 +219,11 @@ class NightStore:
         except BaseException:
             self._writer.close()
             raise
+        if resumed:
+            # samples missing across the restart were lost because nobody recorded: the gap's
+            # cause is "recorder down", not a disconnect (logged at the last record's time)
+            last = self._asm.last_data_host_s
+            self.event(float(last) if last is not None else now, "recorder_restarted")
 
     # -- recording -------------------------------------------------------------------------------
     def _check(self) -> None:

@@ -213,6 +213,25 @@ def test_a_resumed_night_continues_the_same_grid(tmp_path):
     assert_same_recording(keep, path)
 
 
+def test_samples_lost_while_the_recorder_was_down_are_called_so(tmp_path):
+    # The recorder was killed after item 150 and restarted 20 data packets later: those samples
+    # were lost because nobody recorded, not because of the link ("disconnect" once).
+    items = night_items()
+    folder = tmp_path / "sensor"
+    st = NightStore(folder, part_interval_s=1e9)
+    feed(st, items[:150])
+    st.close(finalize=False)
+    st2 = NightStore(folder, part_interval_s=1e9)
+    skipped = [it for it in items[150:170] if it[0] == "data"]
+    assert len(skipped) == 20 and all(it[0] == "data" for it in items[150:171])
+    feed(st2, items[170:])
+    st2.close()
+    gaps = read_gaps(folder)
+    down = gaps[gaps["cause"] == "recorder down"]
+    assert len(down) == 1 and down["n_samples"].iloc[0] == 20 * SPP
+    assert "disconnect" in set(gaps["cause"])           # the real link drop later still is one
+
+
 def test_parts_of_another_log_are_not_used(tmp_path):
     folder = tmp_path / "sensor"
     st = NightStore(folder, part_interval_s=1e9)
