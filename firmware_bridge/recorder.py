@@ -85,6 +85,10 @@ class LiveEventLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         new = not path.exists() or path.stat().st_size == 0
+        #: what an earlier run of the recorder found (a restarted one carries the counts on)
+        self.previous = {"twitch": 0, "lm": 0, "sustained": 0, "series": 0}
+        if not new:
+            self.previous = _previous_counts(path)
         self._fh: TextIO = open_private(path, "a", newline="")
         self._csv = csv.writer(self._fh)
         if new:
@@ -111,6 +115,21 @@ class LiveEventLog:
 
 #: A streaming sensor silent for longer than this (s; a packet comes every 0.1-0.4 s) says so.
 SILENT_S = 2.0
+
+
+def _previous_counts(path: Path) -> dict[str, int]:
+    """Movements by kind (a revised one once) and PLM series in a live ``events.csv``."""
+    seen: dict[str, set[str]] = {"twitch": set(), "lm": set(), "sustained": set()}
+    series = set()
+    with contextlib.suppress(OSError, csv.Error, UnicodeDecodeError):
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                kind = row.get("kind") or ""
+                if kind in seen:
+                    seen[kind].add(row.get("start_time") or "")
+                elif kind == "plm_series" and (row.get("series") or "").isdigit():
+                    series.add(row["series"])
+    return {**{k: len(v) for k, v in seen.items()}, "series": len(series)}
 
 
 def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]]) -> str:
@@ -235,6 +254,7 @@ class NightRecorder:
             folder = self.out_dir / spec.label
             sensor = _Sensor(spec=spec, store=None,
                              live=LiveEventLog(make_private_dir(folder) / "events.csv"))
+            sensor.counts = dict(sensor.live.previous)    # a resumed night counts on
             sensor.store = NightStore(folder, label=spec.label, leg=spec.leg,
                                       protocol=spec.protocol,
                                       device={"address": spec.address},
@@ -319,7 +339,9 @@ class NightRecorder:
         for label, s in self.sensors.items():
             if s.detector is not None and s.live_error is None:
                 with contextlib.suppress(Exception):
-                    s.counts.update(s.detector.counts())
+                    now_counts = s.detector.counts()
+                    s.counts.update({k: s.live.previous.get(k, 0) + v
+                                     for k, v in now_counts.items()})
             st = s.store.stats
             silent = (None if s.last_data_s is None or s.state != "streaming"
                       else time.monotonic() - s.last_data_s)

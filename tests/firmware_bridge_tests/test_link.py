@@ -127,6 +127,26 @@ def test_status_fits_100_columns_with_two_sensors_and_says_when_data_stopped():
     assert lines[1].startswith("         right no data for 42 s 261,940 smp")
 
 
+def test_a_restarted_recorder_counts_on_from_the_events_it_had_found(tmp_path):
+    # After a resume the sample count carried over but the event counters restarted at 0.
+    from detector.live.events import LiveEvent
+
+    path = tmp_path / "events.csv"
+    log = LiveEventLog(path)
+    log.write(LiveEvent("lm", 10.0, 12.5, 2.5, 0.1, 1, None, 13.9), 1_700_000_000.0, "left")
+    log.write(LiveEvent("lm", 10.0, 12.7, 2.7, 0.1, 1, None, 14.9, revised=True),
+              1_700_000_000.0, "left")                      # the same LM, revised: once
+    log.write(LiveEvent("twitch", 30.0, 30.2, 0.2, 0.05, None, None, 31.0), 1_700_000_000.0,
+              "left")
+    log.write(LiveEvent("plm_series", 10.0, 80.0, 70.0, float("nan"), 1, 4, 81.0),
+              1_700_000_000.0, "left")
+    log.close()
+    again = LiveEventLog(path)
+    assert again.previous == {"twitch": 1, "lm": 1, "sustained": 0, "series": 1}
+    again.close()
+    assert LiveEventLog(tmp_path / "new.csv").previous["lm"] == 0
+
+
 def test_live_event_log_is_private_and_appends(tmp_path):
     from detector.live.events import LiveEvent
 
