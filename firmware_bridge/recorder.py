@@ -132,8 +132,10 @@ def _previous_counts(path: Path) -> dict[str, int]:
     return {**{k: len(v) for k, v in seen.items()}, "series": len(series)}
 
 
-def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]]) -> str:
-    """The live status: elapsed time, then per sensor its samples, effective rate, loss %,
+def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]], *,
+                  clock: str | None = None) -> str:
+    """The live status: the clock time of the night (``clock``, on the sample clock as the
+    detections are; the elapsed time before the first sample), then per sensor its samples, effective rate, loss %,
     reconnects, battery and events so far; one line per sensor (under 100 columns each).
 
     For example (one line)::
@@ -146,9 +148,10 @@ def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]]) -> str:
     packets whose handling failed are shown when there are any: ``... batt 87% bad 3 errors 1
     | ...``.
     """
-    h, rem = divmod(int(elapsed_s), 3600)
-    m, s = divmod(rem, 60)
-    clock = f"{h:02d}:{m:02d}:{s:02d}"
+    if clock is None:           # before the first sample: time since the recorder started
+        h, rem = divmod(int(elapsed_s), 3600)
+        m, s = divmod(rem, 60)
+        clock = f"{h:02d}:{m:02d}:{s:02d}"
     width = max((len(str(st["label"])) for st in per_sensor), default=0)
     lines = []
     for k, st in enumerate(per_sensor):
@@ -184,6 +187,7 @@ class _Sensor:
     reconnects: int = 0
     errors: int = 0               # items whose handling raised (counted; the night goes on)
     last_data_s: float | None = None   # monotonic time of the last data packet
+    sample_clock_s: float | None = None  # unix time of the last sample placed (sample clock)
     error_said_at: float = 0.0
     counts: dict[str, int] = field(default_factory=lambda: {"twitch": 0, "lm": 0,
                                                             "sustained": 0, "series": 0})
@@ -263,6 +267,10 @@ class NightRecorder:
 
     # -- live detection ------------------------------------------------------------------------
     def _on_chunk(self, sensor: _Sensor, chunk: Any) -> None:
+        tb = sensor.store.timebase
+        if tb is not None:      # the sample clock: where the night is, whatever --speed says
+            sensor.sample_clock_s = float(tb.t0_unix_s + (chunk.start_index + len(chunk.acc_g))
+                                          / tb.fs_hz)
         if sensor.live_error is not None:
             return
         try:
@@ -308,22 +316,22 @@ class NightRecorder:
         if name == "stream_started":
             sensor.fs_hz = float(fields.get("fs_hz") or sensor.fs_hz or self.link_config.fs_hz)
             sensor.state = "streaming"
-            self.say(f"{_clock(host_s, self.zone)} {label:>6} stream started: "
+            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} stream started: "
                      f"{printable(fields.get('protocol'))} {sensor.fs_hz:g} Hz "
                      f"+-{printable(fields.get('range_g'))} g")
         elif name == "connected":
             if fields.get("attempt", 1) > 1:
                 sensor.reconnects += 1
             sensor.state = "connected"
-            self.say(f"{_clock(host_s, self.zone)} {label:>6} connected to "
+            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} connected to "
                      f"{printable(fields.get('name') or '')} "
                      f"{printable(fields.get('address', ''))}".rstrip())
         elif name == "disconnected":
             sensor.state = "reconnecting"
-            self.say(f"{_clock(host_s, self.zone)} {label:>6} link lost ({printable(fields.get('cause'))}); "
+            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} link lost ({printable(fields.get('cause'))}); "
                      "reconnecting")
         elif name == "watchdog":
-            self.say(f"{_clock(host_s, self.zone)} {label:>6} no data for "
+            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} no data for "
                      f"{printable(fields.get('silent_s'))} s: treating the link as lost")
         elif name == "battery":
             pct = fields.get("percent")
@@ -331,7 +339,12 @@ class NightRecorder:
                 sensor.battery_pct = int(pct)
         elif name == "device_info":
             info = ", ".join(f"{printable(k)} {printable(v)}" for k, v in fields.items())
-            self.say(f"{_clock(host_s, self.zone)} {label:>6} {info}")
+            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} {info}")
+
+    def _when(self, sensor: _Sensor, host_s: float) -> float:
+        """The time a link message is printed with: the sample clock (as detections are), the
+        host clock before the first sample."""
+        return sensor.sample_clock_s if sensor.sample_clock_s is not None else host_s
 
     def status_line(self) -> str:
         """The current status line (see :func:`format_status`)."""
@@ -352,7 +365,9 @@ class NightRecorder:
                          "reconnects": s.reconnects, "battery_pct": s.battery_pct,
                          "twitch": s.counts["twitch"], "lm": s.counts["lm"],
                          "series": s.counts["series"]})
-        return format_status(time.time() - self.started_s, rows)
+        clocks = [s.sample_clock_s for s in self.sensors.values() if s.sample_clock_s is not None]
+        clock = _clock(max(clocks), self.zone) if clocks else None
+        return format_status(time.time() - self.started_s, rows, clock=clock)
 
     async def _consume(self, stop: asyncio.Event, links_done: asyncio.Event) -> None:
         next_status = time.monotonic() + self.status_every_s

@@ -110,6 +110,11 @@ def test_status_line_has_every_figure():
                                  "battery_pct": 87, "twitch": 4, "lm": 31, "series": 2}])
     assert line.startswith("01:02:05 left 372,500 smp 99.9 Hz loss 0.25% reconn 2 batt 87% |")
     assert line.endswith("4 twitch 31 LM 2 series")
+    # once samples arrive, the night's clock time (the sample clock the detections print on;
+    # link messages and status on the host clock came out of order with --speed)
+    clocked = format_status(3725, [{"label": "left", "state": "streaming", "samples": 1}],
+                            clock="23:41:05")
+    assert clocked.startswith("23:41:05 left 1 smp")
 
 
 def test_status_fits_100_columns_with_two_sensors_and_says_when_data_stopped():
