@@ -496,8 +496,11 @@ class NightRecorder:
                 self.paths[label] = Path(path)
                 st = s.store.stats
                 bad = f", {st.bad_packets:,} bad packets dropped" if st.bad_packets else ""
+                restarts = (f", recorder restarted {s.store.restarts} time"
+                            f"{'s' if s.store.restarts != 1 else ''}" if s.store.restarts else "")
                 self.say(f"{label}: {st.samples:,} samples, {st.lost_samples:,} lost "
-                         f"({st.loss_pct:.2f}%), {s.reconnects} reconnects{bad} -> {path}")
+                         f"({st.loss_pct:.2f}%), {max(s.reconnects, st.reconnects)} "
+                         f"reconnects{restarts}{bad} -> {path}")
         if self.storage_error is not None:
             self.say(f"nothing written before the error is lost; run `legtwitch recover "
                      f"{self.out_dir}` once there is space (or the folder is writable)")

@@ -373,6 +373,11 @@ class NightStore:
                       str(self._failed) if self._failed is not None else None)
 
     @property
+    def restarts(self) -> int:
+        """Times a recorder was restarted on this night (0 for a night recorded in one go)."""
+        return int(self._info.get("restarts", 0) or 0)
+
+    @property
     def timebase(self) -> TimeBase | None:
         """The night's time grid so far (None before the first sample)."""
         return self._asm.timebase()

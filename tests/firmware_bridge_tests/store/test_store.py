@@ -222,6 +222,7 @@ def test_samples_lost_while_the_recorder_was_down_are_called_so(tmp_path):
     feed(st, items[:150])
     st.close(finalize=False)
     st2 = NightStore(folder, part_interval_s=1e9)
+    assert st.restarts == 0 and st2.restarts == 1     # the summary line says so
     skipped = [it for it in items[150:170] if it[0] == "data"]
     assert len(skipped) == 20 and all(it[0] == "data" for it in items[150:171])
     feed(st2, items[170:])
