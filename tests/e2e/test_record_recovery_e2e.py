@@ -80,13 +80,17 @@ def wait_drained(rec: Recorder, labels: tuple[str, ...] = ("sensor",),
     """After the source has ended: wait until each sensor's watchdog fired on the silent link.
 
     The watchdog event goes through the same queue as the notifications, after them, so once
-    the recorder prints it, every sample sent has been taken in.
+    the recorder prints it, every sample sent has been taken in. A sensor whose night has been
+    sent stops advertising, so that watchdog is the last link message about it: drained when
+    the label's latest "stream started" / watchdog line is a watchdog (it may have fired before
+    this was called, while another sensor was still streaming).
     """
-    def fired(label: str) -> int:
-        return len(re.findall(rf"\b{label} no data for", rec.text()))
-    before = {lb: fired(lb) for lb in labels}
+    def drained(label: str) -> bool:
+        found = re.findall(rf"\b{label} (stream started|no data for [^\n]*treating the link as "
+                           rf"lost)", rec.text())
+        return bool(found) and found[-1].startswith("no data for")
     wait_until("the watchdog after the end of the source",
-               lambda: all(fired(lb) > before[lb] for lb in labels), timeout_s, rec.text)
+               lambda: all(drained(lb) for lb in labels), timeout_s, rec.text)
 
 
 def source_clock(sim: Sim, fs_hz: float, speed: float, sensor: str | None = None
