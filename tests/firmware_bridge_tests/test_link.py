@@ -167,3 +167,16 @@ def test_live_event_log_is_private_and_appends(tmp_path):
     assert row["kind"] == "lm" and row["start_time"].startswith("2023-11-14T22:13:30.000")
     assert row["detected_time"].startswith("2023-11-14T22:13:33.900")
     assert (path.stat().st_mode & 0o777) == 0o600
+
+
+def test_link_messages_are_timed_on_the_sample_clock_once_samples_arrive():
+    # With --speed the host clock and the night's clock differ: "16:10:47 link lost" came after
+    # detections at 16:22. Link messages take the sample clock, as detections do.
+    from types import SimpleNamespace
+
+    from firmware_bridge.recorder import NightRecorder
+
+    before = SimpleNamespace(sample_clock_s=None)
+    after = SimpleNamespace(sample_clock_s=1_700_001_000.0)
+    assert NightRecorder._when(None, before, 1_700_000_005.0) == 1_700_000_005.0
+    assert NightRecorder._when(None, after, 1_700_000_005.0) == 1_700_001_000.0
