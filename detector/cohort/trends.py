@@ -548,7 +548,11 @@ def _advice(df: pd.DataFrame, trend: pd.DataFrame, factors: pd.DataFrame,
     recent = df.tail(RECENT_NIGHTS)
     limit = cat.plm_index_per_h
     n_recent = len(recent)
-    n_high = int((recent["plm_index"] > limit).sum())
+    # a night too short for a verdict (its own report gives none) is not counted against the
+    # threshold either
+    verdict = (recent["category"].astype(str) != "insufficient_data" if "category" in recent
+               else pd.Series(True, index=recent.index))
+    n_high = int(((recent["plm_index"] > limit) & verdict).sum())
     claims = dict(zip(trend["index"], trend["claim"]))
     doctor: list[str] = []
     if n_high >= SEVERAL_NIGHTS:

@@ -237,7 +237,8 @@ def render_trends(tr: Trends, links: dict[str, str] | None = None) -> str:
               f"threshold {limit:g}/h"),
         tile_html("n_high_recent", "Nights above threshold",
               f"{adv['n_high_recent']} of {adv['n_recent']}", "",
-              f"PLM index above {limit:g}/h, last {adv['n_recent']} nights",
+              f"PLM index above {limit:g}/h, last {adv['n_recent']} nights (nights too short "
+              "for a verdict not counted)",
               adv["n_high_recent"] >= SEVERAL_NIGHTS),
         tile_html("plm_trend", "PLM trend", _signed(plm_trend["rho"]), "rho",
               str(plm_trend["claim"]).replace("_", " "), plm_trend["claim"] == "rising"),

@@ -196,6 +196,12 @@ def test_plm_above_threshold_on_three_of_last_seven_nights(tmp_path):
     two = nights.copy()
     two.loc[[1, 6, 8], "plm_index"] = [40.0, 30.0, 20.0]  # night 2 is not in the last 7
     assert not night_trends(two).advice["consult_doctor"]
+    # a night too short for a verdict (2 h of rest) does not count against the threshold: its
+    # own report gives no category ("worth showing to a doctor" came from such nights once)
+    short = high.copy()
+    short.loc[[4], "category"] = "insufficient_data"
+    tr = night_trends(short)
+    assert tr.advice["n_high_recent"] == 2 and not tr.advice["consult_doctor"]
 
 
 def test_diary_matches_the_evening_and_notes_unmatched_days(tmp_path):
