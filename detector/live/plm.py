@@ -97,8 +97,7 @@ class LivePlm:
             ev, table = scored.events, scored.series
             walked = (ev["start_s"].to_numpy(float),
                       ev["series"].to_numpy(dtype=float, na_value=np.nan),
-                      _run_starts(ev["candidate"].to_numpy(dtype=bool),
-                                  ev["imi_s"].to_numpy(dtype=float), self.rules),
+                      scored.run_start,
                       [(int(r.series), float(r.start_s), float(r.end_s), int(r.n_lm))
                        for r in table.itertuples()])
         onset, series, fresh, table = walked
@@ -136,17 +135,6 @@ class LivePlm:
             onsets, end_s = self.announced.pop(g)
             out.append(SeriesUpdate(g, onsets[0], end_s, 0, True))
         return out
-
-
-def _run_starts(candidate: np.ndarray, imi_s: np.ndarray, rules: RulesConfig) -> np.ndarray:
-    """Candidates of a scored table that start a run of candidates (their IMI is NaN or out of
-    range; an IMI below ``imi_min_s`` starts a run only where it ends a series)."""
-    lo, hi = rules.imi_min_s - TIME_EPS_S, rules.imi_max_s + TIME_EPS_S
-    short = imi_s < lo
-    in_range = (imi_s >= lo) & (imi_s <= hi)
-    if not rules.short_imi_breaks_series:
-        in_range |= short       # skipped: inside the run that goes on around it
-    return candidate & ~in_range
 
 
 def _walk(rows: dict[str, np.ndarray], rules: RulesConfig

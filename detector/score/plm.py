@@ -81,6 +81,9 @@ class PlmScoring:
         PLMs in ``events_without_resp``; None when no respiratory events were given.
     series_without_resp : DataFrame or None
         PLM series of ``events_without_resp``.
+    run_start : ndarray of bool
+        Per row of ``events``: the candidates that start a run (nothing before them can join a
+        later series; :attr:`SeriesWalk.run_start`).
     """
 
     events: pd.DataFrame
@@ -92,6 +95,7 @@ class PlmScoring:
     events_without_resp: pd.DataFrame | None
     n_plm_without_resp: int | None
     series_without_resp: pd.DataFrame | None = None
+    run_start: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,21 +401,18 @@ class SeriesWalk:
         candidate, the first after a non-candidate LM, and rows that are not candidates).
     series_imi_s : ndarray
         The interval the rules judge: from the previous candidate kept in the run. It differs
-        from ``imi_s`` only after a candidate left out (``skipped``).
+        from ``imi_s`` only after a candidate left out (AASM 2012: less than ``imi_min_s`` after
+        the previous one).
     runs : list of list of int
         Row positions of each PLM series (runs of at least ``rules.min_series`` candidates).
     run_start : ndarray of bool
         Candidates that start a new run (nothing before them can join a later series).
-    skipped : ndarray of bool
-        Candidates left out of the series for an interval below ``imi_min_s`` when
-        ``rules.short_imi_breaks_series`` is false (AASM 2012).
     """
 
     imi_s: np.ndarray
     series_imi_s: np.ndarray
     runs: list[list[int]]
     run_start: np.ndarray
-    skipped: np.ndarray
 
 
 def walk_series(start_s: np.ndarray, is_lm: np.ndarray, candidate: np.ndarray,
@@ -437,7 +438,6 @@ def walk_series(start_s: np.ndarray, is_lm: np.ndarray, candidate: np.ndarray,
     imi = np.full(n, np.nan)
     gap = np.full(n, np.nan)
     run_start = np.zeros(n, dtype=bool)
-    skipped = np.zeros(n, dtype=bool)
     lo, hi = rules.imi_min_s - TIME_EPS_S, rules.imi_max_s + TIME_EPS_S
     runs: list[list[int]] = []
     current: list[int] = []
@@ -461,8 +461,7 @@ def walk_series(start_s: np.ndarray, is_lm: np.ndarray, candidate: np.ndarray,
         if prev_onset is not None:
             gap[i] = start_s[i] - prev_onset
             if gap[i] < lo and not rules.short_imi_breaks_series:
-                skipped[i] = True
-                continue
+                continue                # left out of the series, which goes on
         if prev_onset is not None and lo <= gap[i] <= hi:
             current.append(i)
         else:
@@ -471,13 +470,14 @@ def walk_series(start_s: np.ndarray, is_lm: np.ndarray, candidate: np.ndarray,
             run_start[i] = True
         prev_onset = start_s[i]
     close(current)
-    return SeriesWalk(imi, gap, runs, run_start, skipped)
+    return SeriesWalk(imi, gap, runs, run_start)
 
 
 def _score_series(df: pd.DataFrame, is_lm: np.ndarray, candidate: np.ndarray,
-                  removed: np.ndarray, rules: RulesConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Find PLM series among candidate LMs (:func:`walk_series`); return the scored copy and
-    the series table."""
+                  removed: np.ndarray, rules: RulesConfig
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Find PLM series among candidate LMs (:func:`walk_series`); return the scored copy, the
+    series table and the walk's run starts."""
     start = df["start_s"].to_numpy()
     end = df["end_s"].to_numpy()
     walk = walk_series(start, is_lm, candidate, removed, rules)
@@ -500,7 +500,7 @@ def _score_series(df: pd.DataFrame, is_lm: np.ndarray, candidate: np.ndarray,
     series_col = pd.array(series_no, dtype="Int64")
     series_col[series_no == 0] = pd.NA
     out["series"] = series_col
-    return out, series
+    return out, series, walk.run_start
 
 
 def score_plm(events: pd.DataFrame, rules: RulesConfig = RULES["wasm2016"],
@@ -547,16 +547,17 @@ def score_plm(events: pd.DataFrame, rules: RulesConfig = RULES["wasm2016"],
             else np.zeros(len(df), dtype=bool))
     df["respiratory"] = resp
     none = np.zeros(len(df), dtype=bool)
-    scored, series = _score_series(df, is_lm, candidate, none, rules)
+    scored, series, run_start = _score_series(df, is_lm, candidate, none, rules)
     without = series_without = n_without = None
     if respiratory is not None:
         if rules.resp_breaks_series:
-            without, series_without = _score_series(df, is_lm, candidate & ~resp, none, rules)
+            without, series_without, _ = _score_series(df, is_lm, candidate & ~resp, none,
+                                                       rules)
         else:
             # Only candidate LMs are removed: a movement that is no candidate (longer than
             # lm_max_s) still ends the series around it, inside a respiratory window too, as
             # the WASM 2016 reference implementation (PLMScoRe) counts it.
-            without, series_without = _score_series(df, is_lm, candidate, resp & candidate,
+            without, series_without, _ = _score_series(df, is_lm, candidate, resp & candidate,
                                                      rules)
         n_without = int(without["plm"].sum())
     return PlmScoring(
@@ -569,4 +570,5 @@ def score_plm(events: pd.DataFrame, rules: RulesConfig = RULES["wasm2016"],
         events_without_resp=without,
         n_plm_without_resp=n_without,
         series_without_resp=series_without,
+        run_start=run_start,
     )
