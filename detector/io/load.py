@@ -27,8 +27,8 @@ from detector.io.clean import MAX_ABS_G, MAX_FS_HZ, MIN_FS_HZ, clean
 from detector.io.columns import (TO_G, detect_units, find_columns, normalize_units,
                                  numeric_times)
 from detector.io.devices import is_device_file, read_device_file
-from detector.io.parse import (NULL_TOKENS, ParsedTable, decimal_point, head_bytes, is_parquet,
-                               short_error, sniff_csv, table_samples)
+from detector.io.parse import (NULL_TOKENS, ParsedTable, decimal_point, head_bytes, in_order,
+                               is_parquet, sample_columns, short_error, sniff_csv, table_samples)
 from detector.io.recording import InputError, Recording
 
 __all__ = ["read_table", "load_recording", "find_columns", "normalize_units", "TO_G",
@@ -47,9 +47,8 @@ def _read_parquet(path: Path, source: str, pick: bool) -> ParsedTable:
         if not pick:
             return ParsedTable(pq.read_table(path), 1, is_csv=False, info={"n_malformed_rows": 0})
         names = pq.read_schema(path).names
-        positions = _wanted(names, source)
-        table = pq.read_table(path, columns=list(dict.fromkeys(names[i] for i in positions)))
-        table = table.select([table.column_names.index(names[i]) for i in positions])
+        wanted = [names[i] for i in sample_columns(names, source)]
+        table = in_order(pq.read_table(path, columns=list(dict.fromkeys(wanted))), wanted)
     except InputError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -57,16 +56,10 @@ def _read_parquet(path: Path, source: str, pick: bool) -> ParsedTable:
     return ParsedTable(table, 1, is_csv=False, info={"n_malformed_rows": 0})
 
 
-def _wanted(names: list[str], source: str) -> list[int]:
-    """Positions of the time, x, y and z columns, in that order."""
-    time_i, _, axis_i, _ = find_columns(names, source)
-    return [time_i, *axis_i]
-
-
 def _read_csv(path: Path, source: str, head: bytes, gz: bool, pick: bool) -> ParsedTable:
     skip, delimiter, names = sniff_csv(head, source)
     decimal = decimal_point(head, skip, delimiter)
-    positions = _wanted(names, source) if pick else []
+    positions = sample_columns(names, source) if pick else []
     include = [names[i] for i in positions]
     by_index = len(set(names)) != len(names)  # duplicated names: read all, select by position
     bad_rows: list[str] = []

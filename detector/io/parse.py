@@ -26,7 +26,8 @@ from detector.io.columns import (POLAR_EPOCH_COLUMNS, POLAR_EPOCH_UNIX_S, TO_G,
 from detector.io.recording import InputError
 
 __all__ = ["NULL_TOKENS", "ParsedTable", "head_bytes", "is_parquet", "sniff_csv", "decimal_point",
-           "short_error", "text_column", "numbers", "times_column", "line_of_row", "table_samples"]
+           "short_error", "text_column", "numbers", "times_column", "line_of_row", "table_samples",
+           "sample_columns", "in_order"]
 
 NULL_TOKENS = ["", "nan", "NaN", "NAN", "NA", "N/A", "n/a", "null", "NULL", "None", "-"]
 
@@ -256,6 +257,17 @@ def times_column(col: pa.ChunkedArray, scale: float | None, tab: ParsedTable, na
                       "a number (unix seconds, ms, us or ns) or an ISO 8601 time")
     return numeric_times(values, scale)
 
+
+
+def sample_columns(names: list[str], source: str) -> list[int]:
+    """Positions of the time, x, y and z columns among ``names``, in that order."""
+    time_i, _, axis_i, _ = find_columns(names, source)
+    return [time_i, *axis_i]
+
+
+def in_order(table: pa.Table, names: list[str]) -> pa.Table:
+    """The columns ``names`` of ``table``, in that order (a name may appear twice)."""
+    return table.select([table.column_names.index(n) for n in names])
 
 
 def table_samples(tab: ParsedTable, source: str, unit_arg: str | None = None, force: bool = False,

@@ -20,10 +20,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from detector.io.columns import find_columns, normalize_units
+from detector.io.columns import normalize_units
 from detector.io.devices import is_device_file
-from detector.io.parse import (NULL_TOKENS, ParsedTable, decimal_point, head_bytes, is_parquet,
-                               short_error, sniff_csv, table_samples)
+from detector.io.parse import (NULL_TOKENS, ParsedTable, decimal_point, head_bytes, in_order,
+                               is_parquet, sample_columns, short_error, sniff_csv, table_samples)
 from detector.io.recording import InputError
 
 __all__ = ["SampleBatch", "SampleStream", "can_stream", "probe_span"]
@@ -107,14 +107,11 @@ class SampleStream:
             # pre_buffer off: with it, pyarrow keeps every row group it has read (memory grew
             # with the file)
             pf = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)
-            names = pf.schema_arrow.names
-            time_i, _, axis_i, _ = find_columns(names, self.source)
-            wanted = [names[i] for i in (time_i, *axis_i)]
+            wanted = self._parquet_columns(pf)
             offset = 0
             for batch in pf.iter_batches(batch_size=BATCH_ROWS,
                                          columns=list(dict.fromkeys(wanted))):
-                table = pa.Table.from_batches([batch])
-                table = table.select([table.column_names.index(n) for n in wanted])
+                table = in_order(pa.Table.from_batches([batch]), wanted)
                 yield ParsedTable(table, 1, is_csv=False, info={"n_malformed_rows": 0},
                                   row_offset=offset)
                 offset += table.num_rows
@@ -124,17 +121,26 @@ class SampleStream:
             raise InputError(f"{self.source}: cannot read as Parquet ({short_error(exc)})"
                              ) from None
 
+    def _parquet_columns(self, pf: pq.ParquetFile) -> list[str]:
+        """Names of the time, x, y and z columns of a Parquet file, in that order."""
+        names = pf.schema_arrow.names
+        return [names[i] for i in sample_columns(names, self.source)]
+
     # -- CSV -------------------------------------------------------------------------------
 
-    def _csv_tables(self) -> Iterator[ParsedTable]:
+    def _csv_header(self) -> tuple[int, str, list[str], str, list[str]]:
+        """Lines before the header, delimiter, header names, decimal point, and the names of
+        the time, x, y and z columns in that order."""
         skip, delimiter, names = sniff_csv(self._head, self.source)
         decimal = decimal_point(self._head, skip, delimiter)
-        time_i, _, axis_i, _ = find_columns(names, self.source)
-        positions = [time_i, *axis_i]
+        include = [names[i] for i in sample_columns(names, self.source)]
+        return skip, delimiter, names, decimal, include
+
+    def _csv_tables(self) -> Iterator[ParsedTable]:
+        skip, delimiter, names, decimal, include = self._csv_header()
         if len(set(names)) != len(names):
             raise InputError(f"{self.source}: the header repeats a column name; a long "
                              "recording is read in batches by column name")
-        include = [names[i] for i in positions]
         layout = (self.path, self._gz, delimiter, len(names))
         done = 0
         types: dict[str, pa.DataType] = {}
@@ -202,13 +208,11 @@ def probe_span(path: str | Path) -> tuple[float, float] | None:
             pf = pq.ParquetFile(p, pre_buffer=False)
             if pf.metadata.num_rows == 0:
                 return None
-            names = pf.schema_arrow.names
-            time_i, _, axis_i, _ = find_columns(names, stream.source)
-            wanted = [names[i] for i in (time_i, *axis_i)]
+            wanted = stream._parquet_columns(pf)
             ends = []
             for g in (0, pf.num_row_groups - 1):
-                table = pf.read_row_group(g, columns=list(dict.fromkeys(wanted)))
-                table = table.select([table.column_names.index(n) for n in wanted])
+                table = in_order(pf.read_row_group(g, columns=list(dict.fromkeys(wanted))),
+                                 wanted)
                 table = table.slice(0, 1000) if g == 0 else table.slice(
                     max(table.num_rows - 1000, 0))
                 ends.append(ParsedTable(table, 1, is_csv=False))
@@ -227,7 +231,7 @@ def _csv_piece(stream: SampleStream, tail: bool) -> ParsedTable:
     """The header with the first (or last) few hundred rows of a CSV file, as a table."""
     import gzip
 
-    skip, delimiter, names = sniff_csv(stream._head, stream.source)
+    skip, delimiter, _, decimal, include = stream._csv_header()
     lines = stream._head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()
     header = lines[skip]
     if not tail:
@@ -245,11 +249,9 @@ def _csv_piece(stream: SampleStream, tail: bool) -> ParsedTable:
                 buf = fh.read()
         body = [x for x in buf.decode("utf-8", "replace").splitlines()[1:] if x.strip()][-500:]
     text = "\n".join([header, *body]).encode("utf-8")
-    decimal = decimal_point(stream._head, skip, delimiter)
-    time_i, _, axis_i, _ = find_columns(names, stream.source)
     table = pacsv.read_csv(pa.BufferReader(text), parse_options=pacsv.ParseOptions(
         delimiter=delimiter, invalid_row_handler=lambda _row: "skip"),
         convert_options=pacsv.ConvertOptions(
-            include_columns=[names[i] for i in (time_i, *axis_i)], null_values=NULL_TOKENS,
-            strings_can_be_null=True, decimal_point=decimal))
+            include_columns=include, null_values=NULL_TOKENS, strings_can_be_null=True,
+            decimal_point=decimal))
     return ParsedTable(table, skip + 2, is_csv=True)
