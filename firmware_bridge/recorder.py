@@ -135,8 +135,9 @@ def _previous_counts(path: Path) -> dict[str, int]:
 def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]], *,
                   clock: str | None = None) -> str:
     """The live status: the clock time of the night (``clock``, on the sample clock as the
-    detections are; the elapsed time before the first sample), then per sensor its samples, effective rate, loss %,
-    reconnects, battery and events so far; one line per sensor (under 100 columns each).
+    detections are; the elapsed time before the first sample), then per sensor its samples,
+    effective rate, loss %, reconnects, battery and events so far; one line per sensor (under
+    100 columns each).
 
     For example (one line)::
 
@@ -144,9 +145,8 @@ def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]], *,
 
     A streaming sensor shows no state word; one connecting or reconnecting says so, and one that
     sent nothing for a while says for how long (``no data for 42 s``: the count does not freeze
-    silently). Reconnects and battery are shown once there are any. Bad packets (undecodable or implausible) and
-    packets whose handling failed are shown when there are any: ``... batt 87% bad 3 errors 1
-    | ...``.
+    silently). Reconnects and battery are shown once there are any; bad packets (undecodable or
+    implausible) and packets whose handling failed too: ``... batt 87% bad 3 errors 1 | ...``.
     """
     if clock is None:           # before the first sample: time since the recorder started
         h, rem = divmod(int(elapsed_s), 3600)
@@ -155,7 +155,6 @@ def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]], *,
     width = max((len(str(st["label"])) for st in per_sensor), default=0)
     lines = []
     for k, st in enumerate(per_sensor):
-        batt = f"{st.get('battery_pct')}%"
         rate = st.get("rate_hz")
         state = (f"no data for {st['silent_s']:.0f} s " if st.get("silent_s") is not None
                  else "" if st.get("state", "") == "streaming" else f"{st.get('state', '')} ")
@@ -164,7 +163,8 @@ def format_status(elapsed_s: float, per_sensor: list[dict[str, Any]], *,
                      f"{st.get('samples', 0):,} smp {'?' if rate is None else f'{rate:.1f}'} Hz "
                      f"loss {st.get('loss_pct', 0.0):.2f}%"
                      + (f" reconn {st['reconnects']}" if st.get("reconnects") else "")
-                     + (f" batt {batt}" if st.get("battery_pct") is not None else "")
+                     + (f" batt {st['battery_pct']}%" if st.get("battery_pct") is not None
+                        else "")
                      + (f" bad {st['bad']:,}" if st.get("bad") else "")
                      + (f" errors {st['errors']:,}" if st.get("errors") else "")
                      + f" | {st.get('twitch', 0)} twitch {st.get('lm', 0)} LM "
@@ -316,22 +316,22 @@ class NightRecorder:
         if name == "stream_started":
             sensor.fs_hz = float(fields.get("fs_hz") or sensor.fs_hz or self.link_config.fs_hz)
             sensor.state = "streaming"
-            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} stream started: "
+            self.say(f"{self._stamp(sensor, host_s)} {label:>6} stream started: "
                      f"{printable(fields.get('protocol'))} {sensor.fs_hz:g} Hz "
                      f"+-{printable(fields.get('range_g'))} g")
         elif name == "connected":
             if fields.get("attempt", 1) > 1:
                 sensor.reconnects += 1
             sensor.state = "connected"
-            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} connected to "
+            self.say(f"{self._stamp(sensor, host_s)} {label:>6} connected to "
                      f"{printable(fields.get('name') or '')} "
                      f"{printable(fields.get('address', ''))}".rstrip())
         elif name == "disconnected":
             sensor.state = "reconnecting"
-            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} link lost ({printable(fields.get('cause'))}); "
+            self.say(f"{self._stamp(sensor, host_s)} {label:>6} link lost ({printable(fields.get('cause'))}); "
                      "reconnecting")
         elif name == "watchdog":
-            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} no data for "
+            self.say(f"{self._stamp(sensor, host_s)} {label:>6} no data for "
                      f"{printable(fields.get('silent_s'))} s: treating the link as lost")
         elif name == "battery":
             pct = fields.get("percent")
@@ -339,12 +339,16 @@ class NightRecorder:
                 sensor.battery_pct = int(pct)
         elif name == "device_info":
             info = ", ".join(f"{printable(k)} {printable(v)}" for k, v in fields.items())
-            self.say(f"{_clock(self._when(sensor, host_s), self.zone)} {label:>6} {info}")
+            self.say(f"{self._stamp(sensor, host_s)} {label:>6} {info}")
 
     def _when(self, sensor: _Sensor, host_s: float) -> float:
         """The time a link message is printed with: the sample clock (as detections are), the
         host clock before the first sample."""
         return sensor.sample_clock_s if sensor.sample_clock_s is not None else host_s
+
+    def _stamp(self, sensor: _Sensor, host_s: float) -> str:
+        """The clock time a link message is printed with (see :meth:`_when`)."""
+        return _clock(self._when(sensor, host_s), self.zone)
 
     def status_line(self) -> str:
         """The current status line (see :func:`format_status`)."""
