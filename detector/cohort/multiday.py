@@ -165,6 +165,8 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
     nxt = 0                              # first night not analysed yet
 
     def finish(k: int) -> None:
+        nonlocal held
+        held -= sum(len(p[0]) for p in parts[k])
         t0 = time.perf_counter()
         name, w = names[k], nights[k]
         row: dict[str, Any] = {"night": name, "file": str(path), "status": "failed",
@@ -214,13 +216,10 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
                 held += int(sel.sum())
                 peak = max(peak, held)
         while nxt < len(nights) and bounds[nxt][1] + _SLACK_S < lo:
-            held -= sum(len(p[0]) for p in parts[nxt])
             finish(nxt)
             nxt += 1
-    while nxt < len(nights):
-        held -= sum(len(p[0]) for p in parts[nxt])
-        finish(nxt)
-        nxt += 1
+    for k in range(nxt, len(nights)):       # the nights the file ended in
+        finish(k)
     table = collate(rows)
     paths = write_tables(table, out)
     return NightsResult(rows, paths, notes, peak)
