@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["days_benchmark"]
+__all__ = ["analyze_process", "days_benchmark"]
 
 #: Runs ``legtwitch analyze`` in this process and prints its peak resident memory (VmHWM, the
 #: process's own: see ``PEAK_MB_CODE`` in :mod:`detector.cli.bench`).
@@ -27,7 +27,9 @@ code = main(["analyze", sys.argv[1], "--out", sys.argv[2], "-q", "--tz", "UTC"])
 print(json.dumps({"code": code, "s": time.perf_counter() - t, "peak_mb": peak_mb()}))
 """
 
-def _run(path: Path, out: Path, peak_code: str) -> dict:
+def analyze_process(path: Path, out: Path, peak_code: str) -> dict:
+    """``legtwitch analyze PATH --out OUT`` (with its report) in a fresh process: ``{"code",
+    "s", "peak_mb"}``; ``peak_code`` defines the ``peak_mb()`` it calls."""
     proc = subprocess.run([sys.executable, "-c", peak_code + _RUN, str(path), str(out)],
                           capture_output=True, text=True, check=False)
     lines = proc.stdout.strip().splitlines()
@@ -38,12 +40,13 @@ def _run(path: Path, out: Path, peak_code: str) -> dict:
                 "error": proc.stderr.strip()[-300:]}
 
 
-def days_benchmark(work: Path, days: int = 7, fs_hz: float = 100.0, *, peak_code: str = ""
-                   ) -> dict:
+def days_benchmark(work: Path, days: int = 7, fs_hz: float = 100.0, *, peak_code: str = "",
+                   one_night: dict | None = None) -> dict:
     """Peak memory (MB) and time (s) of ``legtwitch analyze`` on a ``days``-day recording, a
     3-day one and one 8-h night: ``{"week": run, "three": run, "one": run, "week_days": d,
     "three_days": d}``, each run ``{"peak_mb", "s", "code"}``; ``peak_code`` defines the
-    ``peak_mb()`` the runs call."""
+    ``peak_mb()`` the runs call. ``one_night``: the run of an 8-h night at ``fs_hz`` already
+    measured (then it is not simulated and run again)."""
     from detector.sim.days import simulate_days
     from detector.sim.night import simulate_night, write_simulation
 
@@ -57,9 +60,11 @@ def days_benchmark(work: Path, days: int = 7, fs_hz: float = 100.0, *, peak_code
         span = (sim.end_unix_s - sim.start_unix_s) / 86400
         print(f"  {span:.1f} days, {path.stat().st_size / 1e6:.0f} MB, "
               f"{time.perf_counter() - t:.0f} s", flush=True)
-        out[key] = _run(path, work / f"out_{n}days", peak_code)
+        out[key] = analyze_process(path, work / f"out_{n}days", peak_code)
         out[f"{key}_days"] = span
-    night = work / "bench_one_night.parquet"
-    write_simulation(simulate_night("plmd", 8.0, fs_hz, seed=1), night)
-    out["one"] = _run(night, work / "out_one_night", peak_code)
+    if one_night is None:
+        night = work / "bench_one_night.parquet"
+        write_simulation(simulate_night("plmd", 8.0, fs_hz, seed=1), night)
+        one_night = analyze_process(night, work / "out_one_night", peak_code)
+    out["one"] = one_night
     return out
