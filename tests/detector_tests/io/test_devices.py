@@ -17,7 +17,8 @@ from detector.io.load import load_recording
 from detector.io.recording import InputError
 from repo import TESTS
 
-# scikit-digital-health is in the [test] extra: these tests run, never skip.
+# scikit-digital-health and pygt3x are in the [test] extra: these tests run, never skip.
+import pygt3x  # noqa: F401
 import skdh  # noqa: F401
 
 
@@ -106,7 +107,7 @@ def test_a_wrong_file_with_a_device_suffix_gets_one_clear_line(tmp_path, name, c
 
 
 # ActiGraph .gt3x: read through pygt3x (GPL-3: the [gt3x] extra, and in [test] so that this path
-# is tested). No public .gt3x file with a licence that allows copying it here was found, so the
+# is always tested). No public .gt3x file with a licence that allows copying it here was found, so the
 # file is written from ActiGraph's published format (tests/gt3x_file.py).
 
 def _gt3x(tmp_path, seconds=60, fs=30, offset_h=-5.0):
@@ -122,7 +123,6 @@ def _gt3x(tmp_path, seconds=60, fs=30, offset_h=-5.0):
 
 
 def test_a_gt3x_file_reads_its_samples_rate_and_clock(tmp_path):
-    pytest.importorskip("pygt3x")
     path, counts = _gt3x(tmp_path)
     rec = load_recording(path, tz=ZoneInfo("Europe/Berlin"))
     assert rec.fs_hz == 30.0 and len(rec.acc_g) == len(counts) == 1800
@@ -136,7 +136,6 @@ def test_a_gt3x_file_reads_its_samples_rate_and_clock(tmp_path):
 
 
 def test_analyze_takes_a_gt3x_file_like_a_csv(tmp_path):
-    pytest.importorskip("pygt3x")
     path, _ = _gt3x(tmp_path, seconds=600)
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "detector.cli", "analyze", str(path), "--out",
@@ -158,7 +157,6 @@ def test_a_gt3x_file_without_its_reader_gets_one_line_naming_the_extra(tmp_path,
 
 
 def test_a_damaged_gt3x_file_gets_one_clear_line(tmp_path):
-    pytest.importorskip("pygt3x")
     path = tmp_path / "night.gt3x"
     path.write_bytes(b"PK\x03\x04 not really a zip")
     done = subprocess.run([sys.executable, "-m", "detector.cli", "analyze", str(path), "--out",
