@@ -116,22 +116,14 @@ def _p(p: Any) -> str:
 
 
 def _advice_card(tr: Trends) -> str:
-    from detector.report.page import escape
+    from detector.report.page import advice_row_html, escape
 
     adv = tr.advice
     rows = []
     # the row that fits these nights first; the article's words shown as a quotation
     for key, art in sorted(ADVICE.items(), key=lambda kv: kv[0] != adv["key"]):
-        fits = key == adv["key"]
-        note = ('<span class="fitnote">fits these nights</span>' if fits else
-                '<span class="general">general advice</span>')
-        rows.append(f'<div class="row{" fits" if fits else ""}" data-advice="{escape(key)}">'
-                    f'<span class="label">{escape(art["row"])}</span>{note}'
-                    f'<div class="examples">{escape(art["examples"])} \N{EM DASH} goal: '
-                    f'{escape(art["goal"])}</div><blockquote class="article"><p>'
-                    f'\N{LEFT DOUBLE QUOTATION MARK}{escape(art["text"])}'
-                    '\N{RIGHT DOUBLE QUOTATION MARK}</p><footer>the article</footer>'
-                    '</blockquote></div>')
+        rows.append(advice_row_html(key, art, art["text"], fits=key == adv["key"],
+                                    fits_label="fits these nights"))
     reasons = "".join(f"<li>{escape(r)}</li>" for r in adv["reasons"])
     factor_html = ""
     linked = [f for f in adv["factors"] if f in FACTOR_ARTICLE]

@@ -22,9 +22,9 @@ from detector.io.localtime import has_clock, zone_label
 from detector.report.event_plots import event_title, example_events
 from detector.report.hourly_table import hourly_table
 from detector.report.svg_event import example_svg
-from detector.report.page import (PAGE_CSS, colour_key, count_text, escape, figure_section,
-                                  is_missing, marker_html, number_text, tile_html, value_text,
-                                  version_text)
+from detector.report.page import (PAGE_CSS, advice_row_html, colour_key, count_text, escape,
+                                  figure_section, is_missing, marker_html, number_text, tile_html,
+                                  value_text, version_text)
 from detector.report.plots import (AXIS_COLOURS, KIND_COLOURS, PLM_COLOUR, display_zone,
                                    kind_labels, plot_hourly, plot_hypnogram, plot_imi_histograms,
                                    plot_night, recording_clock, rule_name)
@@ -184,19 +184,11 @@ def _category_card(result: Any) -> str:
     found = _advice_rows(cat)
     # the row that fits this night first, with what to do; the others as general advice
     for key, text, fits in sorted(found, key=lambda r: not r[2]):
-        art = ADVICE.get(key, {})
-        note = ('<span class="fitnote">fits this night</span>' if fits else
-                '<span class="general">general advice</span>' if any(f for *_, f in found)
-                else "")
-        examples = (f'<div class="examples">{escape(art["examples"])} \N{EM DASH} goal: '
-                    f'{escape(art.get("goal", ""))}</div>') if art.get("examples") else ""
         ours = _WHAT_TO_DO.get(str(cat.get("id"))) if fits else None
         todo = f'<p class="todo"><strong>What to do:</strong> {escape(ours)}</p>' if ours else ""
-        rows.append(f'<div class="row{" fits" if fits else ""}" data-advice="{escape(key)}">'
-                    f'<span class="label">{escape(art.get("row", key))}</span>{note}{todo}'
-                    f'{examples}<blockquote class="article"><p>\N{LEFT DOUBLE QUOTATION MARK}'
-                    f'{escape(text)}\N{RIGHT DOUBLE QUOTATION MARK}</p><footer>the article'
-                    '</footer></blockquote></div>')
+        rows.append(advice_row_html(key, ADVICE.get(key, {}), text, fits=fits,
+                                    fits_label="fits this night",
+                                    general=any(f for *_, f in found), todo=todo))
     reason_html = "".join(f"<li>{escape(r)}</li>" for r in reasons)
     return (
         '<section id="category"><h2>What this night looks like</h2><div class="card">'

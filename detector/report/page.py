@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["FIGURE_DPI", "escape", "is_missing", "number_text", "count_text", "value_text",
+__all__ = ["FIGURE_DPI", "advice_row_html", "escape", "is_missing", "number_text", "count_text", "value_text",
            "figure_data_uri", "img_tag", "PAGE_CSS", "tile_html", "figure_section", "colour_key",
            "marker_html", "version_text"]
 
@@ -246,6 +246,21 @@ def figure_section(section_id: str, title: str, fig: Figure, alt: str, caption: 
     return (f'<section id="{section_id}"><h2>{escape(title)}</h2>{key}<figure><div class="wide">'
             f'{img_tag(fig, alt)}</div><figcaption><span class="swipe">Swipe sideways to see all '
             f'of it. </span>{caption}</figcaption></figure></section>')
+
+
+def advice_row_html(key: str, art: Mapping[str, Any], text: str, *, fits: bool,
+                    fits_label: str, general: bool = True, todo: str = "") -> str:
+    """One row of the article's solution table: its label; ``fits_label`` when it ``fits``,
+    else "general advice" (when ``general``); ``todo`` (what to do, HTML); the examples and
+    goal; and the article's ``text`` as a quotation (its grammar kept)."""
+    note = (f'<span class="fitnote">{escape(fits_label)}</span>' if fits else
+            '<span class="general">general advice</span>' if general else "")
+    examples = (f'<div class="examples">{escape(art["examples"])} \N{EM DASH} goal: '
+                f'{escape(art.get("goal", ""))}</div>') if art.get("examples") else ""
+    return (f'<div class="row{" fits" if fits else ""}" data-advice="{escape(key)}">'
+            f'<span class="label">{escape(art.get("row", key))}</span>{note}{todo}{examples}'
+            f'<blockquote class="article"><p>\N{LEFT DOUBLE QUOTATION MARK}{escape(text)}'
+            '\N{RIGHT DOUBLE QUOTATION MARK}</p><footer>the article</footer></blockquote></div>')
 
 
 def colour_key(items: list[tuple[str, str]]) -> str:
