@@ -199,8 +199,10 @@ class SampleStream:
 
 def probe_span(path: str | Path) -> tuple[float, float] | None:
     """First and last timestamp (s) of a CSV or Parquet recording, from its first and last rows
-    only (a gzip file is decompressed once to its end, not parsed); None when the ends cannot be
-    read that way (then the caller reads the file as usual, and reports any problem)."""
+    only; None when the ends cannot be read that way (then the caller reads the file as usual,
+    and reports any problem). A gzip file is decompressed once to its end (not parsed), unless
+    its uncompressed size says it spans less than :data:`GZIP_ESTIMATE_BELOW_S`: then the last
+    time is that estimate (a night's file is not decompressed twice to learn it is one night)."""
     p = Path(path)
     try:
         stream = SampleStream(p)
@@ -217,7 +219,13 @@ def probe_span(path: str | Path) -> tuple[float, float] | None:
                     max(table.num_rows - 1000, 0))
                 ends.append(ParsedTable(table, 1, is_csv=False))
         else:
-            ends = [_csv_piece(stream, tail) for tail in (False, True)]
+            head = _csv_piece(stream, False)
+            if stream._gz:
+                t = table_samples(head, stream.source, unit_fixed=("g", "probe"))[0]
+                short = _gzip_span_estimate(stream, t)
+                if short is not None and short < GZIP_ESTIMATE_BELOW_S:
+                    return float(np.nanmin(t)), float(np.nanmin(t)) + short
+            ends = [head, _csv_piece(stream, True)]
         times = [table_samples(tab, stream.source, unit_fixed=("g", "probe"))[0] for tab in ends]
     except (InputError, pa.ArrowException, OSError, ValueError, EOFError):
         return None
@@ -225,6 +233,28 @@ def probe_span(path: str | Path) -> tuple[float, float] | None:
     if not (first.size and last.size):
         return None
     return float(first.min()), float(last.max())
+
+
+#: A gzip CSV whose size says it spans less than this (s) is not decompressed to its end.
+GZIP_ESTIMATE_BELOW_S = 20 * 3600.0
+
+
+def _gzip_span_estimate(stream: SampleStream, t_head: np.ndarray) -> float | None:
+    """Seconds a gzip CSV spans, from its uncompressed size (the gzip trailer), the bytes per
+    line and the rows per second of its first lines; None when the size cannot be trusted (over
+    4 GB it wraps; a file of several gzip members gives the last one's)."""
+    import os
+
+    size = os.path.getsize(stream.path)
+    with open(stream.path, "rb") as fh:
+        fh.seek(max(size - 4, 0))
+        isize = int.from_bytes(fh.read(4), "little")
+    t = np.sort(t_head[np.isfinite(t_head)])
+    lines = stream._head.count(b"\n")
+    if isize < size or t.size < 10 or t[-1] <= t[0] or lines < 10:
+        return None
+    rows_per_s = (t.size - 1) / (t[-1] - t[0])
+    return isize / (len(stream._head) / lines) / rows_per_s
 
 
 def _csv_piece(stream: SampleStream, tail: bool) -> ParsedTable:

@@ -23,6 +23,7 @@ from detector.io.recording import InputError
 from detector.io.stream import SampleStream
 from detector.score.restwindow import nights_from_clock, nights_from_minutes
 from detector.sim.days import simulate_days
+from repo import REPO
 
 UTC = ZoneInfo("UTC")
 FS = 25.0
@@ -190,3 +191,25 @@ def test_clock_windows_cover_each_night_of_the_recording():
     # Europe/Berlin changes to summer time in the night of 30-31 March 2024
     wins = nights_from_clock(start, start + 3 * 86400, "23:00", "07:00", ZoneInfo("Europe/Berlin"))
     assert [round((w.end_unix_s - w.start_unix_s) / 3600, 2) for w in wins] == [8.0, 7.0, 8.0]
+
+
+def test_a_gzip_night_is_not_decompressed_to_its_end_to_learn_it_is_one_night(days, tmp_path,
+                                                                             monkeypatch):
+    import gzip
+    import shutil
+
+    import detector.io.stream as stream
+
+    tails: list[bool] = []
+    piece = stream._csv_piece
+    monkeypatch.setattr(stream, "_csv_piece", lambda s, tail: tails.append(tail) or piece(s, tail))
+    # the bundled 2-h night: its size says about 2 h, so its end is not read
+    night = recording_span_h(REPO / "datasets" / "sample_night.csv.gz")
+    assert night == pytest.approx(2.0, rel=0.05) and tails == [False]
+    # 52 h gzipped: the estimate is over 20 h, so the span is read exactly from its last rows
+    folder, _ = days
+    gz = tmp_path / "week.csv.gz"
+    with open(folder / "week.csv", "rb") as src, gzip.open(gz, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    tails.clear()
+    assert recording_span_h(gz) == pytest.approx(52.0, abs=0.1) and tails == [False, True]
