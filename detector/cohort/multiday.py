@@ -17,7 +17,9 @@ night is written to ``OUT/NIGHT-YYYY-MM-DD/`` (``events.csv``, ``summary.json``,
 ``report.html``; the date is the evening's), and ``OUT/nights.csv`` / ``nights.parquet`` list
 them as ``legtwitch batch`` does, so that ``legtwitch trends OUT`` reads a week as it reads a
 batch. A night's results are exactly those of its samples cut out of the file (window and
-margins) and analysed with the same window.
+margins), resampled onto the whole file's grid and analysed with the same window; within the
+window they are those of the whole file analysed at once (no step of the detector looks
+further than :data:`MARGIN_S` away).
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ __all__ = ["MULTI_DAY_MIN_H", "MARGIN_S", "NightsResult", "analyze_nights", "rec
 
 #: A recording spanning more than this many hours is analysed night by night.
 MULTI_DAY_MIN_H = 30.0
-#: Samples kept on each side of a night's window (s): more than the noise floor's half window
+#: Samples kept on each side of a night's window (s): more than the half window of the still
+#: blocks' spread (900 s, :data:`detector.detect.envelope.STILL_WINDOW_S`), the noise floor's
 #: (150 s) and the posture baseline (30 s), so the window's detection is that of the whole file.
-MARGIN_S = 600.0
+MARGIN_S = 1200.0
 #: A second pass lets go of a night once the file's times are this far past its end (s): rows
 #: of a file may be a little out of order.
 _SLACK_S = 60.0
@@ -179,7 +182,8 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
             n = len(t)
             parts[k] = []
             rec = clean(t, xyz, fs_hz=fs_hz, config=cfg.clean, source=str(path), leg=leg,
-                        info={**stream.info, "n_rows_read": n}, force=force)
+                        info={**stream.info, "n_rows_read": n}, force=force,
+                        grid_origin_unix_s=minutes.first_unix_s)
             del t, xyz
             rest = RestWindow(max(w.start_unix_s - rec.t0_unix_s, 0.0),
                               min(w.end_unix_s - rec.t0_unix_s, rec.duration_s), w.source,

@@ -107,6 +107,25 @@ MIN_REST_S = 2.0
 REST_HALF_BLOCKS = 5
 
 
+#: The spread a still block has (the sensor's noise on a resting leg) is taken from the blocks
+#: within this many seconds around each block, so that it follows the sensor and the
+#: recording around it and not the whole file: a night cut out of a week (with a margin of
+#: more than half this) then finds the same still blocks as the week analysed whole.
+STILL_WINDOW_S = 1800.0
+#: ... as this quantile of their spreads: a leg at rest most of the time has blocks this low
+#: even in a restless half hour (a median would be a moving block's once half the blocks move).
+STILL_QUANTILE = 0.25
+
+
+def still_spread(spread: np.ndarray, window_blocks: int = int(STILL_WINDOW_S)) -> np.ndarray:
+    """A still block's spread around each 1-s block: the :data:`STILL_QUANTILE` of the
+    spreads within a centred window of ``window_blocks`` blocks (NaN blocks left out; 0 where
+    the window holds none)."""
+    s = pd.Series(np.asarray(spread, dtype=np.float64))
+    q = s.rolling(window_blocks, center=True, min_periods=1).quantile(STILL_QUANTILE)
+    return np.nan_to_num(q.to_numpy(), nan=0.0)
+
+
 def _nanmedian(a: np.ndarray) -> np.ndarray:
     """Median over axis 0 ignoring NaN; NaN where every value is NaN (without the warning that
     ``numpy.nanmedian`` gives there, which a context manager cannot silence across threads)."""
@@ -188,7 +207,8 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
         blocks within this many seconds before (after) each block.
     still_factor, still_min_g : float
         A block is still when its spread (largest per-axis standard deviation) is below
-        ``max(still_factor x the segment's median spread, still_min_g)``.
+        ``max(still_factor x a still block's spread around it, still_min_g)``
+        (:func:`still_spread`).
     max_hold_s : float
         Longest still stretch that may be the held middle of a leg movement (s; the longest LM,
         WASM 2016: 10 s).
@@ -204,8 +224,7 @@ def posture_baselines(acc_axes: np.ndarray, fs_hz: float, window_s: float = 30.0
     # around it comes from its neighbours.
     mean = xb.mean(axis=2)                                  # (3, m): a still block's posture
     spread = xb.std(axis=2).max(axis=0)
-    limit = max(still_factor * float(np.nanmedian(spread)) if np.isfinite(spread).any() else 0.0,
-                still_min_g)
+    limit = np.maximum(still_factor * still_spread(spread), still_min_g)
     still = spread <= limit                                 # NaN (empty block) is not still
     m = mean.shape[1]
     label = _stretches(mean, still, POSTURE_STEP_G)

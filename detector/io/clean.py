@@ -9,6 +9,8 @@ what was found and done.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from detector.config import CleanConfig
@@ -114,7 +116,8 @@ def infer_fs(dt_s: np.ndarray) -> float:
 
 def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None,
           config: CleanConfig = CleanConfig(), source: str = "<memory>", leg: str = "unknown",
-          info: dict | None = None, force: bool = False) -> Recording:
+          info: dict | None = None, force: bool = False,
+          grid_origin_unix_s: float | None = None) -> Recording:
     """Resample raw accelerometer samples onto a uniform grid, marking gaps and clipping.
 
     Parameters
@@ -139,6 +142,13 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
     force : bool
         Use ``fs_hz`` even when the timestamps give a rate more than
         :data:`FS_CONTRADICTION` away from it (otherwise an :class:`InputError` shows both).
+    grid_origin_unix_s : float, optional
+        First timestamp of a longer recording this stretch was cut out of (the night-by-night
+        analysis of several days): the grid is then that recording's grid, ``origin + k / fs``,
+        from its first whole second (``k`` a multiple of ``round(fs)``, the 1-s blocks the
+        detector works in) at or after the first sample, so that the stretch is resampled onto
+        the same points, in the same blocks, as the whole. Samples before the grid's start only
+        serve the interpolation of its first points.
 
     Returns
     -------
@@ -234,6 +244,9 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
 
     # 5. Uniform grid, interpolation and gaps.
     t0 = float(t[0])
+    if grid_origin_unix_s is not None:
+        t0, first = _grid_start(t, float(grid_origin_unix_s), fs_used)
+        t, xyz, dt = t[first:], xyz[first:], dt[first:]
     tr = t - t0
     span_s = float(tr[-1])
     # Unix-second float64 times resolve ~2.4e-7 s: allow 1e-3 sample so the last sample of an
@@ -279,6 +292,16 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
     })
     return Recording(acc_g=acc, fs_hz=fs_used, t0_unix_s=t0, valid=valid, gaps=gaps,
                      source=source, leg=leg, info=out_info)
+
+
+def _grid_start(t: np.ndarray, origin: float, fs_hz: float) -> tuple[float, int]:
+    """The first point of the grid ``origin + k / fs`` with ``k`` a whole number of 1-s blocks
+    at or after the first sample, and the first raw sample to keep (the last one at or before
+    that point, for the interpolation)."""
+    block = max(int(round(fs_hz)), 1)
+    k = max(math.ceil(((t[0] - origin) * fs_hz - 1e-3) / block), 0) * block
+    t0 = origin + k / fs_hz
+    return t0, max(int(np.searchsorted(t, t0, side="right")) - 1, 0)
 
 
 def _out_of_range(xyz: np.ndarray) -> np.ndarray:
@@ -332,6 +355,7 @@ def _resample(tr_s: np.ndarray, dt_s: np.ndarray, xyz: np.ndarray, fs_hz: float,
     pos = tr_s * fs_hz
     pos -= 1e-9
     np.ceil(pos, out=pos)
+    np.maximum(pos, 0.0, out=pos)  # a sample before the grid's start (grid_t0_unix_s): left of 0
     counts = np.bincount(pos.astype(np.intp), minlength=n_grid)[:n_grid]
     del pos  # a night is 23 MB per float64 array: free temporaries early
     i0 = np.cumsum(counts)

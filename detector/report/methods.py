@@ -18,7 +18,8 @@ import numpy as np
 
 from detector.io.clean import FULL_SCALE_RANGES_G, SNAP_TOLERANCE
 from detector.config import RULES, Config, ConfigError, RulesConfig, load_config
-from detector.detect.envelope import MIN_REST_S, POSTURE_STEP_G, REST_HALF_BLOCKS, posture_baselines
+from detector.detect.envelope import (MIN_REST_S, POSTURE_STEP_G, REST_HALF_BLOCKS,
+                                      STILL_QUANTILE, STILL_WINDOW_S, posture_baselines)
 from detector.detect.events import MIN_SEGMENT_S, ROTATION_SMOOTH_S, SAME_POSTURE_G
 from detector.detect.filters import HIGHCUT_MAX_FRACTION
 from detector.io.columns import STANDARD_GRAVITY_MS2
@@ -191,9 +192,10 @@ def _filtering(cfg: Config, fs_hz: float | None) -> str:
         f"{_ordinal(bp.order)}-order Butterworth {kind}, applied forward and backward (zero "
         "phase, doubling the effective order; second-order sections, SciPy sosfiltfilt "
         f"{{scipy}}).{clamp} {drift}: 1-s blocks whose largest per-axis standard deviation was "
-        f"below max({_n(still_factor)} × the segment's median, {_n(still_min_g)} g) were taken "
-        "as still. Consecutive still blocks whose mean acceleration vectors differed by less "
-        f"than {_n(POSTURE_STEP_G)} g formed a still stretch; a stretch of at least "
+        f"below max({_n(still_factor)} × the {_n(STILL_QUANTILE * 100)}th percentile of the "
+        f"blocks' deviations in the {_n(STILL_WINDOW_S / 60)} min around it, {_n(still_min_g)} "
+        "g) were taken as still. Consecutive still blocks whose mean acceleration vectors "
+        f"differed by less than {_n(POSTURE_STEP_G)} g formed a still stretch; a stretch of at least "
         f"{_n(MIN_REST_S)} s was a resting posture unless it was shorter than "
         f"{_n(cl.lm_max_s)} s and the leg came back from it (the postures before and after it "
         "nearer each other than half its distance from them: the held middle of a leg "

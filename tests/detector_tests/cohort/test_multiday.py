@@ -12,16 +12,18 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
-from detector.analysis import analyze_file
+from detector.analysis import analyze, write_outputs
 from detector.cohort.multiday import MARGIN_S, analyze_nights, recording_span_h
 from detector.config import Config
 from detector.detect.minutes import MinuteSummary
+from detector.detect.recipe import find_movements
+from detector.io.load import load_recording
 from detector.io.recording import InputError
 from detector.io.stream import SampleStream
-from detector.score.restwindow import nights_from_clock, nights_from_minutes
+from detector.io.clean import clean
+from detector.score.restwindow import given_window, nights_from_clock, nights_from_minutes
 from detector.sim.days import simulate_days
 from repo import REPO
 
@@ -41,20 +43,21 @@ def days(tmp_path_factory):
     return d, sim
 
 
-def _cut_parquet(src: Path, dst: Path, lo: float, hi: float) -> None:
-    table = pq.read_table(src)
-    t = table.column("timestamp").to_numpy()
-    pq.write_table(table.filter((t >= lo) & (t < hi)), dst)
+def _cut(src: Path, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a recording file from ``lo`` to ``hi`` (unix s), read whole into memory."""
+    from detector.io.load import read_table
+
+    table = read_table(src)
+    t = table["timestamp"].to_numpy(float)
+    keep = (t >= lo) & (t < hi)
+    return t[keep], table[["x", "y", "z"]].to_numpy(np.float32)[keep]
 
 
-def _cut_csv(src: Path, dst: Path, lo: float, hi: float) -> None:
-    lines = src.read_text().splitlines(keepends=True)
-    keep = [x for x in lines[1:] if lo <= float(x.split(",", 1)[0]) < hi]
-    dst.write_text(lines[0] + "".join(keep))
-
-
-@pytest.mark.parametrize("name, cut", [("week.parquet", _cut_parquet), ("week.csv", _cut_csv)])
-def test_each_night_equals_its_samples_cut_out_of_the_file(days, tmp_path, name, cut):
+@pytest.mark.parametrize("name", ["week.parquet", "week.csv"])
+def test_each_night_equals_its_samples_cut_out_of_the_file(days, tmp_path, name):
+    # Streamed batch by batch, each night holds the samples of its window and margins, and is
+    # analysed as those samples cut out of the whole file in memory, resampled onto the file's
+    # grid (the simulated nights have jittered timestamps, so the grid's phase matters).
     folder, sim = days
     out = tmp_path / "out"
     cfg = Config()
@@ -64,16 +67,43 @@ def test_each_night_equals_its_samples_cut_out_of_the_file(days, tmp_path, name,
     assert len(windows) == 3
     for row, w in zip(done.rows, windows):
         night = out / row["night"]
-        part = tmp_path / f"{row['night']}{Path(name).suffix}"
-        cut(folder / name, part, w.start_unix_s - MARGIN_S, w.end_unix_s + MARGIN_S)
-        alone = analyze_file(part, tmp_path / f"alone-{row['night']}", cfg, report=False,
-                             window=WINDOW, tz=UTC)
-        assert (night / "events.csv").read_bytes() == alone.paths["events"].read_bytes()
+        t, xyz = _cut(folder / name, w.start_unix_s - MARGIN_S, w.end_unix_s + MARGIN_S)
+        rec = clean(t, xyz, source=str(folder / name), grid_origin_unix_s=sim.start_unix_s)
+        alone = analyze(rec, cfg, window=given_window(rec, *WINDOW, UTC), tz=UTC)
+        paths = write_outputs(alone, tmp_path / f"alone-{row['night']}", report=False)
+        assert (night / "events.csv").read_bytes() == paths["events"].read_bytes()
         mine = json.loads((night / "summary.json").read_text())
-        theirs = alone.result.summary()
+        theirs = alone.summary()
         for key in ("n_lm", "n_plm", "n_twitch", "plm_index", "rest_h", "start_time"):
             assert mine[key] == theirs[key], key
         assert mine["n_plm"] > 10           # a PLM night, not an empty comparison
+
+
+def test_each_night_equals_the_whole_recording_analysed_at_once(days, tmp_path):
+    # The 52 h loaded and analysed as one recording (what memory allows for 2 days, not a
+    # week): within each night's window, the same events, to the sample, as night by night.
+    # The nights are resampled onto the whole file's grid, and which blocks are still is
+    # decided within half an hour of each, so neither the days around a night nor where its
+    # samples start changes it.
+    folder, sim = days
+    done = analyze_nights(folder / "week.parquet", tmp_path / "out", window=WINDOW, tz=UTC,
+                          report=False)
+    rec = load_recording(folder / "week.parquet")
+    whole = find_movements(rec).events
+    whole_unix = rec.t0_unix_s + whole["start_s"].to_numpy()
+    for row, w in zip(done.rows, nights_from_clock(sim.start_unix_s, sim.end_unix_s, *WINDOW,
+                                                   UTC)):
+        night = pd.read_csv(tmp_path / "out" / row["night"] / "events.csv")
+        night_unix = pd.to_datetime(night["start_time"]).map(pd.Timestamp.timestamp).to_numpy()
+        inside = (night_unix >= w.start_unix_s) & (night_unix < w.end_unix_s)
+        same = (whole_unix >= w.start_unix_s) & (whole_unix < w.end_unix_s)
+        assert inside.sum() > 50
+        assert list(night["kind"][inside]) == list(whole["kind"][same])
+        np.testing.assert_allclose(night_unix[inside], whole_unix[same], atol=1e-3)
+        np.testing.assert_allclose(night["duration_s"][inside], whole["duration_s"][same],
+                                   atol=1e-6)
+        # events.csv holds 3 decimals of g
+        np.testing.assert_allclose(night["peak_g"][inside], whole["peak_g"][same], atol=6e-4)
 
 
 def test_nights_are_named_by_their_evening_and_listed_for_trends(days, tmp_path):

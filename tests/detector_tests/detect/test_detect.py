@@ -158,3 +158,21 @@ def test_short_moving_windows_match_scipy_away_from_the_ends():
         np.testing.assert_allclose(shifted_window(a, size, "max"), maximum_filter1d(a, size))
         np.testing.assert_allclose(shifted_window(a, size, "mean")[size:-size],
                                    uniform_filter1d(a, size)[size:-size], rtol=1e-6)
+
+
+def test_a_busy_day_before_a_night_leaves_the_nights_events_as_they_are():
+    # Which 1-s blocks are still is decided from the blocks around each (30 min), not from the
+    # whole recording: 2 h of walking-like shaking before the night (most of the recording)
+    # must not make the night's movements look still. The night is the planted one above,
+    # after 20 min of rest; alone and after the busy 2 h it has the same events.
+    fs = 25.0
+    quiet = np.concatenate([quantise(rest(1200, fs, seed=3)), night(fs)])
+    busy = rest(7200, fs, seed=4)
+    vibration(busy, fs, 0, 7200, rms_g=0.08, seed=5)
+    alone = find_movements(Recording.from_array(quiet, fs)).events
+    after_day = find_movements(Recording.from_array(np.concatenate([busy, quiet]), fs)).events
+    after_day = after_day[after_day["start_s"] >= 7200].reset_index(drop=True)
+    assert len(alone) == len(LMS) + len(TWITCHES) + 2
+    assert list(after_day["kind"]) == list(alone["kind"])
+    np.testing.assert_allclose(after_day["start_s"] - 7200, alone["start_s"], atol=1e-6)
+    np.testing.assert_allclose(after_day["duration_s"], alone["duration_s"], atol=1e-6)

@@ -347,3 +347,26 @@ def test_every_interval_a_hole(n_raw: int) -> None:
     np.testing.assert_array_equal(rec.valid, k % 30 == 0)
     assert len(rec.gaps) == n_raw - 1
     np.testing.assert_allclose(rec.gaps["duration_s"], 0.29, atol=1e-9)
+
+
+def test_a_stretch_cut_out_is_resampled_onto_the_whole_recordings_grid():
+    # Jittered timestamps (+-3 ms at 50 Hz): a stretch cut out of the recording and cleaned
+    # with the recording's first timestamp as grid origin lands on the same grid points, from
+    # the whole recording's first whole second after the cut, with the same values.
+    fs = 50.0
+    rng = np.random.default_rng(4)
+    n = 50 * 600
+    t = 1_700_000_000.123 + np.arange(n) / fs + rng.uniform(-0.003, 0.003, n)
+    xyz = rng.normal(0.0, 0.1, (n, 3)) + [0.0, 0.0, 1.0]
+    whole = clean(t, xyz)
+    cut = 12_345                            # 246.9 s in, between samples of the grid
+    part = clean(t[cut:], xyz[cut:], grid_origin_unix_s=t[0])
+    k0 = int(round((part.t0_unix_s - whole.t0_unix_s) * fs))
+    assert k0 == 247 * 50                   # the first whole second at or after the cut
+    assert part.t0_unix_s == pytest.approx(t[0] + 247.0, abs=1e-6)
+    # (to float32 rounding: times relative to another start differ in the last bits)
+    np.testing.assert_allclose(part.acc_g, whole.acc_g[k0:k0 + len(part.acc_g)], rtol=1e-6,
+                               atol=1e-9)
+    # without the origin, the stretch's own first sample starts a grid of another phase
+    alone = clean(t[cut:], xyz[cut:])
+    assert not np.allclose(alone.acc_g[:100], whole.acc_g[cut:cut + 100], atol=1e-4)
