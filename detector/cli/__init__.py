@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "PLMW (per hour of sleep and of wake after sleep onset) and the "
                         "hypnogram to the report")
     p.add_argument("--by-night", choices=("auto", "always", "never"), default="auto",
-                   help="a recording of several days (CSV or Parquet spanning more than 30 h) "
+                   help="a recording of several days (CSV, Parquet or .cwa spanning more than 30 h) "
                         "is read in batches and analysed night by night into OUT/NIGHT-YYYY-MM-"
                         "DD/ folders and OUT/nights.csv, each night's window from --start/--end "
                         "or estimated from the shin's posture (default auto)")
@@ -262,7 +262,7 @@ def cmd_analyze(args: argparse.Namespace, sample: Path | None = None) -> int:
 
     say = _Status(args.quiet)
     cfg = config_from_args(args)
-    if sample is None and wants_by_night(args):
+    if sample is None and wants_by_night(args, zone_named(getattr(args, "tz", None))):
         return run_by_night(args, cfg, say, _window(args), zone_named(getattr(args, "tz", None)))
     done = analyze_file(str(sample or args.file), args.out, cfg,
                         other_leg=getattr(args, "other_leg", None), report=not args.no_report,

@@ -261,10 +261,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def wants_by_night(args: argparse.Namespace) -> bool:
+def wants_by_night(args: argparse.Namespace, tz: Any = None) -> bool:
     """Whether ``analyze`` reads this file night by night: ``--by-night always``, or ``auto``
-    and a CSV/Parquet recording spanning more than
-    :data:`detector.cohort.multiday.MULTI_DAY_MIN_H` hours (told from the file's ends)."""
+    and a CSV, Parquet or ``.cwa`` recording spanning more than
+    :data:`detector.cohort.multiday.MULTI_DAY_MIN_H` hours (told from the file's ends; ``tz``:
+    the zone of a device's clock)."""
     mode = getattr(args, "by_night", "auto")
     if mode == "never":
         return False
@@ -273,12 +274,13 @@ def wants_by_night(args: argparse.Namespace) -> bool:
 
     if not can_stream(args.file):
         if mode == "always":
-            raise InputError(f"{args.file}: --by-night reads CSV and Parquet files in batches; a "
-                             "device or EDF+ file is read whole (leave --by-night out)")
+            raise InputError(f"{args.file}: --by-night reads CSV, Parquet and .cwa files in "
+                             "batches; other device files and EDF+ are read whole (leave "
+                             "--by-night out)")
         return False
     if mode == "always":
         return True
-    span = recording_span_h(args.file)
+    span = recording_span_h(args.file, tz)
     return span is not None and span > MULTI_DAY_MIN_H
 
 

@@ -64,14 +64,15 @@ class NightsResult:
     max_samples_held: int
 
 
-def recording_span_h(path: str | Path) -> float | None:
-    """Hours from the first to the last timestamp of a CSV or Parquet recording, read from its
-    ends only; None when that cannot be told cheaply (then the file is read as one night)."""
+def recording_span_h(path: str | Path, tz: tzinfo | None = None) -> float | None:
+    """Hours from the first to the last timestamp of a CSV, Parquet or ``.cwa`` recording, read
+    from its ends only; None when that cannot be told cheaply (then the file is read as one
+    night)."""
     from detector.io.stream import can_stream, probe_span
 
     if not can_stream(path):
         return None
-    span = probe_span(path)
+    span = probe_span(path, tz)
     return None if span is None else (span[1] - span[0]) / 3600.0
 
 
@@ -93,7 +94,8 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
     Parameters
     ----------
     path : str or Path
-        A CSV (plain or gzip) or Parquet recording with clock timestamps.
+        A CSV (plain or gzip) or Parquet recording with clock timestamps, or an Axivity
+        ``.cwa`` file.
     out : str or Path
         Results folder (0700; files 0600).
     config : Config, optional
@@ -132,7 +134,7 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
     cfg = config or Config()
     say = progress or (lambda _msg: None)
     zone = tz or local_zone()
-    stream = SampleStream(path, units=units, force=force)
+    stream = SampleStream(path, units=units, force=force, tz=zone)
     say(f"reading {path} minute by minute to find the nights")
     minutes = MinuteSummary()
     for batch in stream:
@@ -181,7 +183,8 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
             xyz = np.concatenate([p[1] for p in parts[k]])
             n = len(t)
             parts[k] = []
-            rec = clean(t, xyz, fs_hz=fs_hz, config=cfg.clean, source=str(path), leg=leg,
+            rate = fs_hz if fs_hz is not None else stream.info.get("device_fs_hz")
+            rec = clean(t, xyz, fs_hz=rate, config=cfg.clean, source=str(path), leg=leg,
                         info={**stream.info, "n_rows_read": n}, force=force,
                         grid_origin_unix_s=minutes.first_unix_s)
             del t, xyz

@@ -1,10 +1,12 @@
 """Research accelerometer files: Axivity AX3/AX6 ``.cwa``, GENEActiv ``.bin`` and ActiGraph
 ``.gt3x``.
 
-``.cwa`` and ``.bin`` are read with scikit-digital-health (MIT; ``pip install
-"legtwitch[devices]"``), ``.gt3x`` with ActiGraph's pygt3x when it is installed (GPL-3.0, so
-not a dependency of legtwitch: ``pip install "legtwitch[gt3x]"``). The samples are put on a
-uniform grid by :func:`detector.io.clean.clean`, as every other input.
+``.cwa`` is read block by block by :mod:`detector.io.cwa` (the samples and times
+scikit-digital-health gives, without holding more than a few thousand blocks while reading),
+``.bin`` with scikit-digital-health (MIT; ``pip install "legtwitch[devices]"``), ``.gt3x`` with
+ActiGraph's pygt3x when it is installed (GPL-3.0, so not a dependency of legtwitch: ``pip
+install "legtwitch[gt3x]"``). The samples are put on a uniform grid by
+:func:`detector.io.clean.clean`, as every other input.
 
 The devices keep their clock in local time without a zone: their times are read in the zone given
 (``--tz``; default the computer's), as the device was set up, unless the file names its zone (a
@@ -12,9 +14,9 @@ GENEActiv's ``Time Zone``, a ``.gt3x``'s ``TimeZone``). What the file says beyon
 acceleration (device, sample rate, temperature) is kept in ``Recording.info`` and so in
 ``summary.json`` under ``cleaning``.
 
-A ``.cwa`` file is checked block by block first (each 512-byte block's 16-bit words sum to zero):
-a file with damaged blocks is refused with one line naming them, because the reader library
-cannot be trusted with them (it stops or crashes on a damaged block).
+A ``.cwa`` block that fails its checksum (each 512-byte block's 16-bit words sum to zero) or
+header is skipped and counted (``n_bad_blocks``, named in ``bad_blocks``): its 1.2 s are a gap,
+and the rest of the file is analysed.
 """
 
 from __future__ import annotations
@@ -32,33 +34,16 @@ from detector.errors import InputError
 from detector.io.clean import clean
 from detector.io.recording import Recording
 
-__all__ = ["DEVICE_SUFFIXES", "is_device_file", "read_device_file", "cwa_bad_blocks",
+__all__ = ["DEVICE_SUFFIXES", "is_device_file", "read_device_file", "cwa_details",
            "read_geneactiv_pages", "geneactiv_zone"]
 
 #: File suffix -> the device family it comes from.
 DEVICE_SUFFIXES = {".cwa": "Axivity", ".bin": "GENEActiv", ".gt3x": "ActiGraph"}
-#: Bytes of a .cwa data block.
-CWA_BLOCK = 512
 
 
 def is_device_file(path: str | Path) -> bool:
     """Whether a path names a research device file (by its suffix)."""
     return Path(path).suffix.lower() in DEVICE_SUFFIXES
-
-
-def cwa_bad_blocks(path: Path) -> tuple[int, list[int]]:
-    """Number of data blocks of a ``.cwa`` file and the damaged ones (0-based after the header):
-    a block whose 16-bit little-endian words do not sum to 0 (mod 65536) or that does not start
-    with ``AX``."""
-    data = path.read_bytes()
-    if data[:2] != b"MD" or len(data) < 4:
-        raise InputError(f"{path}: not an Axivity .cwa file (no 'MD' header block)")
-    header = int.from_bytes(data[2:4], "little") + 4
-    n = (len(data) - header) // CWA_BLOCK
-    blocks = np.frombuffer(data[header:header + n * CWA_BLOCK], np.uint8).reshape(n, CWA_BLOCK)
-    sums = blocks.view("<u2").astype(np.uint32).sum(axis=1) & 0xFFFF
-    magic = (blocks[:, 0] == ord("A")) & (blocks[:, 1] == ord("X"))
-    return n, [int(k) for k in np.flatnonzero((sums != 0) | ~magic)]
 
 
 def _ranges(values: list[int]) -> str:
@@ -110,8 +95,10 @@ def read_device_file(path: str | Path, *, fs_hz: float | None = None, leg: str =
     zone = tz or local_zone()
     if suffix == ".gt3x":
         t, acc, info = _read_gt3x(path, zone)
+    elif suffix == ".cwa":
+        t, acc, info = _read_cwa(path, zone)
     else:
-        t, acc, info = _read_skdh(path, suffix, zone)
+        t, acc, info = _read_bin(path, zone)
     info.update({"format": f"{DEVICE_SUFFIXES[suffix]} {suffix}", "units": "g",
                  "n_rows_read": int(len(t)), "fs_given": fs_hz is not None})
     rate = fs_hz if fs_hz is not None else info.get("device_fs_hz")
@@ -119,39 +106,60 @@ def read_device_file(path: str | Path, *, fs_hz: float | None = None, leg: str =
                  source=str(path), leg=leg, info=info, force=force)
 
 
-def _read_skdh(path: Path, suffix: str, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
+def cwa_details(path: Path, info: Any) -> dict[str, Any]:
+    """What a ``.cwa`` file's reading leaves in ``Recording.info`` (``info``: its
+    :class:`detector.io.cwa.CwaInfo` after reading), the same for a whole file and a stream."""
+    out: dict[str, Any] = {"device_fs_hz": info.fs_hz, "device": "Axivity",
+                           "format": "Axivity .cwa", "units": "g",
+                           "n_bad_blocks": info.n_bad_blocks}
+    if info.n_bad_blocks:
+        out["bad_blocks"] = _ranges(info.bad_blocks[:50]) + (
+            " ..." if len(info.bad_blocks) > 50 else "")
+    if info.temperature_c:
+        temp = np.asarray(info.temperature_c)
+        out["temperature_c"] = {"min": round(float(temp.min()), 2),
+                                "median": round(float(np.median(temp)), 2),
+                                "max": round(float(temp.max()), 2)}
+    if info.n_axes > 3:
+        out["also_recorded"] = ["gyroscope (not used)"]
+    return out
+
+
+def _read_cwa(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
+    from detector.io.cwa import cwa_info, iter_cwa
+
+    info = cwa_info(path)
+    parts = list(iter_cwa(path, zone, info))
+    if not parts:
+        raise InputError(f"{path}: no readable data block ({info.n_bad_blocks} of "
+                         f"{info.n_blocks} damaged or empty)")
+    t = np.concatenate([p[0] for p in parts])
+    acc = np.concatenate([p[1] for p in parts])
+    return t, acc, cwa_details(path, info)
+
+
+def _read_bin(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A GENEActiv ``.bin`` file, with scikit-digital-health."""
     try:
         import skdh.io
     except ImportError:
-        raise InputError(f"{path}: reading {DEVICE_SUFFIXES[suffix]} {suffix} files needs "
-                         "scikit-digital-health: pip install \"legtwitch[devices]\"") from None
-    if suffix == ".cwa":
-        n, bad = cwa_bad_blocks(path)
-        if bad:
-            raise InputError(f"{path}: {len(bad)} of {n} data blocks are damaged (blocks "
-                             f"{_ranges(bad)}, counted from 0 after the header: checksum or "
-                             "header wrong); copy the file from the device again, or cut the "
-                             "damaged part out with the manufacturer's software")
-        reader = skdh.io.ReadCwa()
-    else:
-        with path.open("rb") as fh:
-            head = fh.read(64)
-        if not head.lstrip().startswith(b"Device Identity"):
-            raise InputError(f"{path}: not a GENEActiv .bin file (it starts with no 'Device "
-                             "Identity' section)")
-        reader = skdh.io.ReadBin()
-        zone = geneactiv_zone(path) or zone
+        raise InputError(f"{path}: reading GENEActiv .bin files needs scikit-digital-health: "
+                         "pip install \"legtwitch[devices]\"") from None
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    if not head.lstrip().startswith(b"Device Identity"):
+        raise InputError(f"{path}: not a GENEActiv .bin file (it starts with no 'Device "
+                         "Identity' section)")
+    zone = geneactiv_zone(path) or zone
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out: dict[str, Any] = reader.predict(file=str(path), tz_name=_zone_name(zone))
+            out: dict[str, Any] = skdh.io.ReadBin().predict(file=str(path),
+                                                            tz_name=_zone_name(zone))
     except Exception as exc:  # noqa: BLE001 - the reader's own errors, named in one line
-        if suffix == ".bin":
-            # A GENEActiv file is text: its complete pages can be read without the library
-            # (it refuses a file whose last page was cut short, as a copy stopped early).
-            return read_geneactiv_pages(path, zone, reason=str(exc))
-        raise InputError(f"{path}: the {DEVICE_SUFFIXES[suffix]} reader (scikit-digital-health) "
-                         f"refused the file: {exc}") from None
+        # A GENEActiv file is text: its complete pages can be read without the library (it
+        # refuses a file whose last page was cut short, as a copy stopped early).
+        return read_geneactiv_pages(path, zone, reason=str(exc))
     t = np.asarray(out["time"], dtype=float)
     if _zone_name(zone) is None:
         # naive device clock read as if UTC: shift by the zone's offset at the start
@@ -161,15 +169,13 @@ def _read_skdh(path: Path, suffix: str, zone: tzinfo) -> tuple[np.ndarray, np.nd
         offset = zone.utcoffset(naive)
         t = t - (offset.total_seconds() if offset is not None else 0.0)
     info: dict[str, Any] = {"device_fs_hz": float(out.get("fs") or 0.0) or None,
-                            "device": DEVICE_SUFFIXES[suffix]}
+                            "device": "GENEActiv"}
     temp = out.get("temperature")
     if temp is not None and len(temp):
         temp = np.asarray(temp, dtype=float)
         info["temperature_c"] = {"min": round(float(np.nanmin(temp)), 2),
                                  "median": round(float(np.nanmedian(temp)), 2),
                                  "max": round(float(np.nanmax(temp)), 2)}
-    if "gyro" in out:
-        info["also_recorded"] = ["gyroscope (not used)"]
     return t, np.asarray(out["accel"]), info
 
 

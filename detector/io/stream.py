@@ -1,17 +1,19 @@
-"""Reading a long CSV or Parquet recording in batches of rows, so that memory does not grow with
-its length.
+"""Reading a long CSV, Parquet or Axivity ``.cwa`` recording in batches of rows, so that memory
+does not grow with its length.
 
 :class:`SampleStream` yields the samples of a file as :class:`SampleBatch` es of about a million
 rows (a Parquet file's row groups, a CSV file's blocks through pyarrow's streaming CSV reader),
 each parsed exactly as :func:`detector.io.load.load_recording` parses a whole file
 (:func:`detector.io.parse.table_samples`): the same columns, time formats, units and messages.
-The units are decided on the first batch and kept for the rest. Device files and EDF+ cannot be
-read this way; :func:`can_stream` says which files can.
+The units are decided on the first batch and kept for the rest. A ``.cwa`` file is read a few
+thousand blocks at a time (:func:`detector.io.cwa.iter_cwa`). Other device files and EDF+
+cannot be read this way; :func:`can_stream` says which files can.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from detector.io.columns import normalize_units
-from detector.io.devices import is_device_file
+from detector.io.devices import cwa_details, is_device_file
 from detector.io.parse import (NULL_TOKENS, ParsedTable, decimal_point, head_bytes, in_order,
                                is_parquet, sample_columns, short_error, sniff_csv, table_samples)
 from detector.io.recording import InputError
@@ -45,9 +47,14 @@ class SampleBatch:
 
 
 def can_stream(path: str | Path) -> bool:
-    """True for a CSV (plain or gzip) or Parquet file; False for device files and EDF+."""
+    """True for a CSV (plain or gzip), Parquet or ``.cwa`` file; False for other device files
+    and EDF+."""
     p = Path(path)
-    return not is_device_file(p) and p.suffix.lower() != ".edf"
+    return _is_cwa(p) or (not is_device_file(p) and p.suffix.lower() != ".edf")
+
+
+def _is_cwa(path: Path) -> bool:
+    return path.suffix.lower() == ".cwa"
 
 
 class SampleStream:
@@ -60,6 +67,8 @@ class SampleStream:
         As :func:`detector.io.load.load_recording`.
     force : bool
         Use ``units`` even when the magnitude says otherwise.
+    tz : tzinfo, optional
+        Zone of a ``.cwa`` device's clock (default: the computer's).
 
     Attributes
     ----------
@@ -70,20 +79,26 @@ class SampleStream:
     Iterating twice reads the file twice (the second pass keeps the units of the first).
     """
 
-    def __init__(self, path: str | Path, *, units: str | None = None, force: bool = False
-                 ) -> None:
+    def __init__(self, path: str | Path, *, units: str | None = None, force: bool = False,
+                 tz: tzinfo | None = None) -> None:
         self.path = Path(path)
         self.source = str(path)
         if not can_stream(self.path):
             raise InputError(f"{self.source}: a device or EDF+ file cannot be read in batches")
         self.unit_arg = normalize_units(units) if units is not None else None
         self.force = force
-        self._head, self._gz = head_bytes(self.path, self.source)
+        self.tz = tz
+        self.is_cwa = _is_cwa(self.path)
+        self._head, self._gz = (b"", False) if self.is_cwa else head_bytes(self.path,
+                                                                           self.source)
         self.is_parquet = not self._gz and is_parquet(self.path, self._head)
         self._unit: tuple[str, str] | None = None
         self.info: dict[str, Any] = {}
 
     def __iter__(self) -> Iterator[SampleBatch]:
+        if self.is_cwa:
+            yield from self._cwa_batches()
+            return
         tables = self._parquet_tables() if self.is_parquet else self._csv_tables()
         n_rows = n_bad = 0
         for tab in tables:
@@ -99,6 +114,20 @@ class SampleStream:
         if n_rows == 0:
             raise InputError(f"{self.source}: no data rows after the header; expected one row "
                              "per sample")
+
+    def _cwa_batches(self) -> Iterator[SampleBatch]:
+        from detector.io.cwa import cwa_info, iter_cwa
+        from detector.io.localtime import local_zone
+
+        info = cwa_info(self.path)
+        n_rows = 0
+        for t_s, xyz in iter_cwa(self.path, self.tz or local_zone(), info):
+            n_rows += len(t_s)
+            self.info = {**cwa_details(self.path, info), "n_rows_read": n_rows}
+            yield SampleBatch(t_s, xyz)
+        if n_rows == 0:
+            raise InputError(f"{self.source}: no readable data block ({info.n_bad_blocks} of "
+                             f"{info.n_blocks} damaged or empty)")
 
     # -- Parquet ---------------------------------------------------------------------------
 
@@ -197,13 +226,22 @@ class SampleStream:
                                  ) from None
 
 
-def probe_span(path: str | Path) -> tuple[float, float] | None:
-    """First and last timestamp (s) of a CSV or Parquet recording, from its first and last rows
-    only; None when the ends cannot be read that way (then the caller reads the file as usual,
-    and reports any problem). A gzip file is decompressed once to its end (not parsed), unless
-    its uncompressed size says it spans less than :data:`GZIP_ESTIMATE_BELOW_S`: then the last
-    time is that estimate (a night's file is not decompressed twice to learn it is one night)."""
+def probe_span(path: str | Path, tz: tzinfo | None = None) -> tuple[float, float] | None:
+    """First and last timestamp (s) of a CSV, Parquet or ``.cwa`` recording (``tz``: the zone
+    of a device's clock), from its first and last rows only; None when the ends cannot be read
+    that way (then the caller reads the file as usual, and reports any problem). A gzip file is
+    decompressed once to its end (not parsed), unless its uncompressed size says it spans less
+    than :data:`GZIP_ESTIMATE_BELOW_S`: then the last time is that estimate (a night's file is
+    not decompressed twice to learn it is one night)."""
     p = Path(path)
+    if _is_cwa(p):
+        from detector.io.cwa import cwa_span
+        from detector.io.localtime import local_zone
+
+        try:
+            return cwa_span(p, tz or local_zone())
+        except (InputError, OSError):
+            return None
     try:
         stream = SampleStream(p)
         if stream.is_parquet:

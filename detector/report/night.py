@@ -371,7 +371,7 @@ def _limits(result: Any) -> str:
 #: Cleaning notes shown in their own rows of the data quality table.
 _QUALITY_KEYS = {"fs_hz", "fs_inferred_hz", "fs_given", "n_rows_read", "n_rows_used",
                  "n_nan_rows", "n_duplicates", "n_out_of_order", "clipped_fraction",
-                 "n_out_of_range_rows", "n_stray_times", "recorder",
+                 "n_out_of_range_rows", "n_stray_times", "recorder", "n_bad_blocks",
                  "clip_range_g", "units", "units_detected", "gap_s", "file"}
 
 
@@ -411,7 +411,8 @@ def _quality(result: Any) -> str:
     for key, what in (("n_nan_rows", "empty or non-numeric"), ("n_duplicates",
                                                                 "duplicated timestamps"),
                       ("n_out_of_range_rows", "beyond +-20 g (not a leg's movement)"),
-                      ("n_stray_times", "with a stray timestamp")):
+                      ("n_stray_times", "with a stray timestamp"),
+                      ("n_bad_blocks", "damaged device blocks (skipped, a gap)")):
         if key in info and (info[key] or key in ("n_nan_rows", "n_duplicates")):
             dropped.append(f"{count_text(info[key])} {what}")
     if dropped:

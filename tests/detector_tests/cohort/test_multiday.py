@@ -89,11 +89,17 @@ def test_each_night_equals_the_whole_recording_analysed_at_once(days, tmp_path):
     done = analyze_nights(folder / "week.parquet", tmp_path / "out", window=WINDOW, tz=UTC,
                           report=False)
     rec = load_recording(folder / "week.parquet")
+    _assert_nights_as_whole(done, tmp_path / "out", rec, nights_from_clock(
+        sim.start_unix_s, sim.end_unix_s, *WINDOW, UTC))
+
+
+def _assert_nights_as_whole(done, out: Path, rec, windows) -> None:
+    """Within each window, the night's events.csv holds the whole recording's events."""
     whole = find_movements(rec).events
     whole_unix = rec.t0_unix_s + whole["start_s"].to_numpy()
-    for row, w in zip(done.rows, nights_from_clock(sim.start_unix_s, sim.end_unix_s, *WINDOW,
-                                                   UTC)):
-        night = pd.read_csv(tmp_path / "out" / row["night"] / "events.csv")
+    assert len(done.rows) == len(windows)
+    for row, w in zip(done.rows, windows):
+        night = pd.read_csv(out / row["night"] / "events.csv")
         night_unix = pd.to_datetime(night["start_time"]).map(pd.Timestamp.timestamp).to_numpy()
         inside = (night_unix >= w.start_unix_s) & (night_unix < w.end_unix_s)
         same = (whole_unix >= w.start_unix_s) & (whole_unix < w.end_unix_s)
@@ -104,6 +110,31 @@ def test_each_night_equals_the_whole_recording_analysed_at_once(days, tmp_path):
                                    atol=1e-6)
         # events.csv holds 3 decimals of g
         np.testing.assert_allclose(night["peak_g"][inside], whole["peak_g"][same], atol=6e-4)
+
+
+def test_a_cwa_of_several_days_is_read_block_by_block_night_by_night(days, tmp_path):
+    # The 52 h as an Axivity .cwa (packed AX3 blocks, the device clock in UTC): its span is
+    # read from its first and last blocks, its nights block by block, holding one night, and
+    # each night equals the whole file read and analysed at once.
+    from cwa_file import write_cwa
+
+    from detector.io.load import read_table
+
+    folder, sim = days
+    table = read_table(folder / "week.parquet")
+    path = write_cwa(tmp_path / "week.cwa", float(table["timestamp"].iloc[0]), FS,
+                     table[["x", "y", "z"]].to_numpy())
+    del table
+    assert recording_span_h(path, UTC) == pytest.approx(52.0, abs=0.1)
+    done = analyze_nights(path, tmp_path / "out", window=WINDOW, tz=UTC, report=False)
+    assert [r["status"] for r in done.rows] == ["analysed"] * 3
+    windows = nights_from_clock(sim.start_unix_s, sim.end_unix_s, *WINDOW, UTC)
+    longest = max(w.end_unix_s - w.start_unix_s for w in windows) + 2 * MARGIN_S
+    assert 0 < done.max_samples_held <= longest * FS + 1
+    summary = json.loads((tmp_path / "out" / done.rows[0]["night"] / "summary.json").read_text())
+    assert summary["cleaning"]["format"] == "Axivity .cwa"
+    assert summary["cleaning"]["n_bad_blocks"] == 0
+    _assert_nights_as_whole(done, tmp_path / "out", load_recording(path, tz=UTC), windows)
 
 
 def test_nights_are_named_by_their_evening_and_listed_for_trends(days, tmp_path):

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from detector.io.devices import cwa_bad_blocks, read_geneactiv_pages
+from detector.io.devices import read_geneactiv_pages
 from detector.io.load import load_recording
 from detector.io.recording import InputError
 from repo import TESTS
@@ -52,13 +52,68 @@ def test_the_device_clock_is_read_in_the_zone_given():
     assert gen.t0_unix_s == pytest.approx(local.timestamp(), abs=0.01)
 
 
-def test_a_cwa_with_damaged_blocks_is_refused_naming_them():
+def test_a_cwa_block_that_fails_its_checksum_costs_only_its_own_samples():
+    # 6 of 145 blocks damaged: 0 (the start), 13-14 (2.4 s in the middle), 142-144 (the end).
+    # They are skipped, counted and named; the 139 good blocks are read, and blocks 13-14 are
+    # the recording's one gap.
     name = "ggirread_ax3_testfile_corrupt_blocks_0_13_14_142_143_144.cwa"
-    assert cwa_bad_blocks(DATA / name) == (145, [0, 13, 14, 142, 143, 144])
-    assert cwa_bad_blocks(DATA / "ggirread_ax3_testfile.cwa") == (145, [])
-    with pytest.raises(InputError, match=r"6 of 145 data blocks are damaged \(blocks 0, 13-14, "
-                                         r"142-144"):
-        load_recording(DATA / name)
+    good = load_recording(DATA / "ggirread_ax3_testfile.cwa", tz=UTC)
+    rec = load_recording(DATA / name, tz=UTC)
+    assert rec.info["n_bad_blocks"] == 6 and rec.info["bad_blocks"] == "0, 13-14, 142-144"
+    assert rec.info["n_rows_read"] == 139 * 120
+    # the gap is where blocks 13 and 14 are in the undamaged copy (120 samples a block)
+    from detector.io.cwa import iter_cwa
+
+    t_good = np.concatenate([t for t, _ in iter_cwa(DATA / "ggirread_ax3_testfile.cwa", UTC)])
+    assert len(rec.gaps) == 1
+    start = rec.t0_unix_s + rec.gaps["start_s"].iloc[0]
+    assert start == pytest.approx(t_good[13 * 120], abs=0.015)
+    assert start + rec.gaps["duration_s"].iloc[0] == pytest.approx(t_good[15 * 120], abs=0.015)
+    assert good.info["n_bad_blocks"] == 0 and "bad_blocks" not in good.info
+
+
+@pytest.mark.parametrize("name", ["skdh_ax3_sample.cwa", "ggirread_ax3_testfile.cwa",
+                                  "ggirread_ax6_testfile.cwa", "skdh_ax6_sample.cwa"])
+def test_cwa_blocks_read_as_scikit_digital_health_reads_them(name):
+    # The block reader (which never holds a whole file) gives the samples and times the
+    # library gives, on real AX3 (packed) and AX6 (16-bit, gyroscope first) files.
+    import warnings
+
+    import skdh.io
+
+    from detector.io.cwa import iter_cwa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = skdh.io.ReadCwa().predict(file=str(DATA / name), tz_name="UTC")
+    parts = list(iter_cwa(DATA / name, UTC, blocks_per_read=7))
+    t = np.concatenate([p[0] for p in parts])
+    xyz = np.concatenate([p[1] for p in parts])
+    np.testing.assert_array_equal(t, ref["time"])
+    np.testing.assert_array_equal(xyz, np.asarray(ref["accel"], np.float32))
+
+
+def test_a_written_cwa_reads_back_and_agrees_with_the_library(tmp_path):
+    import warnings
+
+    import skdh.io
+    from cwa_file import write_cwa
+
+    from detector.io.cwa import cwa_span, iter_cwa
+
+    rng = np.random.default_rng(1)
+    xyz = rng.normal(0.0, 0.3, (120 * 50, 3)) + [0.0, 0.0, 1.0]
+    xyz[100:110] = [3.5, -3.9, 1.99]          # large values: a 10-bit word with an exponent
+    path = write_cwa(tmp_path / "w.cwa", 1_700_000_000.3, 100.0, xyz)
+    t, got = (np.concatenate(a) for a in zip(*iter_cwa(path, UTC)))
+    assert t[0] == pytest.approx(1_700_000_000.3) and len(t) == len(xyz)
+    np.testing.assert_allclose(np.diff(t), 0.01, atol=1e-6)
+    np.testing.assert_allclose(got, xyz, atol=2.0 / 256 * 1.01)   # 1/256 g, x2 with exponent
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = skdh.io.ReadCwa().predict(file=str(path), tz_name="UTC")
+    np.testing.assert_array_equal(t, ref["time"])
+    assert cwa_span(path, UTC) == (t[0], t[-1])
 
 
 def test_a_geneactiv_file_cut_short_gives_its_complete_pages_and_says_so():
