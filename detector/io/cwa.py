@@ -176,7 +176,12 @@ def _decode(data: bytes, info: CwaInfo, t_last: float, first_block: int
         acc = raw[:, :, :3] if info.n_axes == 3 else raw[:, :, 3:6]
         xyz = (acc / scale[:, None, None]).astype(np.float32)
     info.temperature_c.extend((((words[::16, 10] & 0x3FF) - 171.0) / 3.142).tolist())
-    return t, xyz.reshape(-1, 3), float(t1[-1])
+    xyz = xyz.reshape(-1, 3)
+    short = n_samples < count                # a block not full (the last one): its samples only
+    if short.any():
+        keep = (np.arange(count)[None, :] < n_samples[:, None]).ravel()
+        t, xyz = t[keep], xyz[keep]
+    return t, xyz, float(t1[-1])
 
 
 def _utc_offset_s(t_local: float, zone: tzinfo) -> float:

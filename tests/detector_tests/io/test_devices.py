@@ -218,3 +218,26 @@ def test_a_damaged_gt3x_file_gets_one_clear_line(tmp_path):
                            str(tmp_path / "o"), "-q"], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "night.gt3x" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_last_cwa_block_not_full_gives_only_the_samples_it_holds(tmp_path):
+    # A device stopped mid-block: its last block says 50 samples; the other 70 slots are not
+    # samples (no zeros at the end of the recording).
+    from cwa_file import write_cwa
+
+    from detector.io.cwa import iter_cwa
+
+    rng = np.random.default_rng(2)
+    xyz = rng.normal(0.0, 0.1, (360, 3)) + [0.0, 0.0, 1.0]
+    path = write_cwa(tmp_path / "short.cwa", 1_700_000_000.0, 100.0, xyz)
+    data = bytearray(path.read_bytes())
+    last = len(data) - 512
+    data[last + 28:last + 30] = (50).to_bytes(2, "little")
+    data[last + 510:last + 512] = b"\0\0"
+    total = int(np.frombuffer(bytes(data[last:last + 510]), "<u2").astype(np.int64).sum())
+    data[last + 510:last + 512] = ((-total) & 0xFFFF).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    t, got = (np.concatenate(a) for a in zip(*iter_cwa(path, UTC)))
+    assert len(t) == 2 * 120 + 50
+    np.testing.assert_allclose(got, xyz[:290], atol=1.01 / 256)
+    np.testing.assert_allclose(np.diff(t), 0.01, atol=1e-6)
