@@ -1,9 +1,9 @@
 """Axivity ``.cwa`` files read block by block, for recordings of several days.
 
-An AX3 records a week at 100 Hz in about 5 million 512-byte blocks of 120 samples; read whole
-(:func:`detector.io.devices.read_device_file`, through scikit-digital-health) that is about
-2 GB of samples. :func:`iter_cwa` reads a few thousand blocks at a time instead, so that the
-night-by-night analysis (:mod:`detector.cohort.multiday`) holds one night.
+An AX3 records a week at 100 Hz in about 5 million 512-byte blocks of 120 samples, about 1.2 GB
+of samples once read. :func:`iter_cwa` reads a few thousand blocks at a time, so that the
+night-by-night analysis (:mod:`detector.cohort.multiday`) holds one night;
+:func:`detector.io.devices.read_device_file` joins its batches for a file read whole.
 
 The format is Open Movement's (``cwa.h``, ``ax3-technical.md`` in the openmovement
 repository): a ``MD`` header of 1024 bytes, then data blocks: ``AX``, packet length 508,
@@ -39,11 +39,13 @@ BLOCK = 512
 BLOCKS_PER_READ = 2048
 #: Damaged blocks listed by number (all are counted).
 MAX_LISTED = 1000
+#: Blocks looked at for the file's packing (the first good one says it).
+PROBE_BLOCKS = 64
 
 
 @dataclass
 class CwaInfo:
-    """What a ``.cwa`` file's header and first data block say.
+    """What a ``.cwa`` file's header and first good data block say.
 
     Attributes
     ----------
@@ -58,7 +60,7 @@ class CwaInfo:
     device_id, session_id : int
     packing : int
         0: three 10-bit values and an exponent in 32 bits; 2: 16-bit values (from the first
-        data block).
+        good data block).
     n_bad_blocks : int
         Blocks skipped so far (bad checksum or header, or another packing than the first).
     bad_blocks : list of int
@@ -88,7 +90,7 @@ def cwa_info(path: str | Path) -> CwaInfo:
     path = Path(path)
     try:
         with path.open("rb") as fh:
-            head = fh.read(1024 + BLOCK)
+            head = fh.read(1024 + PROBE_BLOCKS * BLOCK)
         size = path.stat().st_size
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
@@ -101,14 +103,36 @@ def cwa_info(path: str | Path) -> CwaInfo:
         device |= upper << 16
     config = head[35]
     axes = 3 if config in (0, 0xFF) else (9 if config >> 4 else 6)
-    first = head[header:header + BLOCK]
-    packing = first[25] & 0x0F if len(first) == BLOCK and first[:2] == b"AX" else 0
+    packing = _first_packing(head[header:])
+    if packing is None:
+        raise InputError(f"{path}: no readable data block among the first {PROBE_BLOCKS} (a "
+                         "damaged or empty .cwa file)")
     if packing not in (0, 2) or (packing == 0 and axes != 3):
         raise InputError(f"{path}: a .cwa packing this reader does not know (code {packing} "
                          f"with {axes} axes)")
     return CwaInfo(header_bytes=header, n_blocks=max(size - header, 0) // BLOCK,
                    fs_hz=float(_rate_hz(head[36])), n_axes=axes, device_id=device,
                    session_id=int.from_bytes(head[7:11], "little"), packing=int(packing))
+
+
+def _blocks(data: bytes) -> np.ndarray:
+    """The whole blocks in ``data``: (n, 512) uint8."""
+    n = len(data) // BLOCK
+    return np.frombuffer(data[:n * BLOCK], np.uint8).reshape(n, BLOCK)
+
+
+def _intact(blocks: np.ndarray) -> np.ndarray:
+    """Blocks whose 16-bit words sum to 0 and that start ``AX`` with a packet length of 508."""
+    words = blocks.view("<u2")
+    good = (words.astype(np.uint32).sum(axis=1) & 0xFFFF) == 0
+    return good & (blocks[:, 0] == ord("A")) & (blocks[:, 1] == ord("X")) & (words[:, 1] == 508)
+
+
+def _first_packing(data: bytes) -> int | None:
+    """The packing code of the first intact block in ``data``."""
+    blocks = _blocks(data)
+    first = np.flatnonzero(_intact(blocks))
+    return int(blocks[first[0], 25] & 0x0F) if first.size else None
 
 
 def _local_seconds(stamp: np.ndarray) -> np.ndarray:
@@ -134,16 +158,13 @@ def _decode(data: bytes, info: CwaInfo, t_last: float, first_block: int
     """Times (device clock, s) and acceleration (n x 3 g) of the good blocks in ``data`` (whose
     first block is block ``first_block`` of the file), and the end of its last good block
     (``t_last``: that of the block before, -1 for none)."""
-    n = len(data) // BLOCK
-    blocks = np.frombuffer(data[:n * BLOCK], np.uint8).reshape(n, BLOCK)
+    blocks = _blocks(data)
     words = blocks.view("<u2")
-    good = (words.astype(np.uint32).sum(axis=1) & 0xFFFF) == 0
-    good &= (blocks[:, 0] == ord("A")) & (blocks[:, 1] == ord("X")) & (words[:, 1] == 508)
-    packing = blocks[:, 25] & 0x0F
-    good &= (blocks[:, 25] >> 4) == info.n_axes
+    # intact, and of the file's axes and packing
+    good = _intact(blocks) & ((blocks[:, 25] >> 4) == info.n_axes)
+    good &= (blocks[:, 25] & 0x0F) == info.packing
     # packed: 3 axes in 32 bits, 120 a block; unpacked: 16-bit values, 240 // axes a block
     count = 120 if info.packing == 0 else 240 // info.n_axes
-    good &= packing == info.packing
     bad = np.flatnonzero(~good)
     info.n_bad_blocks += len(bad)
     room = MAX_LISTED - len(info.bad_blocks)
