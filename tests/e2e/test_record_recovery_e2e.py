@@ -77,18 +77,20 @@ def wait_samples(rec: Recorder, n: int, timeout_s: float = 60) -> None:
 
 def wait_drained(rec: Recorder, labels: tuple[str, ...] = ("sensor",),
                  timeout_s: float = 60) -> None:
-    """After the source has ended: wait until each sensor's watchdog fired on the silent link.
+    """After the source has ended: wait until each sensor's link was lost for good.
 
-    The watchdog event goes through the same queue as the notifications, after them, so once
-    the recorder prints it, every sample sent has been taken in. A sensor whose night has been
-    sent stops advertising, so that watchdog is the last link message about it: drained when
-    the label's latest "stream started" / watchdog line is a watchdog (it may have fired before
-    this was called, while another sensor was still streaming).
+    The watchdog and disconnect events go through the same queue as the notifications, after
+    them, so once the recorder prints one, every sample sent before it has been taken in. A
+    sensor whose night has been sent stops advertising, so the last link message about it is
+    the watchdog on the silent link or, when the link dropped as the night ended, "link lost":
+    drained when the label's latest "stream started" / watchdog / "link lost" line is not a
+    "stream started" (it may have come before this was called, while another sensor was still
+    streaming).
     """
     def drained(label: str) -> bool:
         found = re.findall(rf"\b{label} (stream started|no data for [^\n]*treating the link as "
-                           rf"lost)", rec.text())
-        return bool(found) and found[-1].startswith("no data for")
+                           rf"lost|link lost)", rec.text())
+        return bool(found) and not found[-1].startswith("stream started")
     wait_until("the watchdog after the end of the source",
                lambda: all(drained(lb) for lb in labels), timeout_s, rec.text)
 
