@@ -35,7 +35,8 @@ import numpy as np
 from detector.config import NonwearConfig
 from detector.io.recording import Recording
 
-__all__ = ["find_nonwear", "find_nonwear_cached", "nonwear_mask", "block_features", "block_ranges",
+__all__ = ["find_nonwear", "find_nonwear_cached", "nonwear_mask", "block_sd",
+           "block_pulse", "block_ranges",
            "PULSE_BAND_HZ", "PULSE_LAG_S"]
 
 #: Heartbeat ripple and its harmonics (up to the 3rd harmonic of 70 beats/min).
@@ -48,48 +49,16 @@ _PULSE_CHUNK = 64
 _MIN_VALID_SHARE = 0.8
 
 
-def block_features(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: float,
-                   sd_max: float = np.inf) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per block: the largest per-axis standard deviation (g), the largest per-axis pulse
-    autocorrelation, and whether the block has enough valid samples (see
-    :func:`block_ranges` for the value range).
-
-    Parameters
-    ----------
-    acc_g : ndarray, shape (n, 3)
-        Acceleration on the recording's grid, g (NaN in gaps).
-    valid : ndarray of bool, shape (n,)
-    fs_hz : float
-    block_s : float
-        Block length, s.
-    sd_max : float
-        Blocks varying more than this (g) cannot be off the leg: their pulse is not computed
-        (NaN), which saves most of the work on a restless night.
-
-    Returns
-    -------
-    sd_g, pulse_corr, usable : ndarray, shape (n_blocks,)
-        ``pulse_corr`` is the largest autocorrelation of the block's 0.6-3.5 Hz band-pass at
-        lags of :data:`PULSE_LAG_S`, over the three axes (NaN where not usable).
-    """
-    from scipy.signal import butter
-
+def block_sd(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per block of ``block_s`` seconds: the largest per-axis standard deviation of its valid
+    samples (g; NaN where not usable) and whether it has enough valid samples to be judged
+    (see :func:`block_ranges` for the value range, :func:`block_pulse` for the pulse)."""
     n = int(round(block_s * fs_hz))
     m = acc_g.shape[0] // n
-    corr = np.full(m, np.nan)
-    # The pulse band ends at 3.5 Hz: block means of ``dec`` samples (a boxcar, which keeps
-    # white noise white) bring the rate down to 12.5-25 Hz before filtering.
-    dec = max(1, int(fs_hz // 12.5))
-    fs_d = fs_hz / dec
-    high = min(PULSE_BAND_HZ[1], 0.45 * fs_d)
-    sos = butter(4, [PULSE_BAND_HZ[0], high], btype="band", fs=fs_d, output="sos")
-    lags = np.arange(int(PULSE_LAG_S[0] * fs_d), int(PULSE_LAG_S[1] * fs_d) + 1)
-    # Standard deviations of all blocks at once (NaN in gaps ignored), then the pulse only for
-    # the blocks still enough to be off the leg.
     # One (blocks x samples) view per axis: the recording keeps each axis contiguous, which a
     # (blocks x samples x 3) reshape would copy.
     cols = [acc_g[:m * n, a].reshape(m, n) for a in range(3)]
-    blocks = acc_g[:m * n].reshape(m, n, 3)        # only indexed block by block below
     share = valid[:m * n].reshape(m, n).mean(axis=1)
     usable = share >= _MIN_VALID_SHARE
     sd = np.full(m, np.nan)
@@ -98,10 +67,32 @@ def block_features(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: 
         sd[full] = np.max([c[full].std(axis=1) for c in cols], axis=0)
     part = usable & ~full
     if part.any():
+        blocks = acc_g[:m * n].reshape(m, n, 3)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             sd[part] = np.nanstd(blocks[part], axis=1, dtype=np.float64).max(axis=1)
-    todo = usable & (sd < sd_max)
+    return sd, usable
+
+
+def block_pulse(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: float,
+                which: np.ndarray) -> np.ndarray:
+    """The largest per-axis autocorrelation of the 0.6-3.5 Hz band-pass at lags of
+    :data:`PULSE_LAG_S` (a heartbeat's) of the blocks ``which`` selects (NaN for the others)."""
+    from scipy.signal import butter
+
+    n = int(round(block_s * fs_hz))
+    m = min(acc_g.shape[0] // n, len(which))
+    corr = np.full(len(which), np.nan)
+    # The pulse band ends at 3.5 Hz: block means of ``dec`` samples (a boxcar, which keeps
+    # white noise white) bring the rate down to 12.5-25 Hz before filtering.
+    dec = max(1, int(fs_hz // 12.5))
+    fs_d = fs_hz / dec
+    high = min(PULSE_BAND_HZ[1], 0.45 * fs_d)
+    sos = butter(4, [PULSE_BAND_HZ[0], high], btype="band", fs=fs_d, output="sos")
+    lags = np.arange(int(PULSE_LAG_S[0] * fs_d), int(PULSE_LAG_S[1] * fs_d) + 1)
+    cols = [acc_g[:m * n, a].reshape(m, n) for a in range(3)]
+    full = valid[:m * n].reshape(m, n).all(axis=1)
+    todo = which[:m]
     m_d = n // dec
     # Blocks without a gap (nearly all): decimated, filtered and autocorrelated together.
     whole = np.flatnonzero(todo & full)
@@ -113,12 +104,23 @@ def block_features(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: 
     # Blocks with a gap: the gap filled with the block's mean first.
     for k in np.flatnonzero(todo & ~full):
         ok = valid[k * n:(k + 1) * n]
-        x = blocks[k].astype(np.float64)
+        x = acc_g[k * n:(k + 1) * n].astype(np.float64)
         mean = np.nanmean(x[ok], axis=0)
         x = np.where(ok[:, None], x, mean[None, :]) - mean[None, :]
         xd = x[:m_d * dec].reshape(1, m_d, dec, 3).mean(axis=2)
         corr[k] = _pulse_corr(xd, sos, lags)[0]
-    return sd, corr, usable
+    return corr
+
+
+def _in_long_runs(mask: np.ndarray, n_min: int) -> np.ndarray:
+    """True inside runs of at least ``n_min`` consecutive True values."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    out = np.zeros(len(mask), bool)
+    for a, b in zip(starts, stops):
+        if b - a >= n_min:
+            out[a:b] = True
+    return out
 
 
 def _pulse_corr(xd: np.ndarray, sos: np.ndarray, lags: np.ndarray) -> np.ndarray:
@@ -174,12 +176,16 @@ def find_nonwear(recording: Recording, config: NonwearConfig = NonwearConfig()
     if not config.enabled:
         return []
     fs = recording.fs_hz
-    sd, corr, usable = block_features(recording.acc_g, recording.valid, fs, config.block_s,
-                                      sd_max=config.still_sd_g)
+    sd, usable = block_sd(recording.acc_g, recording.valid, fs, config.block_s)
     still = usable & (sd < config.still_sd_g)
     # the value range only where it can still decide (a still block on a night mostly moving)
     span = block_ranges(recording.acc_g, recording.valid, fs, config.block_s, still)
     still &= span < config.still_range_g
+    n_min = int(np.ceil(config.min_s / config.block_s - 1e-9))
+    # the pulse only where it can still decide: still blocks in a run (gaps bridging) long
+    # enough to be a non-wear period
+    corr = block_pulse(recording.acc_g, recording.valid, fs, config.block_s,
+                       still & _in_long_runs(still | ~usable, n_min))
     off = still & (corr < config.pulse_min_corr)
     # A block that is mostly gap (the sensor out of radio range on its table, say) belongs to
     # a non-wear period when the usable blocks on both sides of it are off the leg.
@@ -189,7 +195,6 @@ def find_nonwear(recording: Recording, config: NonwearConfig = NonwearConfig()
             before, after = idx[idx < k], idx[idx > k]
             if before.size and after.size and off[before[-1]] and off[after[0]]:
                 off[k] = True
-    n_min = int(np.ceil(config.min_s / config.block_s - 1e-9))
     periods: list[tuple[float, float]] = []
     k = 0
     while k < off.size:
