@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "PLMW (per hour of sleep and of wake after sleep onset) and the "
                         "hypnogram to the report")
     p.add_argument("--by-night", choices=("auto", "always", "never"), default="auto",
-                   help="a recording of several days (CSV, Parquet or .cwa spanning more than 30 h) "
+                   help="a recording of several days (CSV, Parquet, .cwa or .bin spanning more than 30 h) "
                         "is read in batches and analysed night by night into OUT/NIGHT-YYYY-MM-"
                         "DD/ folders and OUT/nights.csv, each night's window from --start/--end "
                         "or estimated from the shin's posture (default auto)")

@@ -263,7 +263,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def wants_by_night(args: argparse.Namespace, tz: Any = None) -> bool:
     """Whether ``analyze`` reads this file night by night: ``--by-night always``, or ``auto``
-    and a CSV, Parquet or ``.cwa`` recording spanning more than
+    and a CSV, Parquet, ``.cwa`` or ``.bin`` recording spanning more than
     :data:`detector.cohort.multiday.MULTI_DAY_MIN_H` hours (told from the file's ends; ``tz``:
     the zone of a device's clock)."""
     mode = getattr(args, "by_night", "auto")
@@ -274,9 +274,9 @@ def wants_by_night(args: argparse.Namespace, tz: Any = None) -> bool:
 
     if not can_stream(args.file):
         if mode == "always":
-            raise InputError(f"{args.file}: --by-night reads CSV, Parquet and .cwa files in "
-                             "batches; other device files and EDF+ are read whole (leave "
-                             "--by-night out)")
+            raise InputError(f"{args.file}: --by-night reads CSV, Parquet, .cwa and .bin files "
+                             "in batches; .gt3x and EDF+ files are read whole (leave --by-night "
+                             "out)")
         return False
     if mode == "always":
         return True

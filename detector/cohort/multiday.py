@@ -65,9 +65,9 @@ class NightsResult:
 
 
 def recording_span_h(path: str | Path, tz: tzinfo | None = None) -> float | None:
-    """Hours from the first to the last timestamp of a CSV, Parquet or ``.cwa`` recording, read
-    from its ends only; None when that cannot be told cheaply (then the file is read as one
-    night)."""
+    """Hours from the first to the last timestamp of a CSV, Parquet, ``.cwa`` or ``.bin``
+    recording, read from its ends only; None when that cannot be told cheaply (then the file is
+    read as one night)."""
     from detector.io.stream import can_stream, probe_span
 
     if not can_stream(path):
@@ -95,7 +95,7 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
     ----------
     path : str or Path
         A CSV (plain or gzip) or Parquet recording with clock timestamps, or an Axivity
-        ``.cwa`` file.
+        ``.cwa`` or GENEActiv ``.bin`` file.
     out : str or Path
         Results folder (0700; files 0600).
     config : Config, optional

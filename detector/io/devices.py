@@ -35,7 +35,7 @@ from detector.io.clean import clean
 from detector.io.recording import Recording
 
 __all__ = ["DEVICE_SUFFIXES", "is_device_file", "read_device_file", "cwa_details",
-           "read_geneactiv_pages", "geneactiv_zone"]
+           "read_geneactiv_pages", "geneactiv_details"]
 
 #: File suffix -> the device family it comes from.
 DEVICE_SUFFIXES = {".cwa": "Axivity", ".bin": "GENEActiv", ".gt3x": "ActiGraph"}
@@ -106,7 +106,7 @@ def read_device_file(path: str | Path, *, fs_hz: float | None = None, leg: str =
                  source=str(path), leg=leg, info=info, force=force)
 
 
-def cwa_details(path: Path, info: Any) -> dict[str, Any]:
+def cwa_details(info: Any) -> dict[str, Any]:
     """What a ``.cwa`` file's reading leaves in ``Recording.info`` (``info``: its
     :class:`detector.io.cwa.CwaInfo` after reading), the same for a whole file and a stream."""
     out: dict[str, Any] = {"device_fs_hz": info.fs_hz, "device": "Axivity",
@@ -135,7 +135,7 @@ def _read_cwa(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
                          f"{info.n_blocks} damaged or empty)")
     t = np.concatenate([p[0] for p in parts])
     acc = np.concatenate([p[1] for p in parts])
-    return t, acc, cwa_details(path, info)
+    return t, acc, cwa_details(info)
 
 
 def _read_bin(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -150,6 +150,8 @@ def _read_bin(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
     if not head.lstrip().startswith(b"Device Identity"):
         raise InputError(f"{path}: not a GENEActiv .bin file (it starts with no 'Device "
                          "Identity' section)")
+    from detector.io.geneactiv import geneactiv_zone
+
     zone = geneactiv_zone(path) or zone
     try:
         with warnings.catch_warnings():
@@ -230,105 +232,35 @@ def _gt3x_zone(text: str | None) -> tzinfo | None:
     return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
 
 
-def geneactiv_zone(path: Path) -> tzinfo | None:
-    """The zone a GENEActiv device was set up in (its header's ``Time Zone:GMT +01:00``)."""
-    with path.open("r", encoding="latin-1") as fh:
-        for _, line in zip(range(80), fh):
-            key, sep, value = line.partition(":")
-            if sep and key.strip().lower() == "time zone":
-                return _gmt_zone(value)
-    return None
-
-
-def _gmt_zone(text: str) -> tzinfo | None:
-    """``GMT +01:00`` as a fixed-offset zone (None for anything else)."""
-    from datetime import timedelta, timezone
-
-    m = re.match(r"\s*GMT\s*([+-])(\d{1,2}):(\d{2})", text)
-    if m is None:
-        return None
-    sign = 1 if m.group(1) == "+" else -1
-    return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
-
-
-#: Hex digits of one GENEActiv page: 300 samples of 12 digits (x, y, z: 12-bit signed; light
-#: 10 bits; button; a reserved bit).
-GENEACTIV_PAGE_DIGITS = 3600
-
-
 def read_geneactiv_pages(path: Path, zone: tzinfo, reason: str = ""
                          ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The complete pages of a GENEActiv ``.bin`` file (its text format, as GENEActiv documents
-    it): acceleration in g from the header's calibration (``(raw x 100 - offset) / gain``), each
-    page's samples timed from its ``Page Time`` at its ``Measurement Frequency``. A page whose
-    data line is cut short is left out and said in ``info["warnings"]``. The device's ``Time
-    Zone`` header, when present, is the zone of its clock.
-    """
-    from datetime import datetime, timedelta
+    """The complete pages of a GENEActiv ``.bin`` file, read by :mod:`detector.io.geneactiv`
+    (without the library): a page whose data line is cut short is left out and said in
+    ``info["warnings"]`` (``reason``: what the library said about the file)."""
+    from detector.io.geneactiv import geneactiv_info, iter_geneactiv
 
-    lines = path.read_text(encoding="latin-1").splitlines()
-    header: dict[str, str] = {}
-    k = 0
-    while k < len(lines) and lines[k].strip() != "Recorded Data":
-        key, sep, value = lines[k].partition(":")
-        if sep:
-            header[key.strip().lower()] = value.strip()
-        k += 1
-    try:
-        gain = np.array([float(header[f"{a} gain"]) for a in "xyz"])
-        offset = np.array([float(header[f"{a} offset"]) for a in "xyz"])
-    except (KeyError, ValueError):
-        raise InputError(f"{path}: a GENEActiv file without its calibration (x/y/z gain and "
-                         f"offset){'; the reader said: ' + reason if reason else ''}") from None
-    zone = _gmt_zone(header.get("time zone", "")) or zone
-    times: list[np.ndarray] = []
-    values: list[np.ndarray] = []
-    temps: list[float] = []
-    cut = 0
-    fs = None
-    while k < len(lines):
-        if lines[k].strip() != "Recorded Data":
-            k += 1
-            continue
-        page: dict[str, str] = {}
-        k += 1
-        while k < len(lines) and ":" in lines[k] and len(lines[k]) < 200:
-            key, _, value = lines[k].partition(":")
-            page[key.strip().lower()] = value.strip()
-            k += 1
-        data = lines[k].strip() if k < len(lines) else ""
-        k += 1
-        if len(data) != GENEACTIV_PAGE_DIGITS:
-            cut += 1
-            continue
-        try:
-            fs = float(page["measurement frequency"])
-            t0 = datetime.strptime(page["page time"][:19], "%Y-%m-%d %H:%M:%S") + timedelta(
-                milliseconds=int(page["page time"][20:] or 0))
-            raw = np.frombuffer(bytes.fromhex(data), np.uint8).reshape(300, 6).astype(np.int64)
-        except (KeyError, ValueError):
-            cut += 1
-            continue
-        word = np.zeros(300, np.int64)
-        for b in range(6):
-            word = (word << 8) | raw[:, b]
-        xyz = np.stack([(word >> 36) & 0xFFF, (word >> 24) & 0xFFF, (word >> 12) & 0xFFF], 1)
-        xyz = np.where(xyz >= 2048, xyz - 4096, xyz)
-        values.append((xyz * 100.0 - offset) / gain)
-        start = t0.replace(tzinfo=zone).timestamp()
-        times.append(start + np.arange(300) / fs)
-        if "temperature" in page:
-            temps.append(float(page["temperature"]))
-    if not values:
+    info = geneactiv_info(path, reason)
+    parts = list(iter_geneactiv(path, zone, info))
+    if not parts:
         raise InputError(f"{path}: no complete data page in the GENEActiv file"
                          f"{' (the reader said: ' + reason + ')' if reason else ''}")
-    info: dict[str, Any] = {"device_fs_hz": fs, "device": "GENEActiv",
-                            "calibration": {"gain": gain.tolist(), "offset": offset.tolist()}}
-    if temps:
-        info["temperature_c"] = {"min": min(temps), "median": float(np.median(temps)),
-                                 "max": max(temps)}
-    if cut:
-        info["warnings"] = [f"{cut} GENEActiv data page(s) of {len(values) + cut} were cut short "
-                            "or unreadable and are left out (the file was probably copied "
-                            "before the device finished writing it)."]
-    return np.concatenate(times), np.concatenate(values), info
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            geneactiv_details(info))
+
+
+def geneactiv_details(info: Any) -> dict[str, Any]:
+    """What a GENEActiv file's page reading leaves in ``Recording.info`` (``info``: its
+    :class:`detector.io.geneactiv.GeneactivInfo` after reading)."""
+    out: dict[str, Any] = {"device_fs_hz": info.fs_hz, "device": "GENEActiv",
+                           "format": "GENEActiv .bin", "units": "g",
+                           "calibration": {"gain": info.gain.tolist(),
+                                           "offset": info.offset.tolist()}}
+    if info.temperature_c:
+        out["temperature_c"] = {"min": min(info.temperature_c),
+                                "median": float(np.median(info.temperature_c)),
+                                "max": max(info.temperature_c)}
+    if info.n_cut:
+        out["warnings"] = [f"{info.n_cut} GENEActiv data page(s) of {info.n_pages + info.n_cut} "
+                           "were cut short or unreadable and are left out (the file was "
+                           "probably copied before the device finished writing it)."]
+    return out

@@ -6,8 +6,9 @@ rows (a Parquet file's row groups, a CSV file's blocks through pyarrow's streami
 each parsed exactly as :func:`detector.io.load.load_recording` parses a whole file
 (:func:`detector.io.parse.table_samples`): the same columns, time formats, units and messages.
 The units are decided on the first batch and kept for the rest. A ``.cwa`` file is read a few
-thousand blocks at a time (:func:`detector.io.cwa.iter_cwa`). Other device files and EDF+
-cannot be read this way; :func:`can_stream` says which files can.
+thousand blocks at a time (:func:`detector.io.cwa.iter_cwa`), a GENEActiv ``.bin`` file a few
+hundred pages at a time (:func:`detector.io.geneactiv.iter_geneactiv`). ``.gt3x`` and EDF+
+files cannot be read this way; :func:`can_stream` says which files can.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from detector.io.columns import normalize_units
-from detector.io.devices import cwa_details, is_device_file
+from detector.io.devices import cwa_details, geneactiv_details, is_device_file
 from detector.io.parse import (NULL_TOKENS, ParsedTable, decimal_point, head_bytes, in_order,
                                is_parquet, sample_columns, short_error, sniff_csv, table_samples)
 from detector.io.recording import InputError
@@ -47,14 +48,16 @@ class SampleBatch:
 
 
 def can_stream(path: str | Path) -> bool:
-    """True for a CSV (plain or gzip), Parquet or ``.cwa`` file; False for other device files
-    and EDF+."""
+    """True for a CSV (plain or gzip), Parquet, ``.cwa`` or GENEActiv ``.bin`` file; False for
+    ``.gt3x`` and EDF+."""
     p = Path(path)
-    return _is_cwa(p) or (not is_device_file(p) and p.suffix.lower() != ".edf")
+    return _device_kind(p) is not None or (not is_device_file(p) and p.suffix.lower() != ".edf")
 
 
-def _is_cwa(path: Path) -> bool:
-    return path.suffix.lower() == ".cwa"
+def _device_kind(path: Path) -> str | None:
+    """``.cwa`` or ``.bin`` for the device files read in batches, else None."""
+    suffix = path.suffix.lower()
+    return suffix if suffix in (".cwa", ".bin") else None
 
 
 class SampleStream:
@@ -68,7 +71,7 @@ class SampleStream:
     force : bool
         Use ``units`` even when the magnitude says otherwise.
     tz : tzinfo, optional
-        Zone of a ``.cwa`` device's clock (default: the computer's).
+        Zone of a device's clock (default: the computer's; a GENEActiv's own wins).
 
     Attributes
     ----------
@@ -88,16 +91,16 @@ class SampleStream:
         self.unit_arg = normalize_units(units) if units is not None else None
         self.force = force
         self.tz = tz
-        self.is_cwa = _is_cwa(self.path)
-        self._head, self._gz = (b"", False) if self.is_cwa else head_bytes(self.path,
-                                                                           self.source)
+        self.device = _device_kind(self.path)
+        self._head, self._gz = (b"", False) if self.device else head_bytes(self.path,
+                                                                          self.source)
         self.is_parquet = not self._gz and is_parquet(self.path, self._head)
         self._unit: tuple[str, str] | None = None
         self.info: dict[str, Any] = {}
 
     def __iter__(self) -> Iterator[SampleBatch]:
-        if self.is_cwa:
-            yield from self._cwa_batches()
+        if self.device:
+            yield from self._device_batches()
             return
         tables = self._parquet_tables() if self.is_parquet else self._csv_tables()
         n_rows = n_bad = 0
@@ -115,19 +118,27 @@ class SampleStream:
             raise InputError(f"{self.source}: no data rows after the header; expected one row "
                              "per sample")
 
-    def _cwa_batches(self) -> Iterator[SampleBatch]:
-        from detector.io.cwa import cwa_info, iter_cwa
+    def _device_batches(self) -> Iterator[SampleBatch]:
         from detector.io.localtime import local_zone
 
-        info = cwa_info(self.path)
+        zone = self.tz or local_zone()
+        if self.device == ".cwa":
+            from detector.io.cwa import cwa_info, iter_cwa
+
+            info: Any = cwa_info(self.path)
+            batches, details = iter_cwa(self.path, zone, info), cwa_details
+        else:
+            from detector.io.geneactiv import geneactiv_info, iter_geneactiv
+
+            info = geneactiv_info(self.path)
+            batches, details = iter_geneactiv(self.path, zone, info), geneactiv_details
         n_rows = 0
-        for t_s, xyz in iter_cwa(self.path, self.tz or local_zone(), info):
+        for t_s, xyz in batches:
             n_rows += len(t_s)
-            self.info = {**cwa_details(self.path, info), "n_rows_read": n_rows}
-            yield SampleBatch(t_s, xyz)
+            self.info = {**details(info), "n_rows_read": n_rows}
+            yield SampleBatch(t_s, np.asarray(xyz, np.float32))
         if n_rows == 0:
-            raise InputError(f"{self.source}: no readable data block ({info.n_bad_blocks} of "
-                             f"{info.n_blocks} damaged or empty)")
+            raise InputError(f"{self.source}: no readable data in the device file")
 
     # -- Parquet ---------------------------------------------------------------------------
 
@@ -227,20 +238,22 @@ class SampleStream:
 
 
 def probe_span(path: str | Path, tz: tzinfo | None = None) -> tuple[float, float] | None:
-    """First and last timestamp (s) of a CSV, Parquet or ``.cwa`` recording (``tz``: the zone
-    of a device's clock), from its first and last rows only; None when the ends cannot be read
-    that way (then the caller reads the file as usual, and reports any problem). A gzip file is
+    """First and last timestamp (s) of a CSV, Parquet, ``.cwa`` or ``.bin`` recording (``tz``:
+    the zone of a device's clock), from its first and last rows only; None when the ends cannot
+    be read that way (then the caller reads the file as usual, and reports any problem). A gzip file is
     decompressed once to its end (not parsed), unless its uncompressed size says it spans less
     than :data:`GZIP_ESTIMATE_BELOW_S`: then the last time is that estimate (a night's file is
     not decompressed twice to learn it is one night)."""
     p = Path(path)
-    if _is_cwa(p):
+    if _device_kind(p):
         from detector.io.cwa import cwa_span
+        from detector.io.geneactiv import geneactiv_span
         from detector.io.localtime import local_zone
 
         try:
-            return cwa_span(p, tz or local_zone())
-        except (InputError, OSError):
+            span = cwa_span if _device_kind(p) == ".cwa" else geneactiv_span
+            return span(p, tz or local_zone())
+        except (InputError, OSError, ValueError):
             return None
     try:
         stream = SampleStream(p)

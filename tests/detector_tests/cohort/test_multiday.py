@@ -112,18 +112,22 @@ def _assert_nights_as_whole(done, out: Path, rec, windows) -> None:
         np.testing.assert_allclose(night["peak_g"][inside], whole["peak_g"][same], atol=6e-4)
 
 
-def test_a_cwa_of_several_days_is_read_block_by_block_night_by_night(days, tmp_path):
-    # The 52 h as an Axivity .cwa (packed AX3 blocks, the device clock in UTC): its span is
-    # read from its first and last blocks, its nights block by block, holding one night, and
-    # each night equals the whole file read and analysed at once.
+@pytest.mark.parametrize("suffix, fmt", [(".cwa", "Axivity .cwa"), (".bin", "GENEActiv .bin")])
+def test_a_device_file_of_several_days_is_read_night_by_night(days, tmp_path, suffix, fmt):
+    # The 52 h as an Axivity .cwa (packed AX3 blocks) and as a GENEActiv .bin (hex pages), the
+    # device clock in UTC: the span is read from the file's ends, the nights block by block
+    # (page by page), holding one night, and each night equals the whole file read (by
+    # scikit-digital-health for a .bin) and analysed at once.
     from cwa_file import write_cwa
+    from geneactiv_file import write_geneactiv
 
     from detector.io.load import read_table
 
     folder, sim = days
     table = read_table(folder / "week.parquet")
-    path = write_cwa(tmp_path / "week.cwa", float(table["timestamp"].iloc[0]), FS,
-                     table[["x", "y", "z"]].to_numpy())
+    write = write_cwa if suffix == ".cwa" else write_geneactiv
+    path = write(tmp_path / f"week{suffix}", float(table["timestamp"].iloc[0]), FS,
+                 table[["x", "y", "z"]].to_numpy())
     del table
     assert recording_span_h(path, UTC) == pytest.approx(52.0, abs=0.1)
     done = analyze_nights(path, tmp_path / "out", window=WINDOW, tz=UTC, report=False)
@@ -132,8 +136,7 @@ def test_a_cwa_of_several_days_is_read_block_by_block_night_by_night(days, tmp_p
     longest = max(w.end_unix_s - w.start_unix_s for w in windows) + 2 * MARGIN_S
     assert 0 < done.max_samples_held <= longest * FS + 1
     summary = json.loads((tmp_path / "out" / done.rows[0]["night"] / "summary.json").read_text())
-    assert summary["cleaning"]["format"] == "Axivity .cwa"
-    assert summary["cleaning"]["n_bad_blocks"] == 0
+    assert summary["cleaning"]["format"] == fmt
     _assert_nights_as_whole(done, tmp_path / "out", load_recording(path, tz=UTC), windows)
 
 

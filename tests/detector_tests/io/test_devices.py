@@ -241,3 +241,24 @@ def test_a_last_cwa_block_not_full_gives_only_the_samples_it_holds(tmp_path):
     assert len(t) == 2 * 120 + 50
     np.testing.assert_allclose(got, xyz[:290], atol=1.01 / 256)
     np.testing.assert_allclose(np.diff(t), 0.01, atol=1e-6)
+
+
+def test_a_written_geneactiv_file_reads_page_by_page_as_the_library_reads_it(tmp_path):
+    import warnings
+
+    import skdh.io
+    from geneactiv_file import write_geneactiv
+
+    from detector.io.geneactiv import geneactiv_span, iter_geneactiv
+
+    rng = np.random.default_rng(3)
+    xyz = rng.normal(0.0, 0.2, (300 * 7, 3)) + [0.0, 0.0, 1.0]
+    path = write_geneactiv(tmp_path / "w.bin", 1_700_000_000.0, 25.0, xyz)
+    t, got = (np.concatenate(a) for a in zip(*iter_geneactiv(path, UTC, pages_per_batch=3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = skdh.io.ReadBin().predict(file=str(path), tz_name="UTC")
+    np.testing.assert_array_equal(t, ref["time"])
+    np.testing.assert_array_equal(got, ref["accel"])
+    np.testing.assert_allclose(got, xyz, atol=0.5 * 100 / 24829 + 1e-9)    # half a raw step
+    assert geneactiv_span(path, UTC) == (t[0], t[-1])
