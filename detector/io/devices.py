@@ -3,7 +3,9 @@
 
 ``.cwa`` is read block by block by :mod:`detector.io.cwa` (the samples and times
 scikit-digital-health gives, without holding more than a few thousand blocks while reading),
-``.bin`` with scikit-digital-health (MIT; ``pip install "legtwitch[devices]"``), ``.gt3x`` with
+``.bin`` with scikit-digital-health (MIT; ``pip install "legtwitch[devices]"``; page by page
+by :mod:`detector.io.geneactiv`, with the same samples and times, for a recording of several
+days or a file the library refuses), ``.gt3x`` with
 ActiGraph's pygt3x when it is installed (GPL-3.0, so not a dependency of legtwitch: ``pip
 install "legtwitch[gt3x]"``). The samples are put on a uniform grid by
 :func:`detector.io.clean.clean`, as every other input.

@@ -1,5 +1,5 @@
-"""Reading a long CSV, Parquet or Axivity ``.cwa`` recording in batches of rows, so that memory
-does not grow with its length.
+"""Reading a long CSV, Parquet, Axivity ``.cwa`` or GENEActiv ``.bin`` recording in batches of
+rows, so that memory does not grow with its length.
 
 :class:`SampleStream` yields the samples of a file as :class:`SampleBatch` es of about a million
 rows (a Parquet file's row groups, a CSV file's blocks through pyarrow's streaming CSV reader),
