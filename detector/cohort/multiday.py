@@ -187,6 +187,7 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
             rec = clean(t, xyz, fs_hz=rate, config=cfg.clean, source=str(path), leg=leg,
                         info={**stream.info, "n_rows_read": n}, force=force,
                         grid_origin_unix_s=minutes.first_unix_s)
+            rec.info["fs_given"] = fs_hz is not None      # a device's own rate is not "given"
             del t, xyz
             rest = RestWindow(max(w.start_unix_s - rec.t0_unix_s, 0.0),
                               min(w.end_unix_s - rec.t0_unix_s, rec.duration_s), w.source,

@@ -104,8 +104,10 @@ def read_device_file(path: str | Path, *, fs_hz: float | None = None, leg: str =
     info.update({"format": f"{DEVICE_SUFFIXES[suffix]} {suffix}", "units": "g",
                  "n_rows_read": int(len(t)), "fs_given": fs_hz is not None})
     rate = fs_hz if fs_hz is not None else info.get("device_fs_hz")
-    return clean(t, np.asarray(acc, dtype=np.float32), fs_hz=rate, config=config,
-                 source=str(path), leg=leg, info=info, force=force)
+    rec = clean(t, np.asarray(acc, dtype=np.float32), fs_hz=rate, config=config,
+                source=str(path), leg=leg, info=info, force=force)
+    rec.info["fs_given"] = fs_hz is not None          # the device's own rate is not "given"
+    return rec
 
 
 def cwa_details(info: Any) -> dict[str, Any]:
@@ -117,6 +119,9 @@ def cwa_details(info: Any) -> dict[str, Any]:
     if info.n_bad_blocks:
         out["bad_blocks"] = _ranges(info.bad_blocks[:50]) + (
             " ..." if len(info.bad_blocks) > 50 else "")
+        out["warnings"] = [f"{info.n_bad_blocks} of {info.n_blocks} .cwa data blocks were "
+                           f"damaged (checksum or header wrong: blocks {out['bad_blocks']}, "
+                           "counted from 0) and are left out; their time is a gap."]
     if info.temperature_c:
         temp = np.asarray(info.temperature_c)
         out["temperature_c"] = {"min": round(float(temp.min()), 2),

@@ -400,6 +400,9 @@ def _quality(result: Any) -> str:
     fs = f"{rec.fs_hz:g} Hz"
     if info.get("fs_given"):
         fs += " (given)"
+    elif info.get("device_fs_hz") == rec.fs_hz and not is_missing(info.get("fs_inferred_hz")):
+        fs += (" (the device's setting; its timestamps: "
+               f"{number_text(info['fs_inferred_hz'], 2)} Hz)")
     elif not is_missing(info.get("fs_inferred_hz")):
         fs += f" (measured from timestamps: {number_text(info['fs_inferred_hz'], 2)} Hz)"
     rows = [("Sampling rate", fs)]

@@ -34,6 +34,7 @@ UTC = ZoneInfo("UTC")
 def test_good_files_read_at_their_rate_with_one_g_at_rest(name, fs, seconds):
     rec = load_recording(DATA / name, tz=UTC)
     assert rec.fs_hz == fs
+    assert rec.info["fs_given"] is False            # the device's setting, not the user's
     assert rec.duration_s == pytest.approx(seconds, abs=0.1)
     # the sensor lies still most of the time: the median magnitude is gravity
     assert np.nanmedian(np.linalg.norm(rec.acc_g, axis=1)) == pytest.approx(1.0, abs=0.06)
@@ -60,6 +61,9 @@ def test_a_cwa_block_that_fails_its_checksum_costs_only_its_own_samples():
     good = load_recording(DATA / "ggirread_ax3_testfile.cwa", tz=UTC)
     rec = load_recording(DATA / name, tz=UTC)
     assert rec.info["n_bad_blocks"] == 6 and rec.info["bad_blocks"] == "0, 13-14, 142-144"
+    assert rec.info["warnings"] == ["6 of 145 .cwa data blocks were damaged (checksum or header "
+                                    "wrong: blocks 0, 13-14, 142-144, counted from 0) and are "
+                                    "left out; their time is a gap."]
     assert rec.info["n_rows_read"] == 139 * 120
     # the gap is where blocks 13 and 14 are in the undamaged copy (120 samples a block)
     from detector.io.cwa import iter_cwa
