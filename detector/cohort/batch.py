@@ -31,9 +31,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import io
 import json
-import math
 import os
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -50,14 +48,12 @@ from detector.fileio import make_private_dir, write_private
 from detector.io.localtime import zone_named
 from detector.io.recording import InputError
 from detector.cohort.nights import expand_inputs, night_folder, night_names, stem
+from detector.cohort.nights_table import ID_COLUMNS, collate, flatten_summary, write_tables
 from detector.cohort.progress import BatchProgress
 
 __all__ = ["run_batch", "analyze_night", "read_windows", "BatchResult", "BatchProgress",
            "expand_inputs", "night_names", "file_sha256", "config_sha256", "done_key",
            "flatten_summary", "collate", "write_tables", "dask_executor", "ID_COLUMNS", "STATUSES"]
-
-#: Columns of the collated table before the summary fields.
-ID_COLUMNS = ["night", "file", "status", "error", "content_sha256", "skipped_this_run"]
 
 #: Values of the ``status`` column.
 STATUSES = ("analysed", "done", "failed")
@@ -162,7 +158,10 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
     Parameters
     ----------
     path_str : str
-        The recording (CSV, CSV.gz or Parquet; see :func:`detector.io.load.load_recording`).
+        The recording (CSV, CSV.gz, Parquet or a device file; see
+        :func:`detector.io.load.load_recording`). One spanning more than
+        :data:`detector.cohort.multiday.MULTI_DAY_MIN_H` hours fails with a line saying to
+        analyse it night by night.
     out_subdir_str : str
         The night's folder: ``events.csv``, ``summary.json``, ``report.html`` (when
         ``report``) and, written last, ``done.json``; created 0700, files 0600.
@@ -210,8 +209,15 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
             except (OSError, ValueError):
                 pass                                   # unreadable summary: analyse again
         from detector.analysis import analyze_file
+        from detector.cohort.multiday import MULTI_DAY_MIN_H, recording_span_h
         from detector.io.outputs import summary_json_text
 
+        span_h = recording_span_h(path_str, zone_named(tz))
+        if span_h is not None and span_h > MULTI_DAY_MIN_H:
+            # read whole, a week would need gigabytes: that file alone fails, not the batch
+            raise InputError(f"{path_str}: spans {span_h / 24:.1f} days, and a batch takes one "
+                             "night per file; analyse it with `legtwitch analyze FILE --out "
+                             "DIR`, which goes night by night")
         if out.is_dir():
             _clear(out)
         done_file = analyze_file(path_str, out, cfg, report=report, window=window,
@@ -239,86 +245,8 @@ def analyze_night(path_str: str, out_subdir_str: str, config_dict: Mapping[str, 
 
 
 # --------------------------------------------------------------------------------------------
-# Inputs and folder names
-# --------------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------------
 # Collating
 # --------------------------------------------------------------------------------------------
-
-def flatten_summary(summary: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Flatten nested dicts with dotted names; lists become JSON text.
-
-    ``{"config": {"envelope": {"on_factor": 5.0}}, "reasons": ["a"]}`` ->
-    ``{"config.envelope.on_factor": 5.0, "reasons": '["a"]'}``.
-    """
-    out: dict[str, Any] = {}
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten_summary(value, f"{name}."))
-        elif isinstance(value, (list, tuple)):
-            out[name] = json.dumps(list(value), ensure_ascii=False)
-        else:
-            out[name] = value
-    return out
-
-
-def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns holding values of different kinds (text in one night, a number in another)
-    become JSON text, so the table has one type per column."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype != object:
-            continue
-        values = [v for v in out[col] if v is not None and not (isinstance(v, float)
-                                                                and math.isnan(v))]
-        kinds = {bool if isinstance(v, bool)
-                 else (float if isinstance(v, (int, float)) else type(v)) for v in values}
-        if len(kinds) > 1:
-            out[col] = [None if v is None or (isinstance(v, float) and math.isnan(v))
-                        else (v if isinstance(v, str) else json.dumps(v)) for v in out[col]]
-    return out
-
-
-def collate(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per night: :data:`ID_COLUMNS` then the flattened summary fields (first-seen
-    order). A summary field named like an id column is prefixed ``summary.``."""
-    records = []
-    for r in rows:
-        rec: dict[str, Any] = {c: r.get(c) for c in ID_COLUMNS}
-        rec["skipped_this_run"] = bool(r.get("skipped_this_run", False))
-        for key, value in flatten_summary(r.get("summary") or {}).items():
-            rec[f"summary.{key}" if key in ID_COLUMNS else key] = value
-        records.append(rec)
-    columns = list(dict.fromkeys([*ID_COLUMNS, *(k for rec in records for k in rec)]))
-    return _parquet_safe(pd.DataFrame.from_records(records, columns=columns))
-
-
-def write_tables(table: pd.DataFrame, out: Path) -> dict[str, Path]:
-    """Write the collated table as ``nights.parquet`` and ``nights.csv``, and its failed rows, if
-    any, as ``failures.csv`` (0600; a stale one from an earlier run is removed)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), buf)
-    failures = table.loc[table["status"] == "failed", ["night", "file", "error"]]
-    written = {"parquet": write_private(out / "nights.parquet", buf.getvalue()),
-               "csv": write_private(out / "nights.csv", table.to_csv(index=False))}
-    stale = out / "failures.csv"
-    if len(failures):
-        written["failures"] = write_private(stale, failures.to_csv(index=False))
-    elif stale.is_file():
-        stale.unlink()                     # from an earlier run whose failures are now done
-    return written
-
-
-# --------------------------------------------------------------------------------------------
-# Progress
-# --------------------------------------------------------------------------------------------
-
 
 # --------------------------------------------------------------------------------------------
 # The batch

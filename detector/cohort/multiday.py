@@ -123,7 +123,7 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
         A file that cannot be read, relative timestamps, or no night found.
     """
     from detector.analysis import analyze, write_outputs
-    from detector.cohort.batch import collate, write_tables
+    from detector.cohort.nights_table import collate, write_tables
     from detector.detect.minutes import MinuteSummary
     from detector.io.clean import clean
     from detector.io.localtime import local_zone

@@ -277,3 +277,22 @@ def test_a_gzip_night_is_not_decompressed_to_its_end_to_learn_it_is_one_night(da
         shutil.copyfileobj(src, dst)
     tails.clear()
     assert recording_span_h(gz) == pytest.approx(52.0, abs=0.1) and tails == [False, True]
+
+
+def test_a_batch_leaves_a_recording_of_several_days_out_and_says_how_to_analyse_it(days,
+                                                                                   tmp_path):
+    # Read whole, a week would need gigabytes: in a batch it fails alone, with the command that
+    # analyses it night by night, and the one-night file beside it is analysed.
+    from detector.cohort.batch import run_batch
+    from detector.sim.night import simulate_night, write_simulation
+
+    folder, _ = days
+    night = tmp_path / "night.csv"
+    write_simulation(simulate_night("plmd", 0.5, FS, seed=1), night)
+    res = run_batch([folder / "week.parquet", night], tmp_path / "out", Config(), report=False,
+                    max_workers=1)
+    status = dict(zip(res.table["night"], res.table["status"]))
+    assert status == {"week": "failed", "night": "analysed"}
+    error = res.table.set_index("night").loc["week", "error"]
+    assert "spans 2.2 days" in error and "legtwitch analyze FILE --out DIR" in error
+    assert not (tmp_path / "out" / "week" / "events.csv").exists()
