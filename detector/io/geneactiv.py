@@ -72,12 +72,19 @@ def _gmt_zone(text: str) -> tzinfo | None:
     return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
 
 
+#: A header longer than this many lines is not a GENEActiv header (a real one has about 60).
+_MAX_HEADER_LINES = 500
+
+
 def _header(path: Path) -> dict[str, str]:
-    """The ``key:value`` lines before the first page, keys in lower case."""
+    """The ``key:value`` lines before the first page, keys in lower case (lines of at most 4096
+    characters, at most :data:`_MAX_HEADER_LINES` of them: another kind of file is not read
+    to its end)."""
     header: dict[str, str] = {}
     with path.open("r", encoding="latin-1") as fh:
-        for line in fh:
-            if line.strip() == "Recorded Data":
+        for _ in range(_MAX_HEADER_LINES):
+            line = fh.readline(4096)
+            if not line or line.strip() == "Recorded Data":
                 break
             key, sep, value = line.partition(":")
             if sep:
