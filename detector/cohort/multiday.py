@@ -183,11 +183,11 @@ def analyze_nights(path: str | Path, out: str | Path, config: Config | None = No
             xyz = np.concatenate([p[1] for p in parts[k]])
             n = len(t)
             parts[k] = []
-            rate = fs_hz if fs_hz is not None else stream.info.get("device_fs_hz")
+            known = stream.info
+            rate = fs_hz if fs_hz is not None else known.get("device_fs_hz")
             rec = clean(t, xyz, fs_hz=rate, config=cfg.clean, source=str(path), leg=leg,
-                        info={**stream.info, "n_rows_read": n}, force=force,
-                        grid_origin_unix_s=minutes.first_unix_s)
-            rec.info["fs_given"] = fs_hz is not None      # a device's own rate is not "given"
+                        info={**known, "n_rows_read": n, "fs_given": fs_hz is not None},
+                        force=force, grid_origin_unix_s=minutes.first_unix_s)
             del t, xyz
             rest = RestWindow(max(w.start_unix_s - rec.t0_unix_s, 0.0),
                               min(w.end_unix_s - rec.t0_unix_s, rec.duration_s), w.source,

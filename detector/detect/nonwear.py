@@ -33,7 +33,7 @@ import weakref
 import numpy as np
 
 from detector.config import NonwearConfig
-from detector.io.recording import Recording
+from detector.io.recording import Recording, mask_runs
 
 __all__ = ["find_nonwear", "find_nonwear_cached", "nonwear_mask", "block_sd",
            "block_pulse", "block_ranges",
@@ -114,10 +114,8 @@ def block_pulse(acc_g: np.ndarray, valid: np.ndarray, fs_hz: float, block_s: flo
 
 def _in_long_runs(mask: np.ndarray, n_min: int) -> np.ndarray:
     """True inside runs of at least ``n_min`` consecutive True values."""
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     out = np.zeros(len(mask), bool)
-    for a, b in zip(starts, stops):
+    for a, b in zip(*mask_runs(mask)):
         if b - a >= n_min:
             out[a:b] = True
     return out
@@ -196,14 +194,7 @@ def find_nonwear(recording: Recording, config: NonwearConfig = NonwearConfig()
             if before.size and after.size and off[before[-1]] and off[after[0]]:
                 off[k] = True
     periods: list[tuple[float, float]] = []
-    k = 0
-    while k < off.size:
-        if not off[k]:
-            k += 1
-            continue
-        j = k
-        while j < off.size and off[j]:
-            j += 1
+    for k, j in zip(*mask_runs(off)):
         if j - k >= n_min:
             start = k * config.block_s
             end = j * config.block_s
@@ -211,7 +202,6 @@ def find_nonwear(recording: Recording, config: NonwearConfig = NonwearConfig()
             if j == off.size:
                 end = max(end, recording.duration_s)
             periods.append((float(start), float(min(end, recording.duration_s))))
-        k = j
     return periods
 
 

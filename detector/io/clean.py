@@ -158,7 +158,7 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
         the row before them), ``n_duplicates`` (repeated timestamps; the first row is kept),
         ``n_rows_used``, ``n_out_of_range_rows`` (a value beyond :data:`MAX_ABS_G`),
         ``n_stray_times`` (see :data:`STRAY_TIME_S`), ``fs_inferred_hz``, ``fs_hz``,
-        ``fs_given``, ``n_gaps``, ``gap_s``,
+        ``fs_given`` (``fs_hz`` passed, unless ``info`` says otherwise), ``n_gaps``, ``gap_s``,
         ``clipped_fraction`` (fraction of rows with a clipped axis; clipped samples are kept)
         and ``clip_range_g`` (full-scale range in g, or None).
 
@@ -283,7 +283,8 @@ def clean(t_unix_s: np.ndarray, xyz_g: np.ndarray, *, fs_hz: float | None = None
         "n_stray_times": n_stray,
         "fs_inferred_hz": round(fs_measured, 4),
         "fs_hz": fs_used,
-        "fs_given": fs_hz is not None,
+        # a caller passing a device file's own rate says it was not given (info["fs_given"])
+        "fs_given": bool(out_info.get("fs_given", fs_hz is not None)),
         "n_samples": n_grid,
         "n_gaps": int(len(gaps)),
         "gap_s": float(gaps["duration_s"].sum()) if len(gaps) else 0.0,
@@ -355,7 +356,7 @@ def _resample(tr_s: np.ndarray, dt_s: np.ndarray, xyz: np.ndarray, fs_hz: float,
     pos = tr_s * fs_hz
     pos -= 1e-9
     np.ceil(pos, out=pos)
-    np.maximum(pos, 0.0, out=pos)  # a sample before the grid's start (grid_t0_unix_s): left of 0
+    np.maximum(pos, 0.0, out=pos)  # a sample before the grid's start (grid_origin_unix_s): left of 0
     counts = np.bincount(pos.astype(np.intp), minlength=n_grid)[:n_grid]
     del pos  # a night is 23 MB per float64 array: free temporaries early
     i0 = np.cumsum(counts)

@@ -23,13 +23,14 @@ skipped and counted, as that library does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from detector.errors import InputError
+from detector.io.localtime import device_clock_offset_s
 
 __all__ = ["CwaInfo", "cwa_info", "iter_cwa", "cwa_span"]
 
@@ -205,13 +206,6 @@ def _decode(data: bytes, info: CwaInfo, t_last: float, first_block: int
     return t, xyz, float(t1[-1])
 
 
-def _utc_offset_s(t_local: float, zone: tzinfo) -> float:
-    """The zone's offset (s) at a device-clock time: a device clock keeps the offset it was set
-    up with (it does not change with daylight saving time), so one offset serves the file."""
-    off = zone.utcoffset(datetime.fromtimestamp(t_local, timezone.utc).replace(tzinfo=None))
-    return off.total_seconds() if off is not None else 0.0
-
-
 def iter_cwa(path: str | Path, zone: tzinfo, info: CwaInfo | None = None,
              blocks_per_read: int = BLOCKS_PER_READ
              ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -243,11 +237,11 @@ def iter_cwa(path: str | Path, zone: tzinfo, info: CwaInfo | None = None,
             if len(t) == 0:
                 continue
             if offset_s is None:
-                offset_s = _utc_offset_s(float(t[0]), zone)
+                offset_s = device_clock_offset_s(float(t[0]), zone)
             yield t - offset_s, xyz
 
 
-def cwa_span(path: str | Path, zone: tzinfo, probe_blocks: int = 64
+def cwa_span(path: str | Path, zone: tzinfo, probe_blocks: int = PROBE_BLOCKS
              ) -> tuple[float, float] | None:
     """First and last sample time (unix s) of a ``.cwa`` file, from its first and last
     ``probe_blocks`` blocks only; None when they hold no good block."""
@@ -260,5 +254,5 @@ def cwa_span(path: str | Path, zone: tzinfo, probe_blocks: int = 64
             if len(t) == 0:
                 return None
             ends.append(t)
-    offset_s = _utc_offset_s(float(ends[0][0]), zone)
+    offset_s = device_clock_offset_s(float(ends[0][0]), zone)
     return float(ends[0][0]) - offset_s, float(ends[1][-1]) - offset_s

@@ -34,6 +34,7 @@ import numpy as np
 from detector.config import CleanConfig
 from detector.errors import InputError
 from detector.io.clean import clean
+from detector.io.localtime import device_clock_offset_s
 from detector.io.recording import Recording
 
 __all__ = ["DEVICE_SUFFIXES", "is_device_file", "read_device_file", "cwa_details",
@@ -104,10 +105,8 @@ def read_device_file(path: str | Path, *, fs_hz: float | None = None, leg: str =
     info.update({"format": f"{DEVICE_SUFFIXES[suffix]} {suffix}", "units": "g",
                  "n_rows_read": int(len(t)), "fs_given": fs_hz is not None})
     rate = fs_hz if fs_hz is not None else info.get("device_fs_hz")
-    rec = clean(t, np.asarray(acc, dtype=np.float32), fs_hz=rate, config=config,
-                source=str(path), leg=leg, info=info, force=force)
-    rec.info["fs_given"] = fs_hz is not None          # the device's own rate is not "given"
-    return rec
+    return clean(t, np.asarray(acc, dtype=np.float32), fs_hz=rate, config=config,
+                 source=str(path), leg=leg, info=info, force=force)
 
 
 def cwa_details(info: Any) -> dict[str, Any]:
@@ -171,12 +170,8 @@ def _read_bin(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
         return read_geneactiv_pages(path, zone, reason=str(exc))
     t = np.asarray(out["time"], dtype=float)
     if _zone_name(zone) is None:
-        # naive device clock read as if UTC: shift by the zone's offset at the start
-        from datetime import datetime, timezone
-
-        naive = datetime.fromtimestamp(float(t[0]), timezone.utc).replace(tzinfo=None)
-        offset = zone.utcoffset(naive)
-        t = t - (offset.total_seconds() if offset is not None else 0.0)
+        # naive device clock read as if UTC (the library shifted it when it had a zone name)
+        t = t - device_clock_offset_s(float(t[0]), zone)
     info: dict[str, Any] = {"device_fs_hz": float(out.get("fs") or 0.0) or None,
                             "device": "GENEActiv"}
     temp = out.get("temperature")
@@ -212,15 +207,12 @@ def _read_gt3x(path: Path, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, dict]:
     if len(df) == 0:
         raise InputError(f"{path}: the .gt3x file holds no acceleration samples")
     t = np.asarray(df.index, dtype=float)
-    from datetime import datetime, timezone
-
-    use = file_zone or zone
-    offset = use.utcoffset(datetime.fromtimestamp(float(t[0]), timezone.utc).replace(tzinfo=None))
-    t = t - (offset.total_seconds() if offset is not None else 0.0)
+    offset_s = device_clock_offset_s(float(t[0]), file_zone or zone)
+    t = t - offset_s
     acc = df[["X", "Y", "Z"]].to_numpy(dtype=float)
     info: dict[str, Any] = {"device_fs_hz": rate, "device": "ActiGraph"}
     if file_zone is not None:
-        info["device_utc_offset_h"] = round(offset.total_seconds() / 3600.0, 2) if offset else 0.0
+        info["device_utc_offset_h"] = round(offset_s / 3600.0, 2)
     if idle is not None and idle.any() and rate:
         # idle sleep mode: the device stopped sampling while still; pygt3x repeats the last
         # sample over that time

@@ -24,6 +24,7 @@ from typing import Iterator
 import numpy as np
 
 from detector.errors import InputError
+from detector.io.localtime import device_clock_offset_s
 
 __all__ = ["GeneactivInfo", "geneactiv_info", "iter_geneactiv", "geneactiv_span",
            "geneactiv_zone", "PAGE_DIGITS"]
@@ -135,9 +136,9 @@ def _page_time(text: str) -> datetime:
         milliseconds=int(text[20:] or 0))
 
 
-def _decode(data: list[str], info: GeneactivInfo) -> np.ndarray:
-    """Pages of hex digits -> (pages x 300, 3) g."""
-    raw = np.frombuffer(bytes.fromhex("".join(data)), np.uint8).reshape(-1, 6).astype(np.int64)
+def _decode(data: list[bytes], info: GeneactivInfo) -> np.ndarray:
+    """Pages' bytes (their hex digits decoded) -> (pages x 300, 3) g."""
+    raw = np.frombuffer(b"".join(data), np.uint8).reshape(-1, 6).astype(np.int64)
     word = np.zeros(len(raw), np.int64)
     for b in range(6):
         word = (word << 8) | raw[:, b]
@@ -173,7 +174,7 @@ def iter_geneactiv(path: str | Path, zone: tzinfo, info: GeneactivInfo | None = 
     offset_s: float | None = None
     starts: list[float] = []
     rates: list[float] = []
-    data: list[str] = []
+    data: list[bytes] = []
 
     def batch() -> tuple[np.ndarray, np.ndarray]:
         t = (np.asarray(starts)[:, None] - offset_s
@@ -186,20 +187,20 @@ def iter_geneactiv(path: str | Path, zone: tzinfo, info: GeneactivInfo | None = 
         try:
             if len(hexdigits) != PAGE_DIGITS:
                 raise ValueError("cut short")
-            bytes.fromhex(hexdigits)
+            page_bytes = bytes.fromhex(hexdigits)
             fs = float(page["measurement frequency"].split()[0])
             local = _page_time(page["page time"])
         except (KeyError, ValueError, IndexError):
             info.n_cut += 1
             continue
+        local_s = local.replace(tzinfo=timezone.utc).timestamp()
         if offset_s is None:
-            off = zone.utcoffset(local)
-            offset_s = off.total_seconds() if off is not None else 0.0
+            offset_s = device_clock_offset_s(local_s, zone)
         info.fs_hz = fs
         info.n_pages += 1
-        starts.append(local.replace(tzinfo=timezone.utc).timestamp())
+        starts.append(local_s)
         rates.append(fs)
-        data.append(hexdigits)
+        data.append(page_bytes)
         if "temperature" in page:
             try:
                 info.temperature_c.append(float(page["temperature"]))
@@ -228,9 +229,7 @@ def geneactiv_span(path: str | Path, zone: tzinfo, end_bytes: int = 1 << 16
     first, last, rates = _PAGE_TIME.findall(head), _PAGE_TIME.findall(tail), _RATE.findall(tail)
     if not (first and last and rates):
         return None
-    t0, t1 = _page_time(first[0]), _page_time(last[-1])
-    off = (info.zone or zone).utcoffset(t0)
-    offset_s = off.total_seconds() if off is not None else 0.0
-    return (t0.replace(tzinfo=timezone.utc).timestamp() - offset_s,
-            t1.replace(tzinfo=timezone.utc).timestamp() - offset_s
-            + (PAGE_SAMPLES - 1) / float(rates[-1]))
+    t0, t1 = (_page_time(t).replace(tzinfo=timezone.utc).timestamp()
+              for t in (first[0], last[-1]))
+    offset_s = device_clock_offset_s(t0, info.zone or zone)
+    return t0 - offset_s, t1 - offset_s + (PAGE_SAMPLES - 1) / float(rates[-1])

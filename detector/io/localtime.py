@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["local_zone", "zone_named", "zone_or_utc", "zone_name", "zone_label", "has_clock",
            "parse_timezone", "unix_s", "parse_start", "recording_start_unix_s", "clock_to_seconds",
-           "comment_start", "parse_clock"]
+           "comment_start", "parse_clock", "device_clock_offset_s"]
 
 
 def local_zone() -> tzinfo:
@@ -212,6 +212,15 @@ def parse_timezone(value: str | tzinfo | None) -> tzinfo:
     except (ZoneInfoNotFoundError, ValueError):
         raise InputError(f"edf_timezone={value!r}: unknown time zone; expected an IANA name "
                          "like 'Europe/Berlin', an offset like '+01:00', or 'UTC'") from None
+
+
+def device_clock_offset_s(local_s: float, zone: tzinfo) -> float:
+    """The zone's UTC offset (s) at a device-clock time (``local_s``: the device's zone-less
+    clock read as if it were UTC). Subtracted from every time of a file, it puts the file on
+    UTC: a device clock keeps the offset it was set up with (it does not follow daylight
+    saving time), so the offset at the first sample serves the whole file."""
+    off = zone.utcoffset(datetime.fromtimestamp(local_s, timezone.utc).replace(tzinfo=None))
+    return off.total_seconds() if off is not None else 0.0
 
 
 def unix_s(dt: datetime, tz: tzinfo) -> float:

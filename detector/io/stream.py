@@ -61,7 +61,7 @@ def _device_kind(path: Path) -> str | None:
 
 
 class SampleStream:
-    """The samples of a CSV or Parquet recording, batch by batch.
+    """The samples of a CSV, Parquet, ``.cwa`` or GENEActiv ``.bin`` recording, batch by batch.
 
     Parameters
     ----------
@@ -76,8 +76,9 @@ class SampleStream:
     Attributes
     ----------
     info : dict
-        After a full pass: what :func:`~detector.io.load.load_recording` reports about the file
-        (columns, time format, units, ``n_rows_read``, ``n_malformed_rows``).
+        What :func:`~detector.io.load.load_recording` reports about the file (columns, time
+        format, units, ``n_rows_read``, ``n_malformed_rows``; a device file's details), for
+        the batches read so far.
 
     Iterating twice reads the file twice (the second pass keeps the units of the first).
     """
@@ -87,7 +88,7 @@ class SampleStream:
         self.path = Path(path)
         self.source = str(path)
         if not can_stream(self.path):
-            raise InputError(f"{self.source}: a device or EDF+ file cannot be read in batches")
+            raise InputError(f"{self.source}: a .gt3x or EDF+ file cannot be read in batches")
         self.unit_arg = normalize_units(units) if units is not None else None
         self.force = force
         self.tz = tz
@@ -96,7 +97,16 @@ class SampleStream:
                                                                           self.source)
         self.is_parquet = not self._gz and is_parquet(self.path, self._head)
         self._unit: tuple[str, str] | None = None
-        self.info: dict[str, Any] = {}
+        self._info: dict[str, Any] = {}
+        self._device_info: Any = None          # a device reader's counts, told on demand
+        self._n_rows = 0
+
+    @property
+    def info(self) -> dict[str, Any]:
+        if self._device_info is not None:
+            details = cwa_details if self.device == ".cwa" else geneactiv_details
+            return {**details(self._device_info), "n_rows_read": self._n_rows}
+        return self._info
 
     def __iter__(self) -> Iterator[SampleBatch]:
         if self.device:
@@ -112,7 +122,7 @@ class SampleStream:
             self._unit = (info["units"], info["units_from"])
             n_rows += int(tab.table.num_rows)
             n_bad += int(tab.info.get("n_malformed_rows", 0))
-            self.info = {**info, "n_rows_read": n_rows, "n_malformed_rows": n_bad}
+            self._info = {**info, "n_rows_read": n_rows, "n_malformed_rows": n_bad}
             yield SampleBatch(t_s, xyz)
         if n_rows == 0:
             raise InputError(f"{self.source}: no data rows after the header; expected one row "
@@ -126,18 +136,18 @@ class SampleStream:
             from detector.io.cwa import cwa_info, iter_cwa
 
             info: Any = cwa_info(self.path)
-            batches, details = iter_cwa(self.path, zone, info), cwa_details
+            batches = iter_cwa(self.path, zone, info)
         else:
             from detector.io.geneactiv import geneactiv_info, iter_geneactiv
 
             info = geneactiv_info(self.path)
-            batches, details = iter_geneactiv(self.path, zone, info), geneactiv_details
-        n_rows = 0
+            batches = iter_geneactiv(self.path, zone, info)
+        # the details (temperatures ...) are summed up when asked for, not at every batch
+        self._device_info, self._n_rows = info, 0
         for t_s, xyz in batches:
-            n_rows += len(t_s)
-            self.info = {**details(info), "n_rows_read": n_rows}
+            self._n_rows += len(t_s)
             yield SampleBatch(t_s, np.asarray(xyz, np.float32))
-        if n_rows == 0:
+        if self._n_rows == 0:
             raise InputError(f"{self.source}: no readable data in the device file")
 
     # -- Parquet ---------------------------------------------------------------------------
@@ -240,18 +250,19 @@ class SampleStream:
 def probe_span(path: str | Path, tz: tzinfo | None = None) -> tuple[float, float] | None:
     """First and last timestamp (s) of a CSV, Parquet, ``.cwa`` or ``.bin`` recording (``tz``:
     the zone of a device's clock), from its first and last rows only; None when the ends cannot
-    be read that way (then the caller reads the file as usual, and reports any problem). A gzip file is
-    decompressed once to its end (not parsed), unless its uncompressed size says it spans less
-    than :data:`GZIP_ESTIMATE_BELOW_S`: then the last time is that estimate (a night's file is
-    not decompressed twice to learn it is one night)."""
+    be read that way (then the caller reads the file as usual, and reports any problem). A gzip
+    file is decompressed once to its end (not parsed), unless its uncompressed size says it
+    spans less than :data:`GZIP_ESTIMATE_BELOW_S`: then the last time is that estimate (a
+    night's file is not decompressed twice to learn it is one night)."""
     p = Path(path)
-    if _device_kind(p):
+    device = _device_kind(p)
+    if device:
         from detector.io.cwa import cwa_span
         from detector.io.geneactiv import geneactiv_span
         from detector.io.localtime import local_zone
 
         try:
-            span = cwa_span if _device_kind(p) == ".cwa" else geneactiv_span
+            span = cwa_span if device == ".cwa" else geneactiv_span
             return span(p, tz or local_zone())
         except (InputError, OSError, ValueError):
             return None

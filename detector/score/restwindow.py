@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from detector.io.localtime import has_clock, local_zone
-from detector.io.recording import InputError, Recording
+from detector.io.recording import InputError, Recording, mask_runs
 
 __all__ = ["RestWindow", "parse_clock", "given_window", "estimated_window", "NightWindow",
            "nights_from_clock", "nights_from_minutes"]
@@ -262,8 +262,7 @@ def nights_from_minutes(minutes: Any, zone: tzinfo | None = None, *, min_rest_h:
 
 def _runs(flag: np.ndarray, join_gap: int) -> list[tuple[int, int]]:
     """Half-open runs of True, runs less than ``join_gap`` apart joined."""
-    edges = np.diff(np.r_[0, flag.astype(np.int8), 0])
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = mask_runs(flag)
     out: list[tuple[int, int]] = []
     for a, b in zip(starts.tolist(), ends.tolist()):
         if out and a - out[-1][1] < join_gap:
