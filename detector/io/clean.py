@@ -356,7 +356,7 @@ def _resample(tr_s: np.ndarray, dt_s: np.ndarray, xyz: np.ndarray, fs_hz: float,
     pos = tr_s * fs_hz
     pos -= 1e-9
     np.ceil(pos, out=pos)
-    np.maximum(pos, 0.0, out=pos)  # a sample before the grid's start (grid_origin_unix_s): left of 0
+    np.maximum(pos, 0.0, out=pos)  # samples before the grid's start (grid_origin_unix_s)
     counts = np.bincount(pos.astype(np.intp), minlength=n_grid)[:n_grid]
     del pos  # a night is 23 MB per float64 array: free temporaries early
     i0 = np.cumsum(counts)
