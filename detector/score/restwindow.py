@@ -191,9 +191,10 @@ def nights_from_minutes(minutes: Any, zone: tzinfo | None = None, *, min_rest_h:
     they lie. The shin's axis in the sensor's frame is the mean direction of gravity in minutes
     of walking (movement in at least half of the seconds): the 15 such minutes before a minute
     give one axis and the 15 after it another (the sensor may have been strapped on again in
-    between), and a minute is lying when gravity is at least ``lying_deg`` from both. Lying stretches less than ``join_gap_min`` apart (a walk
-    to the bathroom) are one; of the stretches of at least ``min_rest_h`` hours, the longest
-    that ends in each noon-to-noon day (in ``zone``) is that day's night. Without minutes of
+    between), and a minute is lying when gravity is at least ``lying_deg`` from both. Lying
+    stretches less than ``join_gap_min`` apart (a walk to the bathroom) are one; of the
+    stretches of at least ``min_rest_h`` hours, the longest that ends in each noon-to-noon day
+    (in ``zone``) is that day's night. Without minutes of
     walking to find the axis from, still minutes (movement in under a fifth of the seconds)
     stand in for lying, which counts sitting still as rest.
 
@@ -227,7 +228,8 @@ def nights_from_minutes(minutes: Any, zone: tzinfo | None = None, *, min_rest_h:
             angle = np.degrees(np.arccos(np.clip((unit * axis).sum(axis=1), -1.0, 1.0)))
             rest &= ~has | (angle >= lying_deg)
         how = ("estimated from the shin's posture: lying (shin within "
-               f"{90 - lying_deg:g} degrees of horizontal; give --start/--end for lights off and on)")
+               f"{90 - lying_deg:g} degrees of horizontal; give --start/--end for lights off "
+               "and on)")
     else:
         rest = valid & (np.nan_to_num(moving, nan=1.0) < 0.2)
         how = ("estimated from stillness (no walking to tell lying from sitting; give "
